@@ -1,0 +1,178 @@
+"""``recon``: run the UI, reconcile days headless, manage the warehouse, serve the sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from recon_assets.warehouse.urls import ConfigurationError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ALL_PROCESSORS = ("stripe", "paypal", "square")
+
+
+def prepare_instance() -> Path:
+    """Point Dagster at the instance home and the warehouse's PostgreSQL; returns the home."""
+    from recon_assets.warehouse.database import prepared_url
+    from recon_assets.warehouse.embedded import instance_home
+
+    home = instance_home()
+    os.environ["DAGSTER_HOME"] = str(home)
+    url = prepared_url()
+    os.environ.setdefault("RECON_DAGSTER_STORAGE_URL", url.dagster_storage)
+    template = REPO_ROOT / "dagster.yaml"
+    if template.exists() and not (home / "dagster.yaml").exists():
+        shutil.copyfile(template, home / "dagster.yaml")
+    return home
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    home = prepare_instance()
+    print(f"recon: instance home {home}; UI on http://{args.host}:{args.port}", flush=True)
+    command = [sys.executable, "-m", "dagster", "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
+               "-h", args.host, "-p", str(args.port)]  # fmt: skip
+    return subprocess.call(command, cwd=REPO_ROOT)  # noqa: S603 - our own interpreter and arguments
+
+
+def run_partitions(day: date, processors: list[str], trigger: str = "manual") -> bool:
+    """Materialise what ``day``'s reconciliation needs (neighbouring days' landings included)."""
+    import dagster as dg
+
+    from recon_assets.definitions import build_definitions
+    from recon_assets.partitions import daily_partitions
+
+    prepare_instance()
+    definitions = build_definitions()
+    job = definitions.resolve_implicit_global_asset_job_def()
+    existing = set(daily_partitions.get_partition_keys())
+    landing = [dg.AssetKey(["ledger", "transactions"])] + [dg.AssetKey([p, "raw_transactions"]) for p in processors]
+    reconciling = [dg.AssetKey([p, name]) for p in processors for name in ("discrepancies", "reconciliation_summary")]
+    plan = [(day + timedelta(days=offset), landing) for offset in (-1, 1)] + [(day, landing + reconciling)]
+    ok = True
+    with dg.DagsterInstance.get() as instance:
+        for partition, keys in plan:
+            key = partition.isoformat()
+            if key not in existing:
+                continue
+            result = job.execute_in_process(
+                partition_key=key,
+                instance=instance,
+                asset_selection=keys,
+                tags={"trigger": trigger, "business_date": key, "processors": ",".join(processors)},
+                raise_on_error=False,
+            )
+            status = "succeeded" if result.success else "FAILED"
+            print(f"recon: {key} {'+'.join(k.to_user_string() for k in keys)}: {status} (run {result.run_id})")
+            ok &= result.success
+    return ok
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return 0 if run_partitions(args.date, args.processors) else 1
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from recon_assets.warehouse.database import connect, prepared_url
+    from recon_assets.warehouse.store import read_frame
+
+    with connect(prepared_url()) as conn:
+        frame = read_frame(
+            conn,
+            """SELECT processor_name, processor_transaction_count, internal_transaction_count, matched_count,
+                      missing_transaction_count, missing_in_ledger_count, missing_at_processor_count,
+                      amount_mismatch_count, currency_mismatch_count, status_mismatch_count, duplicate_count,
+                      total_discrepancy_amount, total_volume_processed, reporting_currency, risk_level
+               FROM reconciliation_runs WHERE run_date = %s ORDER BY processor_name""",
+            (args.date,),
+        )
+    if frame.empty:
+        print(f"recon: no reconciliation for {args.date} yet (recon run --date {args.date})")
+        return 1
+    print(frame.set_index("processor_name").T.to_string())
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from recon_assets.warehouse.database import check_reachable, configured_url, upgrade
+    from recon_assets.warehouse.embedded import stop_embedded_server
+
+    if args.action == "stop":
+        print("recon: embedded PostgreSQL stopped" if stop_embedded_server() else "recon: not running")
+        return 0
+    url = configured_url()
+    check_reachable(url)
+    if args.action == "url":
+        print(url.redacted)
+        return 0
+    applied = upgrade(url)
+    print(f"recon: {url.redacted}: " + (f"applied {', '.join(applied)}" if applied else "schema up to date"))
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from recon_assets.sandbox.server import SandboxServer
+    from recon_assets.sandbox.world import SandboxConfig
+
+    server = SandboxServer(SandboxConfig(seed=args.seed, daily_volume=args.daily_volume), args.host, args.port)
+    server.state.latency_ms = args.latency_ms
+    print(f"recon: sandbox serving on {server.url}", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+def _yesterday() -> date:
+    return datetime.now(UTC).date() - timedelta(days=1)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="recon", description=__doc__)
+    sub = root.add_subparsers(dest="command", required=True)
+
+    dev = sub.add_parser("dev", help="start the Dagster UI and daemon on the local instance")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=3000)
+    dev.set_defaults(func=cmd_dev)
+
+    run = sub.add_parser("run", help="reconcile a day headless; the runs show in the UI")
+    run.add_argument("--date", type=date.fromisoformat, default=_yesterday())
+    run.add_argument("--processors", nargs="+", choices=ALL_PROCESSORS, default=list(ALL_PROCESSORS))
+    run.set_defaults(func=cmd_run)
+
+    report = sub.add_parser("report", help="print a day's reconciliation summary")
+    report.add_argument("--date", type=date.fromisoformat, default=_yesterday())
+    report.set_defaults(func=cmd_report)
+
+    db = sub.add_parser("db", help="the warehouse: upgrade the schema, show its URL, stop the embedded server")
+    db.add_argument("action", choices=("upgrade", "url", "stop"))
+    db.set_defaults(func=cmd_db)
+
+    sandbox = sub.add_parser("sandbox", help="the processor and ledger sandbox")
+    sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True)
+    serve = sandbox_sub.add_parser("serve", help="serve the sandbox APIs over HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8700)
+    serve.add_argument("--seed", type=int, default=7)
+    serve.add_argument("--daily-volume", type=int, default=300)
+    serve.add_argument("--latency-ms", type=float, default=0.0)
+    serve.set_defaults(func=cmd_sandbox)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigurationError as exc:
+        print(f"recon: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Checks on reconciliation outputs: the engine's invariants and the day's risk level."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pandas as pd
+
+from recon_assets.domain.risk import RiskLevel, RiskThresholds
+
+INVARIANTS = "reconciliation_invariants"
+RISK_THRESHOLD = "risk_threshold"
+
+_SEVERITY = {
+    RiskLevel.MEDIUM: dg.AssetCheckSeverity.WARN,
+    RiskLevel.HIGH: dg.AssetCheckSeverity.ERROR,
+    RiskLevel.CRITICAL: dg.AssetCheckSeverity.ERROR,
+}
+
+
+def invariants_spec(asset_key: dg.AssetKey) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        INVARIANTS,
+        asset=asset_key,
+        description="Every processor record has exactly one outcome; no finding lacks a key; amounts at "
+        "risk are non-negative.",
+    )
+
+
+def risk_spec(asset_key: dg.AssetKey) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        RISK_THRESHOLD,
+        asset=asset_key,
+        description="LOW passes; MEDIUM warns; HIGH and CRITICAL fail with ERROR.",
+    )
+
+
+def evaluate_invariants(
+    asset_key: dg.AssetKey, processor_records: int, outcomes: pd.DataFrame, discrepancies: pd.DataFrame
+) -> dg.AssetCheckResult:
+    problems = {
+        "records_without_one_outcome": abs(processor_records - len(outcomes))
+        + int(outcomes["processor_txn_id"].duplicated().sum()),
+        "findings_without_key": int(
+            (discrepancies["processor_txn_id"].isna() & discrepancies["ledger_id"].isna()).sum()
+        ),
+        "negative_amounts_at_risk": int((discrepancies["at_risk_minor"] < 0).sum()),
+    }
+    return dg.AssetCheckResult(
+        check_name=INVARIANTS,
+        asset_key=asset_key,
+        passed=not any(problems.values()),
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={**problems, "processor_records": processor_records, "outcomes": len(outcomes)},
+    )
+
+
+def evaluate_risk(
+    asset_key: dg.AssetKey,
+    level: RiskLevel,
+    *,
+    missing_count: int,
+    amount_at_risk,
+    discrepancy_rate: float,
+    thresholds: RiskThresholds,
+    reporting_currency: str,
+) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=RISK_THRESHOLD,
+        asset_key=asset_key,
+        passed=level == RiskLevel.LOW,
+        severity=_SEVERITY.get(level, dg.AssetCheckSeverity.WARN),
+        description=f"risk level {level.value}: {missing_count} missing, {amount_at_risk} {reporting_currency} at risk",
+        metadata={
+            "risk_level": level.value,
+            "missing_count": missing_count,
+            "amount_at_risk": dg.MetadataValue.float(float(amount_at_risk)),
+            "amount_at_risk_exact": f"{amount_at_risk} {reporting_currency}",
+            "discrepancy_rate": dg.MetadataValue.float(discrepancy_rate),
+            "thresholds": dg.MetadataValue.json(
+                {k: str(v) for k, v in thresholds.__dict__.items()} | {"currency": reporting_currency}
+            ),
+        },
+    )

@@ -1,0 +1,1 @@
+"""Pure reconciliation domain: money, canonical records, matching and risk. No Dagster imports."""

@@ -1,0 +1,428 @@
+"""The sandbox HTTP server: Stripe, PayPal, Square and ledger endpoints with their paging and auth.
+
+It can inject faults (``POST /_sandbox/faults``: 429 with Retry-After, 5xx, malformed JSON), add
+latency, and expire PayPal tokens, so clients are tested over a real socket against real behaviour.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import functools
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from recon_assets.sandbox import formats
+from recon_assets.sandbox.world import (
+    SQUARE_LOCATIONS,
+    Movement,
+    SandboxConfig,
+    expected_findings,
+    ledger_bookings,
+    processor_movements,
+)
+
+SANDBOX_CREDENTIALS = {
+    "stripe_api_key": "sk_test_recon_sandbox",
+    "paypal_client_id": "recon-sandbox-client",
+    "paypal_client_secret": "recon-sandbox-secret",
+    "square_access_token": "recon-sandbox-square-token",
+    "ledger_api_token": "recon-sandbox-ledger-token",
+}
+MAX_SPAN_DAYS = 31
+
+
+@dataclass
+class Fault:
+    path_prefix: str
+    status: int
+    count: int = 1
+    retry_after: float | None = None
+    malformed: bool = False
+
+
+@dataclass
+class SandboxState:
+    config: SandboxConfig
+    latency_ms: float = 0.0
+    token_ttl_seconds: int = 32_400
+    paypal_compact_offsets: bool = False
+    faults: list[Fault] = field(default_factory=list)
+    tokens: dict[str, float] = field(default_factory=dict)
+    requests: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take_fault(self, path: str) -> Fault | None:
+        with self.lock:
+            self.requests[path] = self.requests.get(path, 0) + 1
+            for fault in self.faults:
+                if path.startswith(fault.path_prefix) and fault.count > 0:
+                    fault.count -= 1
+                    return fault
+        return None
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None):
+        self.status, self.body, self.headers = status, body, headers or {}
+
+
+def _days(start: datetime, end: datetime) -> list[date]:
+    if end <= start:
+        return []
+    first, last = start.date(), (end - timedelta(microseconds=1)).date()
+    if (last - first).days >= MAX_SPAN_DAYS:
+        raise HttpError(400, {"error": {"code": "RANGE_TOO_LARGE", "message": "range exceeds 31 days"}})
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+@functools.lru_cache(maxsize=256)
+def _window(
+    config: SandboxConfig, processor: str, start: datetime, end: datetime, kind: str | None, location: str | None
+) -> tuple[list[Movement], dict[str, int]]:
+    """Movements created in [start, end), oldest first, with an index by id."""
+    items = []
+    for day in _days(start, end):
+        day_items = processor_movements(config, processor, day)
+        stamps = [m.created for m in day_items]
+        lo, hi = bisect.bisect_left(stamps, start), bisect.bisect_left(stamps, end)
+        items.extend(
+            m for m in day_items[lo:hi]
+            if (kind is None or m.kind == kind) and (location is None or m.location_id == location)
+        )  # fmt: skip
+    return items, {m.txn_id: i for i, m in enumerate(items)}
+
+
+def _bad_currency(config: SandboxConfig, processor: str, m: Movement) -> str | None:
+    """The first ``bad_currency_records`` movements of each day carry an invalid currency."""
+    if not config.bad_currency_records:
+        return None
+    day_items = processor_movements(config, processor, m.created.date())
+    return "XYZ" if m in day_items[: config.bad_currency_records] else None
+
+
+def _token(offset: int) -> str:
+    return base64.urlsafe_b64encode(str(offset).encode()).decode()
+
+
+def _offset(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        return int(base64.urlsafe_b64decode(token.encode()).decode())
+    except ValueError:
+        raise HttpError(400, {"error": {"code": "BAD_CURSOR", "message": "invalid cursor"}}) from None
+
+
+def _int(params: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    try:
+        value = int(params.get(name, default))
+    except ValueError:
+        raise HttpError(400, {"error": {"code": "BAD_PARAM", "message": f"{name} must be an integer"}}) from None
+    if not low <= value <= high:
+        raise HttpError(400, {"error": {"code": "BAD_PARAM", "message": f"{name} out of range"}})
+    return value
+
+
+def _time(value: str | None, name: str) -> datetime:
+    if not value:
+        raise HttpError(400, {"error": {"code": "MISSING_PARAM", "message": f"{name} is required"}})
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise HttpError(400, {"error": {"code": "BAD_PARAM", "message": f"{name} is not a date-time"}}) from None
+    if parsed.tzinfo is None:
+        raise HttpError(400, {"error": {"code": "BAD_PARAM", "message": f"{name} needs an offset"}})
+    return parsed.astimezone(UTC)
+
+
+class SandboxApi:
+    """Request routing and the endpoints, independent of the HTTP server plumbing."""
+
+    def __init__(self, state: SandboxState):
+        self.state = state
+
+    @property
+    def config(self) -> SandboxConfig:
+        return self.state.config
+
+    def handle(self, method: str, path: str, params: dict[str, str], headers, body: bytes) -> Any:
+        routes = {
+            ("POST", "/v1/oauth2/token"): self.paypal_token,
+            ("GET", "/v1/charges"): lambda p, h: self.stripe_list(p, h, "charge"),
+            ("GET", "/v1/refunds"): lambda p, h: self.stripe_list(p, h, "refund"),
+            ("GET", "/v1/reporting/transactions"): self.paypal_transactions,
+            ("GET", "/v2/locations"): self.square_locations,
+            ("GET", "/v2/payments"): lambda p, h: self.square_list(p, h, "payments"),
+            ("GET", "/v2/refunds"): lambda p, h: self.square_list(p, h, "refunds"),
+            ("GET", "/v1/transactions"): self.ledger_transactions,
+            ("GET", "/_sandbox/truth"): self.truth,
+            ("POST", "/_sandbox/faults"): lambda p, h: self.add_fault(json.loads(body or b"{}")),
+            ("POST", "/_sandbox/settings"): lambda p, h: self.settings(json.loads(body or b"{}")),
+            ("POST", "/_sandbox/expire-tokens"): lambda p, h: self.expire_tokens(),
+        }
+        route = routes.get((method, path))
+        if route is None:
+            raise HttpError(404, {"error": {"code": "NOT_FOUND", "message": f"no route {method} {path}"}})
+        return route(params, headers)
+
+    # --- auth -------------------------------------------------------------------------------
+    def _bearer(self, headers, expected: str | None, error: dict[str, Any]) -> None:
+        value = headers.get("Authorization", "")
+        token = value[7:] if value.startswith("Bearer ") else None
+        if expected is not None and token == expected:
+            return
+        if expected is None and token is not None:
+            expires = self.state.tokens.get(token)
+            if expires is not None and time.time() < expires:
+                return
+        raise HttpError(401, error)
+
+    def paypal_token(self, params, headers) -> dict[str, Any]:
+        value = headers.get("Authorization", "")
+        want = f"{SANDBOX_CREDENTIALS['paypal_client_id']}:{SANDBOX_CREDENTIALS['paypal_client_secret']}"
+        if value != "Basic " + base64.b64encode(want.encode()).decode():
+            raise HttpError(401, {"error": "invalid_client", "error_description": "Client Authentication failed"})
+        token = secrets.token_urlsafe(24)
+        with self.state.lock:
+            self.state.tokens[token] = time.time() + self.state.token_ttl_seconds
+        return {"scope": "https://uri.paypal.com/services/reporting/search/read", "access_token": token,
+                "token_type": "Bearer", "app_id": "APP-SANDBOX", "expires_in": self.state.token_ttl_seconds,
+                "nonce": secrets.token_hex(8)}  # fmt: skip
+
+    def expire_tokens(self) -> dict[str, Any]:
+        with self.state.lock:
+            count = len(self.state.tokens)
+            self.state.tokens.clear()
+        return {"expired": count}
+
+    # --- Stripe -----------------------------------------------------------------------------
+    def stripe_list(self, params, headers, kind: str) -> dict[str, Any]:
+        self._bearer(
+            headers,
+            SANDBOX_CREDENTIALS["stripe_api_key"],
+            {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}},
+        )
+        limit = _int(params, "limit", 10, 1, 100)
+        try:
+            start = datetime.fromtimestamp(int(params["created[gte]"]), tz=UTC)
+            end = datetime.fromtimestamp(int(params["created[lt]"]), tz=UTC)
+        except (KeyError, ValueError):
+            raise HttpError(
+                400,
+                {"error": {"type": "invalid_request_error", "message": "created[gte] and created[lt] are required"}},
+            ) from None
+        items, index = _window(self.config, "stripe", start, end, kind, None)
+        newest_first = len(items) - 1  # Stripe lists newest first
+        after = params.get("starting_after")
+        if after is not None and after not in index:
+            raise HttpError(400, {"error": {"type": "invalid_request_error", "message": "No such object"}})
+        first = 0 if after is None else newest_first - index[after] + 1
+        page = [items[newest_first - i] for i in range(first, min(first + limit, len(items)))]
+        url = "/v1/charges" if kind == "charge" else "/v1/refunds"
+        return {
+            "object": "list", "url": url, "has_more": first + limit < len(items),
+            "data": [formats.stripe_object(m, _bad_currency(self.config, "stripe", m)) for m in page],
+        }  # fmt: skip
+
+    # --- PayPal -----------------------------------------------------------------------------
+    def paypal_transactions(self, params, headers) -> dict[str, Any]:
+        self._bearer(headers, None, {"error": "invalid_token", "error_description": "Token is expired"})
+        start, end = _time(params.get("start_date"), "start_date"), _time(params.get("end_date"), "end_date")
+        size = _int(params, "page_size", 100, 1, 500)
+        page = _int(params, "page", 1, 1, 2**31 - 1)
+        items, _ = _window(self.config, "paypal", start, end, None, None)
+        chunk = items[(page - 1) * size : page * size]
+        compact = self.state.paypal_compact_offsets
+        return {
+            "transaction_details": [
+                formats.paypal_detail(m, _bad_currency(self.config, "paypal", m), compact) for m in chunk
+            ],
+            "account_number": "RECONSANDBOX1",
+            "start_date": formats.paypal_time(start),
+            "end_date": formats.paypal_time(end),
+            "last_refreshed_datetime": formats.paypal_time(datetime.now(UTC).replace(microsecond=0)),
+            "page": page,
+            "total_items": len(items),
+            "total_pages": (len(items) + size - 1) // size,
+            "links": [{"href": "/v1/reporting/transactions", "rel": "self", "method": "GET"}],
+        }
+
+    # --- Square -----------------------------------------------------------------------------
+    def _square_auth(self, headers) -> None:
+        self._bearer(headers, SANDBOX_CREDENTIALS["square_access_token"],
+                     {"errors": [{"category": "AUTHENTICATION_ERROR", "code": "UNAUTHORIZED",
+                                  "detail": "This request could not be authorized."}]})  # fmt: skip
+
+    def square_locations(self, params, headers) -> dict[str, Any]:
+        self._square_auth(headers)
+        return {"locations": [
+            {"id": loc, "name": f"Sandbox store {i + 1}", "timezone": "UTC", "status": "ACTIVE",
+             "country": "US", "currency": "USD", "merchant_id": "MLSANDBOX", "type": "PHYSICAL",
+             "capabilities": ["CREDIT_CARD_PROCESSING"], "created_at": "2024-01-01T00:00:00.000Z"}
+            for i, loc in enumerate(SQUARE_LOCATIONS)
+        ]}  # fmt: skip
+
+    def square_list(self, params, headers, key: str) -> dict[str, Any]:
+        self._square_auth(headers)
+        start, end = _time(params.get("begin_time"), "begin_time"), _time(params.get("end_time"), "end_time")
+        limit = _int(params, "limit", 100, 1, 100)
+        # ListPayments covers the default (first) location unless told; ListPaymentRefunds covers all.
+        location = params.get("location_id") or (SQUARE_LOCATIONS[0] if key == "payments" else None)
+        kind = "charge" if key == "payments" else "refund"
+        items, _ = _window(self.config, "square", start, end, kind, location)
+        if params.get("sort_order", "DESC") == "DESC":
+            items = items[::-1]
+        offset = _offset(params.get("cursor"))
+        chunk = items[offset : offset + limit]
+        body: dict[str, Any] = {key: [formats.square_object(m, _bad_currency(self.config, "square", m)) for m in chunk]}
+        if offset + limit < len(items):
+            body["cursor"] = _token(offset + limit)
+        return body
+
+    # --- ledger -----------------------------------------------------------------------------
+    def ledger_transactions(self, params, headers) -> dict[str, Any]:
+        self._bearer(
+            headers,
+            SANDBOX_CREDENTIALS["ledger_api_token"],
+            {"error": {"code": "UNAUTHORIZED", "message": "missing or wrong token"}},
+        )
+        try:
+            day = date.fromisoformat(params["date"])
+        except (KeyError, ValueError):
+            raise HttpError(400, {"error": {"code": "BAD_PARAM", "message": "date is required"}}) from None
+        processor = params.get("processor")
+        processors = [processor] if processor else ["stripe", "paypal", "square"]
+        if processor and processor not in ("stripe", "paypal", "square"):
+            raise HttpError(400, {"error": {"code": "BAD_PARAM", "message": "unknown processor"}})
+        limit = _int(params, "limit", 500, 1, 1000)
+        entries = _ledger_day(self.config, tuple(processors), day)
+        offset = _offset(params.get("page_token"))
+        chunk = entries[offset : offset + limit]
+        more = offset + limit < len(entries)
+        return {
+            "data": [formats.ledger_entry(b) for b in chunk],
+            "next_page_token": _token(offset + limit) if more else None,
+        }
+
+    # --- control ----------------------------------------------------------------------------
+    def truth(self, params, headers) -> dict[str, Any]:
+        found = expected_findings(self.config, params["processor"], date.fromisoformat(params["date"]))
+        return {"findings": sorted([list(f) for f in found], key=str)}
+
+    def add_fault(self, spec: dict[str, Any]) -> dict[str, Any]:
+        with self.state.lock:
+            self.state.faults.append(Fault(**spec))
+        return {"ok": True}
+
+    def settings(self, spec: dict[str, Any]) -> dict[str, Any]:
+        for name in ("latency_ms", "token_ttl_seconds", "paypal_compact_offsets"):
+            if name in spec:
+                setattr(self.state, name, spec[name])
+        return {"ok": True}
+
+
+@functools.lru_cache(maxsize=64)
+def _ledger_day(config: SandboxConfig, processors: tuple[str, ...], day: date):
+    entries = [b for p in processors for b in ledger_bookings(config, p, day)]
+    return sorted(entries, key=lambda b: (b.booked_at, b.ledger_id))
+
+
+def _handler_for(api: SandboxApi):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format, *args):  # noqa: A002 - quiet by default
+            pass
+
+        def _serve(self, method: str) -> None:
+            url = urlparse(self.path)
+            params = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if method == "POST" and not url.path.startswith("/_sandbox"):
+                params.update({k: v[-1] for k, v in parse_qs(body.decode()).items()})
+            if api.state.latency_ms and not url.path.startswith("/_sandbox"):
+                time.sleep(api.state.latency_ms / 1000)
+            fault = api.state.take_fault(url.path)
+            headers: dict[str, str] = {}
+            if fault and fault.malformed:
+                status, payload = 200, b'{"data": [ {"truncated'
+            elif fault:
+                status = fault.status
+                payload = json.dumps({"error": {"code": "SANDBOX_FAULT", "message": f"injected {status}"}}).encode()
+                if fault.retry_after is not None:
+                    headers["Retry-After"] = str(fault.retry_after)
+            else:
+                try:
+                    status, payload = 200, json.dumps(api.handle(method, url.path, params, self.headers, body)).encode()
+                except HttpError as exc:
+                    status, payload, headers = exc.status, json.dumps(exc.body).encode(), exc.headers
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_GET(self):  # noqa: N802
+            self._serve("GET")
+
+        def do_POST(self):  # noqa: N802
+            self._serve("POST")
+
+    return Handler
+
+
+class SandboxServer:
+    """A threaded sandbox server on a loopback port (0 picks a free one)."""
+
+    def __init__(self, config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0):
+        self.state = SandboxState(config=config or SandboxConfig())
+        self.api = SandboxApi(self.state)
+        ThreadingHTTPServer.request_queue_size = 128
+        self._server = ThreadingHTTPServer((host, port), _handler_for(self.api))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> SandboxServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+_in_process: dict[SandboxConfig, SandboxServer] = {}
+_in_process_lock = threading.Lock()
+
+
+def in_process_server(config: SandboxConfig) -> SandboxServer:
+    """The process's own sandbox server for ``config``, started on first use."""
+    with _in_process_lock:
+        if config not in _in_process:
+            _in_process[config] = SandboxServer(config).start()
+        return _in_process[config]

@@ -1,0 +1,1 @@
+"""The PostgreSQL warehouse: connection settings, the embedded server, migrations and partition writes."""

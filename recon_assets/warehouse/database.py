@@ -1,0 +1,69 @@
+"""Resolve, check and migrate the warehouse; hand out psycopg connections."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import psycopg
+
+from recon_assets.warehouse.embedded import ensure_embedded_server
+from recon_assets.warehouse.urls import DATABASE_URL_VAR, ConfigurationError, DatabaseUrl
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK = 0x7265636F6E  # pg advisory lock id ("recon")
+
+
+def configured_url(raw: str | None = None) -> DatabaseUrl:
+    """The warehouse URL: ``raw`` or ``$RECON_DATABASE_URL``, else the embedded server's."""
+    raw = raw if raw is not None else os.environ.get(DATABASE_URL_VAR)
+    if raw:
+        return DatabaseUrl.parse(raw)
+    return ensure_embedded_server()
+
+
+def check_reachable(url: DatabaseUrl, variable: str = DATABASE_URL_VAR) -> None:
+    """Fail fast with one line naming the variable when the server cannot be reached."""
+    try:
+        with psycopg.connect(url.libpq, connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise ConfigurationError(f"{variable}: cannot connect to {url.redacted}: {reason}") from None
+
+
+def upgrade(url: DatabaseUrl) -> list[str]:
+    """Apply pending migrations (serialised by an advisory lock); return the revisions applied."""
+    from alembic import command
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url.sqlalchemy, poolclass=None)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+            context = MigrationContext.configure(connection, opts={"version_table": "recon_alembic_version"})
+            before = set(context.get_current_heads())
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            after = set(context.get_current_heads())
+    finally:
+        engine.dispose()
+    return sorted(after - before)
+
+
+@functools.cache
+def prepared_url(raw: str | None = None) -> DatabaseUrl:
+    """Resolve, check and migrate once per process."""
+    url = configured_url(raw)
+    check_reachable(url)
+    upgrade(url)
+    return url
+
+
+def connect(url: DatabaseUrl) -> psycopg.Connection:
+    return psycopg.connect(url.libpq, connect_timeout=10)
