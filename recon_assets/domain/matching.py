@@ -118,6 +118,9 @@ def reconcile(
     Both frames may hold the neighbouring days too (the settlement window); only findings that belong
     to ``day`` are returned. ``tolerance_minor`` allows an absolute difference per currency.
     """
+    day_number = np.datetime64(day, "D").astype(np.int64)
+    processor = _within_window(processor, day_number)
+    ledger = _within_window(ledger, day_number)
     n_p, n_l = len(processor), len(ledger)
     keys = pd.concat(
         [processor["processor_txn_id"].astype("string"), ledger["processor_reference"].astype("string")],
@@ -167,7 +170,6 @@ def reconcile(
         default=0,
     )
 
-    day_number = np.datetime64(day, "D").astype(np.int64)
     p_today = _day_numbers(processor["business_date"]) == day_number if n_p else np.zeros(0, bool)
     l_today = _day_numbers(ledger["business_date"]) == day_number if n_l else np.zeros(0, bool)
 
@@ -197,6 +199,15 @@ def reconcile(
         else _empty_discrepancies()
     )
     return ReconciliationResult(outcomes=outcomes, discrepancies=discrepancies)
+
+
+def _within_window(frame: pd.DataFrame, day_number: int) -> pd.DataFrame:
+    """Rows of day-1 .. day+1 only: a booking two days off is outside the settlement window."""
+    if frame.empty:
+        return frame
+    offset = _day_numbers(frame["business_date"]) - day_number
+    inside = np.abs(offset) <= 1
+    return frame if inside.all() else frame.loc[inside].reset_index(drop=True)
 
 
 def _empty_discrepancies() -> pd.DataFrame:

