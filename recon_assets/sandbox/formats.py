@@ -71,7 +71,7 @@ def paypal_detail(m: Movement, currency: str | None = None, compact_offset: bool
     currency = currency or m.currency
     stamp = paypal_time(m.created, compact_offset)
     info: dict[str, Any] = {
-        "paypal_account_id": "SANDBOXPAYER01",
+        "paypal_account_id": "SANDBOXPAYER1",
         "transaction_id": m.txn_id,
         "transaction_event_code": "T0006" if m.kind == "charge" else "T1107",
         "transaction_initiation_date": stamp,
@@ -87,7 +87,7 @@ def paypal_detail(m: Movement, currency: str | None = None, compact_offset: bool
         info["paypal_reference_id_type"] = "TXN"
     return {
         "transaction_info": info,
-        "payer_info": {"account_id": "SANDBOXPAYER01", "email_address": "buyer@example.com",
+        "payer_info": {"account_id": "SANDBOXPAYER1", "email_address": "buyer@example.com",
                        "address_status": "Y", "payer_status": "Y"},
         "cart_info": {},
         "store_info": {},

@@ -1,0 +1,113 @@
+"""The clients against the sandbox server over a real loopback socket."""
+
+from datetime import date
+
+import pytest
+import requests
+
+from recon_assets.processors.http import ApiError, HttpClient, RetryPolicy
+from recon_assets.processors.ledger import LedgerClient
+from recon_assets.processors.paypal import PayPalClient, parse_paypal_time
+from recon_assets.processors.square import SquareClient
+from recon_assets.processors.stripe import StripeClient
+from recon_assets.sandbox.server import SANDBOX_CREDENTIALS as C
+from recon_assets.sandbox.world import SandboxConfig, ledger_bookings, processor_movements
+
+DAY = date(2026, 11, 20)
+FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05, budget_seconds=5)
+
+
+def make(name, url, windows=1, workers=1):
+    http = HttpClient(name, url, FAST)
+    return {
+        "stripe": lambda: StripeClient(http, api_key=C["stripe_api_key"], windows=windows, workers=workers),
+        "paypal": lambda: PayPalClient(http, client_id=C["paypal_client_id"], client_secret=C["paypal_client_secret"],
+                                       windows=windows, workers=workers),
+        "square": lambda: SquareClient(http, access_token=C["square_access_token"], windows=windows, workers=workers),
+        "ledger": lambda: LedgerClient(http, token=C["ledger_api_token"], processor="stripe"),
+    }[name]()  # fmt: skip
+
+
+def fetch(client):
+    result = client.fetch_day(DAY)
+    records = [r for batch in result.batches for r in batch]
+    return records, result
+
+
+@pytest.mark.parametrize("sandbox_config", [SandboxConfig(daily_volume=1100)])
+@pytest.mark.parametrize("name", ["stripe", "paypal", "square"])
+@pytest.mark.parametrize(("windows", "workers"), [(1, 1), (6, 3)])
+def test_full_day_over_many_pages(sandbox, sandbox_config, name, windows, workers):
+    records, result = fetch(make(name, sandbox.url, windows, workers))
+    truth = processor_movements(sandbox_config, name, DAY)
+    assert sorted(r.processor_txn_id for r in records) == sorted(m.txn_id for m in truth)
+    assert {r.processor_txn_id: r.amount_minor for r in records} == {m.txn_id: m.amount_minor for m in truth}
+    assert result.stats.pages > 1 and not result.quarantine
+
+
+def test_ledger_pages_and_amounts(sandbox, sandbox_config):
+    records, _ = fetch(make("ledger", sandbox.url))
+    truth = ledger_bookings(sandbox_config, "stripe", DAY)
+    assert [(r.ledger_id, r.amount_minor, r.currency) for r in records] == [
+        (b.ledger_id, b.amount_minor, b.currency) for b in truth
+    ]
+
+
+def fault(sandbox, **spec):
+    requests.post(f"{sandbox.url}/_sandbox/faults", json=spec, timeout=5).raise_for_status()
+
+
+def test_429_with_retry_after_then_success(sandbox):
+    fault(sandbox, path_prefix="/v1/charges", status=429, count=2, retry_after=0.01)
+    records, result = fetch(make("stripe", sandbox.url))
+    assert result.stats.retries == 2 and records
+
+
+def test_5xx_then_success(sandbox):
+    fault(sandbox, path_prefix="/v2/payments", status=503, count=1)
+    _, result = fetch(make("square", sandbox.url))
+    assert result.stats.retries == 1
+
+
+def test_persistent_500_fails_clearly(sandbox):
+    fault(sandbox, path_prefix="/v1/reporting/transactions", status=500, count=100)
+    with pytest.raises(ApiError, match=r"paypal API /v1/reporting/transactions: HTTP 500") as info:
+        fetch(make("paypal", sandbox.url))
+    assert C["paypal_client_secret"] not in str(info.value)
+
+
+def test_other_4xx_is_not_retried(sandbox):
+    client = StripeClient(HttpClient("stripe", sandbox.url, FAST), api_key="sk_test_wrong")
+    with pytest.raises(ApiError, match="HTTP 401") as info:
+        fetch(client)
+    assert "sk_test_wrong" not in str(info.value)
+    assert client.http.stats.retries == 0
+
+
+def test_paypal_token_expiry_refreshes_once(sandbox):
+    client = make("paypal", sandbox.url)
+    first, _ = fetch(client)
+    requests.post(f"{sandbox.url}/_sandbox/expire-tokens", timeout=5).raise_for_status()
+    again, _ = fetch(client)
+    assert {r.processor_txn_id for r in again} == {r.processor_txn_id for r in first}
+    assert sandbox.state.requests["/v1/oauth2/token"] == 2
+
+
+def test_malformed_json_fails_clearly(sandbox):
+    fault(sandbox, path_prefix="/v1/transactions", status=200, malformed=True)
+    with pytest.raises(ApiError, match="not valid JSON"):
+        fetch(make("ledger", sandbox.url))
+
+
+@pytest.mark.parametrize("sandbox_config", [SandboxConfig(daily_volume=60, bad_currency_records=2)])
+@pytest.mark.parametrize("name", ["stripe", "paypal", "square"])
+def test_bad_currency_is_quarantined(sandbox, name):
+    records, result = fetch(make(name, sandbox.url))
+    assert len(result.quarantine) == 2 and result.stats.quarantined == 2
+    assert all("currency" in q.reason for q in result.quarantine)
+    assert {q.record_id for q in result.quarantine}.isdisjoint(r.processor_txn_id for r in records)
+
+
+def test_paypal_offsets_in_both_styles():
+    assert parse_paypal_time("2026-11-20T10:00:00+0000") == parse_paypal_time("2026-11-20T10:00:00+00:00")
+    assert parse_paypal_time("2026-11-20T12:00:00+0200").hour == 12
