@@ -89,7 +89,8 @@ def test_a_day_reconciles_to_the_sandbox_ground_truth(resources, warehouse_url, 
     with psycopg.connect(warehouse_url.libpq) as conn:
         before = conn.execute("SELECT count(*), sum(amount_minor) FROM processor_transactions").fetchone()
         runs = conn.execute(
-            "SELECT processor_name, missing_transaction_count, total_discrepancy_amount, risk_level FROM reconciliation_runs"
+            "SELECT processor_name, missing_transaction_count, total_discrepancy_amount, risk_level"
+            " FROM reconciliation_runs"
         ).fetchall()
     assert len(runs) == 3
     # idempotent: the same day again leaves identical rows

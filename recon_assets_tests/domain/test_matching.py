@@ -132,6 +132,7 @@ def test_amount_at_risk_of_an_amount_mismatch_is_the_difference():
     processor = pd.DataFrame([{"processor_txn_id": "a", "business_date": DAY, "amount_minor": 1000,
                                "currency": "KWD", "status": "succeeded"}])  # fmt: skip
     ledger = pd.DataFrame([{"ledger_id": "l", "processor_reference": "a", "business_date": DAY,
-                            "amount_minor": 1250, "currency": "KWD", "status": "succeeded", "booked_at": START}])  # fmt: skip
+                            "amount_minor": 1250, "currency": "KWD", "status": "succeeded",
+                            "booked_at": START}])  # fmt: skip
     row = reconcile(processor, ledger, DAY).discrepancies.iloc[0]
     assert (row["at_risk_minor"], row["at_risk_currency"]) == (250, "KWD")

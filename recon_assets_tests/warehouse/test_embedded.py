@@ -5,8 +5,10 @@ import psycopg
 
 from recon_assets.warehouse.embedded import ensure_embedded_server, server_pid, stop_embedded_server
 
-ASK = "from recon_assets.warehouse.embedded import ensure_embedded_server, server_pid; " \
-      "from pathlib import Path; import sys; ensure_embedded_server(Path(sys.argv[1])); print(server_pid(Path(sys.argv[1])))"  # fmt: skip
+ASK = (
+    "from recon_assets.warehouse.embedded import ensure_embedded_server, server_pid; from pathlib import Path; "
+    "import sys; home = Path(sys.argv[1]); ensure_embedded_server(home); print(server_pid(home))"
+)
 
 
 def test_two_processes_get_the_same_server_and_data_survives_a_restart(tmp_path):
