@@ -64,15 +64,15 @@ LANDING = [dg.AssetKey(["ledger", "transactions"])] + [dg.AssetKey([p, "raw_tran
 RECONCILING = [dg.AssetKey([p, n]) for p in PROCESSORS for n in ("discrepancies", "reconciliation_summary")]
 
 
-def findings(url, processor, day, open_only=True):
+def findings(url, processor, day):
+    """Open (type, processor_txn_id, ledger_id) findings of one processor's day."""
     with psycopg.connect(url.libpq) as conn:
         rows = conn.execute(
-            f"""SELECT discrepancy_type, processor_txn_id, ledger_id FROM discrepancies
-                WHERE processor_name = %s AND business_date = %s {"AND resolved_on IS NULL" if open_only else ""}""",
+            """SELECT discrepancy_type, processor_txn_id, ledger_id FROM discrepancies
+               WHERE processor_name = %s AND business_date = %s AND resolved_on IS NULL""",
             (processor, day),
         ).fetchall()
-    return {(t, None if t == "missing_in_ledger" else p, lid) if t != "missing_in_ledger" else (t, p, None)
-            for t, p, lid in rows}  # fmt: skip
+    return set(rows)
 
 
 def test_a_day_reconciles_to_the_sandbox_ground_truth(resources, warehouse_url, sandbox_config):
