@@ -7,16 +7,9 @@ import psycopg
 import pytest
 
 from recon_assets.definitions import build_definitions
-from recon_assets.defs.ingestion.resources import (
-    LedgerApiResource,
-    PayPalApiResource,
-    SquareApiResource,
-    StripeApiResource,
-)
-from recon_assets.defs.reconciliation.resources import ReconciliationSettings
 from recon_assets.processors.registry import PROCESSORS
 from recon_assets.sandbox.world import SandboxConfig, expected_findings
-from recon_assets.warehouse.resource import WarehouseResource
+from recon_assets_tests.defs.graph import LANDING, RECONCILING, materialize
 
 DAY = date(2026, 11, 20)
 
@@ -37,31 +30,6 @@ def test_definitions_graph():
     assert schedule.cron_schedule == "0 4 * * *" and schedule.execution_timezone == "UTC"
     checks = {c.name for c in graph.asset_check_keys}
     assert {"data_quality", "volume", "reconciliation_invariants", "risk_threshold"} <= checks
-
-
-@pytest.fixture
-def resources(warehouse_url, sandbox):
-    common = {"base_url": sandbox.url, "fetch_windows": 4, "fetch_workers": 2}
-    return {
-        "warehouse": WarehouseResource(database_url=warehouse_url.libpq),
-        "stripe_api": StripeApiResource(**common),
-        "paypal_api": PayPalApiResource(**common),
-        "square_api": SquareApiResource(**common),
-        "ledger_api": LedgerApiResource(**common),
-        "reconciliation_settings": ReconciliationSettings(),
-    }
-
-
-def materialize(resources, day: date, selection, raise_on_error=True) -> dg.ExecuteInProcessResult:
-    defs = build_definitions()
-    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
-    return dg.materialize(
-        assets, partition_key=day.isoformat(), resources=resources, selection=selection, raise_on_error=raise_on_error
-    )
-
-
-LANDING = [dg.AssetKey(["ledger", "transactions"])] + [dg.AssetKey([p, "raw_transactions"]) for p in PROCESSORS]
-RECONCILING = [dg.AssetKey([p, n]) for p in PROCESSORS for n in ("discrepancies", "reconciliation_summary")]
 
 
 def findings(url, processor, day):

@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from recon_assets.defs.ingestion.checks import QualityBounds, evaluate_quality, quality_check_specs
+from recon_assets.defs.ingestion.checks import evaluate_quality, quality_check_specs
 from recon_assets.defs.ingestion.landing import land_day, ledger_row, processor_row
-from recon_assets.defs.ingestion.resources import LedgerApiResource
+from recon_assets.defs.ingestion.resources import DataQualitySettings, LedgerApiResource
 from recon_assets.partitions import OWNERS, daily_partitions, partition_day
 from recon_assets.processors.registry import PROCESSORS, ProcessorSpec
 from recon_assets.warehouse import store
@@ -62,7 +62,7 @@ def build_raw_transactions_asset(spec: ProcessorSpec) -> dg.AssetsDefinition:
         owners=OWNERS,
         tags={"processor": spec.name},
         pool=spec.resource_key,
-        required_resource_keys={spec.resource_key, "warehouse"},
+        required_resource_keys={spec.resource_key, "warehouse", "data_quality_settings"},
         check_specs=quality_check_specs(key),
         metadata={"dagster/column_schema": TRANSACTION_SCHEMA, "dagster/table_name": "processor_transactions"},
         description=(
@@ -84,7 +84,7 @@ def build_raw_transactions_asset(spec: ProcessorSpec) -> dg.AssetsDefinition:
         with warehouse.connection() as conn:
             checks = evaluate_quality(
                 conn, key, table="processor_transactions", id_column="processor_txn_id", source=spec.name,
-                processor=spec.name, day=day, bounds=QualityBounds(),
+                processor=spec.name, day=day, bounds=context.resources.data_quality_settings,
             )  # fmt: skip
         return dg.MaterializeResult(metadata={**metadata, "sandbox": api.is_sandbox}, check_results=checks)
 
@@ -105,7 +105,12 @@ raw_transactions_assets = [build_raw_transactions_asset(spec) for spec in PROCES
     metadata={"dagster/column_schema": LEDGER_SCHEMA, "dagster/table_name": "ledger_transactions"},
     description="Every entry the business booked in its own ledger on the day (UTC), for all processors.",
 )
-def ledger_transactions(context: dg.AssetExecutionContext, warehouse: WarehouseResource, ledger_api: LedgerApiResource):
+def ledger_transactions(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    ledger_api: LedgerApiResource,
+    data_quality_settings: DataQualitySettings,
+):
     day = partition_day(context)
     metadata = land_day(
         context, warehouse, ledger_api.client(),
@@ -116,6 +121,6 @@ def ledger_transactions(context: dg.AssetExecutionContext, warehouse: WarehouseR
     with warehouse.connection() as conn:
         checks = evaluate_quality(
             conn, LEDGER_KEY, table="ledger_transactions", id_column="ledger_id", source="ledger",
-            processor=None, day=day, bounds=QualityBounds(),
+            processor=None, day=day, bounds=data_quality_settings,
         )  # fmt: skip
     return dg.MaterializeResult(metadata={**metadata, "sandbox": ledger_api.is_sandbox}, check_results=checks)

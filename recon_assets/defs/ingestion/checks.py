@@ -7,19 +7,13 @@ was busy (an outage or a lost feed).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 import dagster as dg
 import psycopg
 
-
-@dataclass(frozen=True)
-class QualityBounds:
-    max_abs_amount_major: int = 1_000_000  # one movement above this is implausible
-    min_weekly_average_for_outage: float = 10.0
-    max_ledger_duplicate_rate: float = 0.02
-
+from recon_assets.defs.ingestion.resources import DataQualitySettings
+from recon_assets.partitions import daily_partitions
 
 DATA_QUALITY = "data_quality"
 VOLUME = "volume"
@@ -30,10 +24,16 @@ def quality_check_specs(asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
         dg.AssetCheckSpec(
             DATA_QUALITY,
             asset=asset_key,
+            partitions_def=daily_partitions,
             blocking=True,
             description="No quarantined records; ids present and unique; ISO 4217 currencies; sane amounts.",
         ),
-        dg.AssetCheckSpec(VOLUME, asset=asset_key, description="A day with no records after a busy week."),
+        dg.AssetCheckSpec(
+            VOLUME,
+            asset=asset_key,
+            partitions_def=daily_partitions,
+            description="A day with no records after a busy week, or a ledger with too many duplicates.",
+        ),
     ]
 
 
@@ -50,7 +50,7 @@ def evaluate_quality(
     source: str,
     processor: str | None,
     day: date,
-    bounds: QualityBounds,
+    bounds: DataQualitySettings,
 ) -> list[dg.AssetCheckResult]:
     """Check the landed partition in the warehouse (not the in-memory copy): what is stored is judged."""
     params = {"day": day, "processor": processor, "source": source, "bound": bounds.max_abs_amount_major}

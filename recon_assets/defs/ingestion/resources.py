@@ -169,6 +169,14 @@ def source_api_resources() -> dict[str, SourceApiResource]:
     }
 
 
+class DataQualitySettings(dg.ConfigurableResource):
+    """Bounds of the data-quality checks; set in the launchpad or the environment, no code change."""
+
+    max_abs_amount_major: int = 1_000_000  # one movement above this (in major units) is implausible
+    min_weekly_average_for_outage: float = 10.0  # an empty day after a week this busy is a possible outage
+    max_ledger_duplicate_rate: float = 0.02
+
+
 @dg.definitions
 def ingestion_resources() -> dg.Definitions:
-    return dg.Definitions(resources=source_api_resources())
+    return dg.Definitions(resources={**source_api_resources(), "data_quality_settings": DataQualitySettings()})

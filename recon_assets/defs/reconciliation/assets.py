@@ -15,6 +15,7 @@ from recon_assets.defs.reconciliation.checks import (
     risk_spec,
 )
 from recon_assets.defs.reconciliation.resources import ReconciliationSettings
+from recon_assets.defs.reporting.resources import ReportStore
 from recon_assets.domain.matching import (
     DISCREPANCY_TYPES,
     MISSING_TYPES,
@@ -22,6 +23,7 @@ from recon_assets.domain.matching import (
     reconcile,
     total_at_risk,
 )
+from recon_assets.domain.reports import report_path
 from recon_assets.partitions import OWNERS, daily_partitions, partition_day, settlement_window
 from recon_assets.processors.registry import PROCESSORS, ProcessorSpec
 from recon_assets.warehouse import store
@@ -148,6 +150,7 @@ def build_reconciliation_assets(spec: ProcessorSpec) -> list[dg.AssetsDefinition
         context: dg.AssetExecutionContext,
         warehouse: WarehouseResource,
         reconciliation_settings: ReconciliationSettings,
+        report_store: ReportStore,
     ):
         day = partition_day(context)
         started = datetime.now(UTC)
@@ -163,6 +166,7 @@ def build_reconciliation_assets(spec: ProcessorSpec) -> list[dg.AssetsDefinition
             summary, row["risk_level"], missing_count=row["missing_transaction_count"],
             amount_at_risk=row["total_discrepancy_amount"], discrepancy_rate=float(row["discrepancy_rate"]),
             thresholds=thresholds, reporting_currency=rates.reporting_currency,
+            report_uri=report_store.uri(report_path(day, "discrepancies.csv", spec.name)),
         )  # fmt: skip
         return dg.MaterializeResult(
             metadata={

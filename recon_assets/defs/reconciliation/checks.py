@@ -6,6 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from recon_assets.domain.risk import RiskLevel, RiskThresholds
+from recon_assets.partitions import daily_partitions
 
 INVARIANTS = "reconciliation_invariants"
 RISK_THRESHOLD = "risk_threshold"
@@ -21,6 +22,7 @@ def invariants_spec(asset_key: dg.AssetKey) -> dg.AssetCheckSpec:
     return dg.AssetCheckSpec(
         INVARIANTS,
         asset=asset_key,
+        partitions_def=daily_partitions,
         description="Every processor record has exactly one outcome; no finding lacks a key; amounts at "
         "risk are non-negative.",
     )
@@ -30,6 +32,7 @@ def risk_spec(asset_key: dg.AssetKey) -> dg.AssetCheckSpec:
     return dg.AssetCheckSpec(
         RISK_THRESHOLD,
         asset=asset_key,
+        partitions_def=daily_partitions,
         description="LOW passes; MEDIUM warns; HIGH and CRITICAL fail with ERROR.",
     )
 
@@ -63,6 +66,7 @@ def evaluate_risk(
     discrepancy_rate: float,
     thresholds: RiskThresholds,
     reporting_currency: str,
+    report_uri: str,
 ) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         check_name=RISK_THRESHOLD,
@@ -79,5 +83,6 @@ def evaluate_risk(
             "thresholds": dg.MetadataValue.json(
                 {k: str(v) for k, v in thresholds.__dict__.items()} | {"currency": reporting_currency}
             ),
+            "report": dg.MetadataValue.url(report_uri),
         },
     )

@@ -7,9 +7,10 @@ from recon_assets.partitions import daily_partitions
 
 daily_reconciliation_job = dg.define_asset_job(
     "daily_reconciliation",
-    selection=dg.AssetSelection.groups("ingestion", "reconciliation") - dg.AssetSelection.keys(OPEN_DISCREPANCIES_KEY),
+    selection=dg.AssetSelection.groups("ingestion", "reconciliation", "reporting")
+    - dg.AssetSelection.keys(OPEN_DISCREPANCIES_KEY),
     partitions_def=daily_partitions,
-    description="Land and reconcile one business day for every processor.",
+    description="Land, reconcile and report one business day for every processor.",
 )
 
 daily_reconciliation_schedule = dg.build_schedule_from_partitioned_job(

@@ -1,0 +1,160 @@
+"""Alert sensors: failed asset checks (and their recovery) and failed runs, read from the instance's event log.
+
+A failed check fails its run only when it is blocking with ERROR severity, so run failures alone miss
+most bad days: the check sensor reads every check's execution history instead.
+"""
+
+import json
+
+import dagster as dg
+
+from recon_assets.defs.alerting.delivery import deliver
+from recon_assets.defs.alerting.resources import AlertSettings, SesEmailResource, SlackWebhookResource
+from recon_assets.domain.alerts import Alert, AlertKind, redact
+from recon_assets.domain.incidents import Action, IncidentBook
+from recon_assets.warehouse.resource import WarehouseResource
+
+HISTORY_PAGE = 200
+_UNFINISHED_RUN = {dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
+                   dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.CANCELING}  # fmt: skip
+
+
+def executions_after(instance: dg.DagsterInstance, check_key: dg.AssetCheckKey, after: int) -> list:
+    """Every execution record of one check with an id above ``after`` (the history is newest first)."""
+    found, cursor = [], None
+    while True:
+        page = instance.event_log_storage.get_asset_check_execution_history(
+            check_key, limit=HISTORY_PAGE, cursor=cursor
+        )
+        newer = [record for record in page if record.id > after]
+        found += newer
+        if len(page) < HISTORY_PAGE or len(newer) < len(page):
+            return found
+        cursor = page[-1].id
+
+
+def _facts(evaluation) -> tuple[dict[str, str], dict[str, str]]:
+    """Figures worth reading in an alert, and the links among the check's metadata."""
+    facts, links = {}, {}
+    for name, entry in evaluation.metadata.items():
+        value = entry.value
+        if isinstance(entry, dg.UrlMetadataValue):
+            links[name] = value
+        elif isinstance(value, int | float | str):
+            facts[name.replace("_", " ")] = str(value)
+        elif isinstance(value, dict):
+            facts[name.replace("_", " ")] = json.dumps(value, sort_keys=True)
+    return facts, links
+
+
+def _report_links(warehouse: WarehouseResource, processor: str | None, day: str | None) -> dict[str, str]:
+    if not (processor and day):
+        return {}
+    with warehouse.connection() as conn:
+        row = conn.execute(
+            "SELECT report_uris FROM reconciliation_runs WHERE processor_name = %s AND run_date = %s",
+            (processor, day),
+        ).fetchone()
+    return dict(row[0]) if row else {}
+
+
+def check_alert(record, action: Action, warehouse: WarehouseResource, settings: AlertSettings) -> Alert:
+    evaluation = record.evaluation
+    asset = evaluation.asset_key.to_user_string()
+    processor, day = evaluation.asset_key.path[0], record.partition
+    incident = f"{asset}|{evaluation.check_name}|{record.partition or '-'}"
+    severity = evaluation.severity.value if action == Action.ALERT else "INFO"
+    facts, links = _facts(evaluation)
+    verdict = (evaluation.description or "").split(":")[0] or "failed"
+    return Alert(
+        kind=AlertKind.FAILURE if action == Action.ALERT else AlertKind.RECOVERY,
+        severity=severity,
+        title=f"{evaluation.check_name} {'passes again' if action == Action.RECOVER else verdict} on {asset}",
+        processor=processor,
+        business_date=day,
+        facts={"check": f"{asset} {evaluation.check_name}", "partition": record.partition or "-",
+               "severity": evaluation.severity.value, **({"finding": evaluation.description}
+                                                          if evaluation.description else {}), **facts},
+        links={"Dagster run": settings.run_url(record.run_id),
+               "Asset in Dagster": settings.asset_url(asset, record.partition),
+               **_report_links(warehouse, processor, day), **links},
+        dedup_key=f"{incident}|{severity if action == Action.ALERT else 'recovered'}",
+    )  # fmt: skip
+
+
+@dg.sensor(
+    name="check_alerts",
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Emails and posts to Slack once per failed check, partition and severity, and once when it "
+    "passes again.",
+)
+def check_alerts(
+    context: dg.SensorEvaluationContext,
+    warehouse: WarehouseResource,
+    email: SesEmailResource,
+    slack: SlackWebhookResource,
+    alert_settings: AlertSettings,
+) -> dg.SkipReason:
+    book = IncidentBook.from_cursor(context.cursor)
+    records = [
+        record
+        for check_key in context.repository_def.asset_graph.asset_check_keys
+        for record in executions_after(context.instance, check_key, book.watermark)
+    ]
+    pending, sent, highest = [], 0, book.watermark
+    for record in sorted(records, key=lambda r: r.id):
+        highest = max(highest, record.id)
+        if record.status.value == "PLANNED":
+            run = context.instance.get_run_by_id(record.run_id)
+            if run is not None and run.status in _UNFINISHED_RUN:
+                pending.append(record.id)
+            continue  # still running, or its run ended without evaluating it
+        evaluation = record.evaluation
+        incident = f"{evaluation.asset_key.to_user_string()}|{evaluation.check_name}|{record.partition or '-'}"
+        action = book.observe(incident, record.id, evaluation.passed, evaluation.severity.value)
+        if action:
+            alert = check_alert(record, action, warehouse, alert_settings)
+            deliver(alert, f"evaluation:{record.id}", email=email, slack=slack, warehouse=warehouse, log=context.log)
+            sent += 1
+    book.advance(highest, min(pending) if pending else None)
+    context.update_cursor(book.to_cursor())
+    return dg.SkipReason(f"{len(records)} check evaluations read, {sent} alerts, {len(book.open)} open incidents")
+
+
+@dg.run_failure_sensor(
+    name="run_failure_alerts",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Emails and posts to Slack when a run fails (an outage, bad credentials, a blocking check).",
+)
+def run_failure_alerts(
+    context: dg.RunFailureSensorContext,
+    warehouse: WarehouseResource,
+    email: SesEmailResource,
+    slack: SlackWebhookResource,
+    alert_settings: AlertSettings,
+) -> None:
+    run = context.dagster_run
+    steps = context.get_step_failure_events()
+    errors = [
+        redact(event.step_failure_data.error.message.strip().splitlines()[0])[:300]
+        for event in steps
+        if event.step_failure_data and event.step_failure_data.error
+    ]
+    alert = Alert(
+        kind=AlertKind.RUN_FAILURE,
+        severity="ERROR",
+        title=f"run of {run.job_name} failed",
+        processor=run.tags.get("processor"),
+        business_date=run.tags.get("dagster/partition"),
+        facts={
+            "job": run.job_name,
+            "partition": run.tags.get("dagster/partition", "-"),
+            "trigger": run.tags.get("trigger", "manual"),
+            "failed steps": ", ".join(e.step_key or "?" for e in steps) or "-",
+            "error": errors[0] if errors else redact(context.failure_event.message or "")[:300],
+        },
+        links={"Dagster run": alert_settings.run_url(run.run_id)},
+        dedup_key=f"run|{run.run_id}",
+    )
+    deliver(alert, f"run:{run.run_id}", email=email, slack=slack, warehouse=warehouse, log=context.log)

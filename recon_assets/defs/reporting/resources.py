@@ -1,0 +1,51 @@
+"""Where reports are kept: the S3 bucket ``REPORTS_BUCKET``, or a directory under the instance home."""
+
+from pathlib import Path
+
+import dagster as dg
+from dagster_aws.s3 import S3Resource
+
+from recon_assets.partitions import env_or_none
+from recon_assets.warehouse.embedded import instance_home
+
+
+class ReportStore(dg.ConfigurableResource):
+    """Writes report files by relative key; re-writing a key overwrites it (reports are idempotent)."""
+
+    s3: S3Resource
+    bucket: str | None = None
+    local_dir: str | None = None  # default: <instance home>/reports-store
+
+    def uri(self, key: str) -> str:
+        if self.bucket:
+            return f"s3://{self.bucket}/{key}"
+        return self._local_path(key).as_uri()
+
+    def put(self, key: str, body: bytes, content_type: str) -> str:
+        if self.bucket:
+            self.s3.get_client().put_object(
+                Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, ServerSideEncryption="AES256"
+            )
+        else:
+            path = self._local_path(key)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(path.suffix + ".partial")
+            temporary.write_bytes(body)
+            temporary.replace(path)
+        return self.uri(key)
+
+    def _local_path(self, key: str) -> Path:
+        return Path(self.local_dir or instance_home() / "reports-store").resolve() / key
+
+
+@dg.definitions
+def reporting_resources() -> dg.Definitions:
+    return dg.Definitions(
+        resources={
+            "report_store": ReportStore(
+                s3=S3Resource(region_name=env_or_none("AWS_REGION"), endpoint_url=env_or_none("AWS_ENDPOINT_URL")),
+                bucket=env_or_none("REPORTS_BUCKET"),
+                local_dir=env_or_none("RECON_REPORTS_DIR"),
+            )
+        }
+    )
