@@ -127,6 +127,29 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+ROLE_PORTS = {"webserver": 3000, "code-server": 4000, "daemon": 0}
+HEALTH_PROBES = {
+    "code-server": lambda port: [sys.executable, "-m", "dagster", "api", "grpc-health-check", "-p", str(port)],
+    "daemon": lambda port: [sys.executable, "-m", "dagster._daemon", "liveness-check"],
+}
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    """Container health: the webserver answers /server_info, the code server gRPC, the daemon its heartbeat."""
+    import urllib.request
+
+    port = args.port or ROLE_PORTS[args.role]
+    if args.role == "webserver":
+        try:
+            url = f"http://127.0.0.1:{port}/server_info"  # loopback, http only
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310  # nosec B310
+                return 0 if response.status == 200 else 1
+        except OSError:
+            return 1
+    completed = subprocess.run(HEALTH_PROBES[args.role](port), capture_output=True, timeout=30)  # noqa: S603
+    return completed.returncode
+
+
 def _yesterday() -> date:
     return datetime.now(UTC).date() - timedelta(days=1)
 
@@ -152,6 +175,12 @@ def parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="the warehouse: upgrade the schema, show its URL, stop the embedded server")
     db.add_argument("action", choices=("upgrade", "url", "stop"))
     db.set_defaults(func=cmd_db)
+
+    health = sub.add_parser("health", help="exit 0 when this container's Dagster role is healthy")
+    role = os.environ.get("RECON_ROLE")
+    health.add_argument("--role", choices=tuple(ROLE_PORTS), default=role, required=role is None)
+    health.add_argument("--port", type=int, help="default: 3000 for the webserver, 4000 for the code server")
+    health.set_defaults(func=cmd_health)
 
     sandbox = sub.add_parser("sandbox", help="the processor and ledger sandbox")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True)

@@ -16,10 +16,20 @@ _MIGRATION_LOCK = 0x7265636F6E  # pg advisory lock id ("recon")
 
 
 def configured_url(raw: str | None = None) -> DatabaseUrl:
-    """The warehouse URL: ``raw`` or ``$RECON_DATABASE_URL``, else the embedded server's."""
+    """The warehouse URL: ``raw`` or ``$RECON_DATABASE_URL``, else ``$POSTGRES_HOST`` and its companions
+    (as containers receive them, the password from a secret), else the embedded server's."""
     raw = raw if raw is not None else os.environ.get(DATABASE_URL_VAR)
     if raw:
         return DatabaseUrl.parse(raw)
+    if os.environ.get("POSTGRES_HOST"):
+        return DatabaseUrl.from_parts(
+            host=os.environ["POSTGRES_HOST"],
+            port=int(os.environ.get("POSTGRES_PORT") or 5432),
+            database=os.environ.get("POSTGRES_DB") or "recon",
+            username=os.environ.get("POSTGRES_USER"),
+            password=os.environ.get("POSTGRES_PASSWORD"),
+            sslmode=os.environ.get("POSTGRES_SSLMODE"),
+        )
     return ensure_embedded_server()
 
 

@@ -32,6 +32,14 @@ class DatabaseUrl:
             raise ConfigurationError(f"{variable} names no database (postgresql://user:pass@host/DATABASE)")
         return cls(url.set(drivername="postgresql"))
 
+    @classmethod
+    def from_parts(
+        cls, *, host: str, port: int, database: str, username: str | None, password: str | None, sslmode: str | None
+    ) -> DatabaseUrl:
+        """From separate settings; any character in the password is escaped correctly."""
+        query = {"sslmode": sslmode} if sslmode else {}
+        return cls(URL.create("postgresql", username, password, host, port, database, query))
+
     @property
     def libpq(self) -> str:
         """For psycopg 3 (libpq conninfo URI)."""

@@ -11,6 +11,7 @@ from datetime import date
 
 import dagster as dg
 import psycopg
+from psycopg import sql
 
 from recon_assets.defs.ingestion.resources import DataQualitySettings
 from recon_assets.partitions import daily_partitions
@@ -37,8 +38,24 @@ def quality_check_specs(asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     ]
 
 
-def _day_filter(table: str, processor: str | None) -> str:
-    return "business_date = %(day)s" + (" AND processor_name = %(processor)s" if processor else "")
+# Every query reads one processor's day, or every processor's (the ledger) when %(processor)s is NULL.
+_QUALITY = sql.SQL(
+    """SELECT
+      (SELECT count(*) FROM quarantined_records WHERE source = %(source)s AND business_date = %(day)s),
+      count(*) FILTER (WHERE coalesce({id_column}, '') = ''),
+      count(*) FILTER (WHERE e.currency IS NULL),
+      count(*) FILTER (WHERE abs(t.amount_minor)::numeric / (10::numeric ^ coalesce(e.exponent, 2)) > %(bound)s),
+      count(*)
+    FROM {table} t LEFT JOIN currency_exponents e ON e.currency = t.currency
+    WHERE business_date = %(day)s AND (%(processor)s::text IS NULL OR processor_name = %(processor)s)"""
+)
+_LEDGER_DUPLICATES = """SELECT count(*) - count(DISTINCT (processor_name, processor_reference))
+    FROM ledger_transactions WHERE business_date = %(day)s"""
+_WEEKLY_AVERAGE = sql.SQL(
+    """SELECT coalesce(count(*)::float / 7, 0) FROM {table}
+    WHERE business_date BETWEEN %(day)s::date - 7 AND %(day)s::date - 1
+    AND (%(processor)s::text IS NULL OR processor_name = %(processor)s)"""
+)
 
 
 def evaluate_quality(
@@ -54,18 +71,9 @@ def evaluate_quality(
 ) -> list[dg.AssetCheckResult]:
     """Check the landed partition in the warehouse (not the in-memory copy): what is stored is judged."""
     params = {"day": day, "processor": processor, "source": source, "bound": bounds.max_abs_amount_major}
-    where = _day_filter(table, processor)
+    landed = sql.Identifier(table)
     quarantined, missing_ids, bad_currency, out_of_bounds, rows = conn.execute(
-        f"""SELECT
-              (SELECT count(*) FROM quarantined_records WHERE source = %(source)s AND business_date = %(day)s),
-              count(*) FILTER (WHERE coalesce({id_column}, '') = ''),
-              count(*) FILTER (WHERE e.currency IS NULL),
-              count(*) FILTER (WHERE abs(t.amount_minor)::numeric / (10::numeric ^ coalesce(e.exponent, 2))
-                               > %(bound)s),
-              count(*)
-            FROM {table} t LEFT JOIN currency_exponents e ON e.currency = t.currency
-            WHERE {where}""",
-        params,
+        _QUALITY.format(id_column=sql.Identifier(id_column), table=landed), params
     ).fetchone()
     failures = {
         "quarantined_records": quarantined,
@@ -86,22 +94,13 @@ def evaluate_quality(
         )
     ]
     if table == "ledger_transactions":
-        (duplicates,) = conn.execute(
-            f"""SELECT count(*) - count(DISTINCT (processor_name, processor_reference))
-                FROM ledger_transactions WHERE {where}""",
-            params,
-        ).fetchone()
+        (duplicates,) = conn.execute(_LEDGER_DUPLICATES, params).fetchone()
         rate = duplicates / rows if rows else 0.0
         metadata = {"duplicate_rate": dg.MetadataValue.float(round(rate, 6)), "duplicates": int(duplicates)}
         passed_dupes = rate <= bounds.max_ledger_duplicate_rate
     else:
         metadata, passed_dupes = {}, True
-    (weekly_average,) = conn.execute(
-        f"""SELECT coalesce(count(*)::float / 7, 0) FROM {table}
-            WHERE business_date BETWEEN %(day)s::date - 7 AND %(day)s::date - 1
-            {"AND processor_name = %(processor)s" if processor else ""}""",
-        params,
-    ).fetchone()
+    (weekly_average,) = conn.execute(_WEEKLY_AVERAGE.format(table=landed), params).fetchone()
     outage = rows == 0 and weekly_average >= bounds.min_weekly_average_for_outage
     results.append(
         dg.AssetCheckResult(

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import dagster as dg
 import pandas as pd
+from psycopg import sql
 
 from recon_assets.defs.ingestion.assets import LEDGER_KEY, raw_transactions_key
 from recon_assets.defs.reconciliation.checks import (
@@ -253,14 +254,22 @@ def _as_ints(rows) -> Mapping[str, int]:
 
 
 def write_summary(conn, row: dict) -> None:
+    """Upsert the day's row; report_uris, written by the reports, is left as it is."""
     columns = list(row)
+    updates = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in columns if c not in UPSERT_KEY]
     conn.execute(
-        f"""INSERT INTO reconciliation_runs ({", ".join(columns)})
-            VALUES ({", ".join("%(" + c + ")s" for c in columns)})
-            ON CONFLICT (run_date, processor_name) DO UPDATE SET
-            {", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in ("run_date", "processor_name"))}""",
+        sql.SQL(
+            "INSERT INTO reconciliation_runs ({}) VALUES ({}) ON CONFLICT (run_date, processor_name) DO UPDATE SET {}"
+        ).format(
+            sql.SQL(", ").join(map(sql.Identifier, columns)),
+            sql.SQL(", ").join(map(sql.Placeholder, columns)),
+            sql.SQL(", ").join(updates),
+        ),
         {**row, "risk_level": row["risk_level"].value},
     )
+
+
+UPSERT_KEY = ("run_date", "processor_name")
 
 
 reconciliation_assets = [a for spec in PROCESSORS.values() for a in build_reconciliation_assets(spec)]

@@ -4,6 +4,7 @@ import json
 from datetime import date, timedelta
 
 import dagster as dg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from recon_assets.defs.reconciliation.assets import summary_key
@@ -79,9 +80,10 @@ def build_report_asset(spec: ProcessorSpec) -> dg.AssetsDefinition:
                 raise dg.Failure(f"{spec.name} {day} has no reconciliation summary yet")
             findings = store.read_frame(
                 conn,
-                f"""SELECT {", ".join(CSV_COLUMNS)} FROM discrepancies
-                    WHERE processor_name = %s AND business_date = %s
-                    ORDER BY discrepancy_type, finding_key""",
+                sql.SQL(
+                    """SELECT {} FROM discrepancies WHERE processor_name = %s AND business_date = %s
+                       ORDER BY discrepancy_type, finding_key"""
+                ).format(sql.SQL(", ").join(map(sql.Identifier, CSV_COLUMNS))),
                 (spec.name, day),
             )
             document = summary_json(runs[0])

@@ -5,6 +5,7 @@ Table and column names follow the original system so its users' queries keep wor
 Revision ID: 0001
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 from recon_assets.domain.money import CURRENCY_EXPONENTS
@@ -12,14 +13,7 @@ from recon_assets.domain.money import CURRENCY_EXPONENTS
 revision = "0001"
 down_revision = None
 
-KINDS = "('charge', 'refund')"
-STATUSES = "('succeeded', 'pending', 'failed', 'refunded')"
-DISCREPANCY_TYPES = (
-    "('missing_in_ledger', 'missing_at_processor', 'amount_mismatch', "
-    "'currency_mismatch', 'status_mismatch', 'duplicate')"
-)
-
-SCHEMA = f"""
+SCHEMA = """
 CREATE TABLE currency_exponents (
     currency char(3) PRIMARY KEY,
     exponent smallint NOT NULL
@@ -29,11 +23,11 @@ CREATE TABLE processor_transactions (
     business_date date NOT NULL,
     processor_name text NOT NULL,
     processor_txn_id text NOT NULL,
-    kind text NOT NULL CHECK (kind IN {KINDS}),
+    kind text NOT NULL CHECK (kind IN ('charge', 'refund')),
     amount_minor bigint NOT NULL,
     currency char(3) NOT NULL CHECK (currency = upper(currency)),
     fee_minor bigint NOT NULL DEFAULT 0,
-    status text NOT NULL CHECK (status IN {STATUSES}),
+    status text NOT NULL CHECK (status IN ('succeeded', 'pending', 'failed', 'refunded')),
     occurred_at timestamptz NOT NULL,
     fetched_at timestamptz NOT NULL DEFAULT now(),
     raw jsonb NOT NULL,
@@ -47,11 +41,11 @@ CREATE TABLE ledger_transactions (
     business_date date NOT NULL,
     processor_name text NOT NULL,
     processor_reference text NOT NULL,
-    kind text NOT NULL CHECK (kind IN {KINDS}),
+    kind text NOT NULL CHECK (kind IN ('charge', 'refund')),
     amount_minor bigint NOT NULL,
     currency char(3) NOT NULL CHECK (currency = upper(currency)),
     fee_minor bigint,
-    status text NOT NULL CHECK (status IN {STATUSES}),
+    status text NOT NULL CHECK (status IN ('succeeded', 'pending', 'failed', 'refunded')),
     booked_at timestamptz NOT NULL,
     merchant_id text,
     fetched_at timestamptz NOT NULL DEFAULT now(),
@@ -91,7 +85,8 @@ CREATE TABLE discrepancies (
     id bigserial PRIMARY KEY,
     business_date date NOT NULL,
     processor_name text NOT NULL,
-    discrepancy_type text NOT NULL CHECK (discrepancy_type IN {DISCREPANCY_TYPES}),
+    discrepancy_type text NOT NULL CHECK (discrepancy_type IN ('missing_in_ledger', 'missing_at_processor',
+        'amount_mismatch', 'currency_mismatch', 'status_mismatch', 'duplicate')),
     processor_txn_id text,
     ledger_id text,
     related_ledger_id text,
@@ -151,7 +146,7 @@ CREATE TABLE reconciliation_runs (
     reporting_currency char(3) NOT NULL,
     discrepancy_rate numeric(12, 6) NOT NULL,
     risk_level text NOT NULL CHECK (risk_level IN ('LOW', 'MEDIUM', 'HIGH', 'CRITICAL')),
-    report_uris jsonb NOT NULL DEFAULT '{{}}'::jsonb,
+    report_uris jsonb NOT NULL DEFAULT '{}'::jsonb,
     dagster_run_id text,
     started_at timestamptz NOT NULL,
     finished_at timestamptz NOT NULL,
@@ -166,7 +161,7 @@ CREATE TABLE audit_logs (
     action text NOT NULL,
     entity text NOT NULL,
     entity_id text,
-    details jsonb NOT NULL DEFAULT '{{}}'::jsonb
+    details jsonb NOT NULL DEFAULT '{}'::jsonb
 );
 
 CREATE FUNCTION audit_logs_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -185,5 +180,5 @@ CREATE TRIGGER audit_logs_no_truncate
 
 def upgrade() -> None:
     op.execute(SCHEMA)
-    values = ", ".join(f"('{code}', {exp})" for code, exp in sorted(CURRENCY_EXPONENTS.items()))
-    op.execute(f"INSERT INTO currency_exponents (currency, exponent) VALUES {values}")
+    exponents = sa.table("currency_exponents", sa.column("currency"), sa.column("exponent"))
+    op.bulk_insert(exponents, [{"currency": c, "exponent": e} for c, e in sorted(CURRENCY_EXPONENTS.items())])
