@@ -128,6 +128,92 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 ROLE_PORTS = {"webserver": 3000, "code-server": 4000, "daemon": 0}
+EXCEPTION_COLUMNS = ["id", "processor_name", "business_date", "discrepancy_type", "amount_at_risk", "severity",
+                     "age_days", "sla_breached", "state", "assigned_to", "resolution"]  # fmt: skip
+
+
+def _exception_filter(args: argparse.Namespace):
+    from decimal import Decimal
+
+    from recon_assets.warehouse.exceptions import ExceptionFilter
+
+    return ExceptionFilter(
+        ids=tuple(args.ids or ()),
+        processor=args.processor,
+        discrepancy_type=args.type,
+        state=None if args.state == "all" else args.state,
+        severity=args.severity,
+        min_age_days=args.min_age,
+        min_amount=Decimal(args.min_amount) if args.min_amount else None,
+    )
+
+
+def _print_frame(frame, output: str) -> None:
+    if output == "csv":
+        sys.stdout.write(frame.to_csv(index=False))
+    else:
+        print(frame.to_markdown(index=False) if len(frame) else "(no exceptions)")
+
+
+def cmd_exceptions(args: argparse.Namespace) -> int:
+    from recon_assets.domain.exceptions import ExceptionPolicy, Resolution
+    from recon_assets.warehouse import exceptions
+    from recon_assets.warehouse.database import connect, prepared_url
+
+    today = datetime.now(UTC).date()
+    selection = _exception_filter(args)
+    with connect(prepared_url()) as conn:
+        frame = exceptions.list_exceptions(conn, selection, ExceptionPolicy(), today)
+        if args.action == "list":
+            _print_frame(frame[EXCEPTION_COLUMNS], args.output)
+            return 0
+        if args.action == "show":
+            if frame.empty:
+                print(f"recon: no exception {', '.join(map(str, args.ids))}", file=sys.stderr)
+                return 1
+            for row in frame.to_dict("records"):
+                print("\n".join(f"{k:>20}: {v}" for k, v in row.items()))
+                history = conn.execute(
+                    """SELECT created_at, actor, action, details FROM audit_logs
+                       WHERE entity = 'discrepancies' AND entity_id = %s ORDER BY id""",
+                    (str(row["id"]),),
+                ).fetchall()
+                print("             history:")
+                for created, actor, action, details in history:
+                    print(f"  {created:%Y-%m-%d %H:%M:%S} {actor:<12} {action:<22} {details}")
+            return 0
+        if selection == exceptions.ExceptionFilter(state=selection.state):
+            print("recon: give ids or a filter: a bulk change of every open exception is refused", file=sys.stderr)
+            return 2
+        targets = frame[frame["state"] != "resolved"]
+        done = {"assign": "assigned", "resolve": "resolved"}[args.action]
+        print(f"recon: {len(targets)} exception(s) {'would' if args.dry_run else 'will'} be {done}")
+        _print_frame(targets[EXCEPTION_COLUMNS], "table")
+        if args.dry_run or targets.empty:
+            return 0
+        ids = [int(i) for i in targets["id"]]
+        if args.action == "assign":
+            changed = exceptions.assign(conn, ids, args.to, args.actor, args.note)
+        else:
+            changed = exceptions.resolve(conn, ids, Resolution(args.resolution), args.note, args.actor)
+        print(f"recon: {changed} exception(s) {done} by {args.actor}")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from recon_assets.warehouse.audit import verify_chain
+    from recon_assets.warehouse.database import connect, prepared_url
+
+    with connect(prepared_url()) as conn:
+        report = verify_chain(conn, args.published_head)
+    if report.intact:
+        print(f"recon: audit log intact: {report.rows} rows, head {report.head}")
+        return 0
+    where = f" at row {report.broken_at}" if report.broken_at else ""
+    print(f"recon: audit log BROKEN{where}: {report.reason} ({report.rows} rows read)")
+    return 1
+
+
 HEALTH_PROBES = {
     "code-server": lambda port: [sys.executable, "-m", "dagster", "api", "grpc-health-check", "-p", str(port)],
     "daemon": lambda port: [sys.executable, "-m", "dagster._daemon", "liveness-check"],
@@ -177,6 +263,12 @@ def parser() -> argparse.ArgumentParser:
     db.set_defaults(func=cmd_db)
 
     health = sub.add_parser("health", help="exit 0 when this container's Dagster role is healthy")
+    _exception_parsers(sub)
+    audit = sub.add_parser("audit", help="the tamper-evident audit log")
+    audit.add_argument("action", choices=("verify",))
+    audit.add_argument("--published-head", help="a head hash recorded earlier (e.g. in a daily summary report)")
+    audit.set_defaults(func=cmd_audit)
+
     role = os.environ.get("RECON_ROLE")
     health.add_argument("--role", choices=tuple(ROLE_PORTS), default=role, required=role is None)
     health.add_argument("--port", type=int, help="default: 3000 for the webserver, 4000 for the code server")
@@ -192,6 +284,37 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--latency-ms", type=float, default=0.0)
     serve.set_defaults(func=cmd_sandbox)
     return root
+
+
+def _exception_parsers(sub) -> None:
+    import getpass
+
+    from recon_assets.domain.exceptions import MANUAL_RESOLUTIONS, Severity
+    from recon_assets.domain.matching import DISCREPANCY_TYPES
+
+    exceptions = sub.add_parser("exceptions", help="list, show, assign and resolve discrepancies")
+    actions = exceptions.add_subparsers(dest="action", required=True)
+    for name, text in (("list", "exceptions matching a filter"), ("show", "one exception and its history"),
+                       ("assign", "assign to a person or team"), ("resolve", "resolve with a reason")):  # fmt: skip
+        action = actions.add_parser(name, help=text)
+        action.add_argument("ids", nargs="*", type=int, help="exception ids (or use the filters)")
+        action.add_argument("--processor", choices=ALL_PROCESSORS)
+        action.add_argument("--type", choices=DISCREPANCY_TYPES)
+        action.add_argument("--state", default="unresolved",
+                            choices=("unresolved", "open", "assigned", "resolved", "all"))  # fmt: skip
+        action.add_argument("--severity", choices=[s.value for s in Severity])
+        action.add_argument("--min-age", type=int, help="days since the business day")
+        action.add_argument("--min-amount", help="amount at risk, reporting currency")
+        action.add_argument("--output", choices=("table", "csv"), default="table")
+        if name in ("assign", "resolve"):
+            action.add_argument("--note", required=name == "resolve", default=None)
+            action.add_argument("--actor", default=getpass.getuser())
+            action.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
+        if name == "assign":
+            action.add_argument("--to", required=True, help="person or team")
+        if name == "resolve":
+            action.add_argument("--resolution", required=True, choices=[r.value for r in MANUAL_RESOLUTIONS])
+        action.set_defaults(func=cmd_exceptions)
 
 
 def main(argv: list[str] | None = None) -> int:

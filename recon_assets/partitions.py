@@ -25,3 +25,17 @@ def partition_day(context: dg.AssetExecutionContext) -> date:
 def env_or_none(name: str) -> dg.EnvVar | None:
     """``dg.EnvVar(name)`` when the variable is set; None lets a resource fall back to its default."""
     return dg.EnvVar(name) if os.environ.get(name) else None
+
+
+def refresh_when_inputs_change() -> dg.AutomationCondition:
+    """Re-run an already-reconciled day when any input partition it reads changes (a late ledger day).
+
+    Days never materialised are left to the schedule and to backfills; the condition only keeps
+    existing days current, so cross-midnight items resolve without anyone acting.
+    """
+    return (
+        dg.AutomationCondition.any_deps_updated().since_last_handled()
+        & ~dg.AutomationCondition.missing()
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+    ).with_label("refresh when inputs change")

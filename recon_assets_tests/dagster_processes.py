@@ -6,6 +6,7 @@ Every process writes its output to a log file under the instance home; ``stop`` 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -26,6 +27,7 @@ class DagsterProcesses:
         self.home = home
         self.env = {**os.environ, **env, "DAGSTER_HOME": str(home), "PYTHONUNBUFFERED": "1"}
         self.processes: dict[str, subprocess.Popen] = {}
+        self.groups: set[int] = set()  # process groups to clean up, also of processes already stopped
         self.webserver_url = ""
 
     def start(self, role: str, command: list[str]) -> subprocess.Popen:
@@ -34,6 +36,7 @@ class DagsterProcesses:
             command, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.home, start_new_session=True
         )
         self.processes[role] = process
+        self.groups.add(process.pid)
         return process
 
     def start_code_server(self, port: int) -> None:
@@ -62,17 +65,30 @@ class DagsterProcesses:
     def start_daemon(self, workspace: Path) -> None:
         self.start("daemon", [str(BIN / "dagster-daemon"), "run", "-w", str(workspace)])
 
-    def stop(self, role: str | None = None) -> None:
-        for name in [role] if role else list(self.processes):
-            process = self.processes.pop(name, None)
-            if process is None or process.poll() is not None:
-                continue
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+    def stop(self, role: str) -> None:
+        """Stop one role as an operator would: SIGTERM to the process alone, which shuts down cleanly
+        (a daemon's code server lets its in-flight runs finish)."""
+        process = self.processes.pop(role)
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        """Terminate every process started, and anything they started, whatever state a test left."""
+        for group in self.groups:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        for process in self.processes.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        for group in self.groups:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
+        self.processes.clear()
 
     def log(self, role: str) -> str:
         path = self.home / f"{role}.log"

@@ -91,7 +91,12 @@ def _overall_level(runs: Sequence[Mapping]) -> RiskLevel:
 
 
 def daily_summary_markdown(
-    day: date, runs: Sequence[Mapping], currency: str, chart_name: str, aging: pd.DataFrame | None = None
+    day: date,
+    runs: Sequence[Mapping],
+    currency: str,
+    chart_name: str,
+    aging: pd.DataFrame | None = None,
+    audit_head: str | None = None,
 ) -> str:
     total = sum((Decimal(r["total_discrepancy_amount"]) for r in runs), Decimal(0))
     lines = [
@@ -105,6 +110,8 @@ def daily_summary_markdown(
     if aging is not None and not aging.empty:
         lines += ["## Open exceptions by age", "", aging.to_markdown(index=False), ""]
     lines += [f"![30-day trend of amount at risk and missing transactions]({chart_name})", ""]
+    if audit_head:
+        lines += [f"Audit log head: `{audit_head}` (check with `recon audit verify --published-head`)", ""]
     return "\n".join(lines)
 
 

@@ -43,8 +43,8 @@ def check_reachable(url: DatabaseUrl, variable: str = DATABASE_URL_VAR) -> None:
         raise ConfigurationError(f"{variable}: cannot connect to {url.redacted}: {reason}") from None
 
 
-def upgrade(url: DatabaseUrl) -> list[str]:
-    """Apply pending migrations (serialised by an advisory lock); return the revisions applied."""
+def upgrade(url: DatabaseUrl, target: str = "head") -> list[str]:
+    """Migrate to ``target`` (serialised by an advisory lock); return the new head revisions."""
     from alembic import command
     from alembic.config import Config
     from alembic.runtime.migration import MigrationContext
@@ -59,7 +59,7 @@ def upgrade(url: DatabaseUrl) -> list[str]:
             context = MigrationContext.configure(connection, opts={"version_table": "recon_alembic_version"})
             before = set(context.get_current_heads())
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, target)
             after = set(context.get_current_heads())
     finally:
         engine.dispose()

@@ -152,16 +152,30 @@ def sync_discrepancies(
                     reporting_currency = EXCLUDED.reporting_currency,
                     detected_run_id = EXCLUDED.detected_run_id,
                     last_detected_on = EXCLUDED.last_detected_on,
-                    resolved_on = NULL,
-                    resolution = NULL
+                    -- found again: reopened, unless it was accepted as written off or a false positive
+                    state = CASE WHEN d.resolution IN ('written_off', 'false_positive') THEN d.state
+                                 WHEN d.state = 'resolved' THEN 'open' ELSE d.state END,
+                    resolved_on = CASE WHEN d.resolution IN ('written_off', 'false_positive')
+                                       THEN d.resolved_on END,
+                    resolved_at = CASE WHEN d.resolution IN ('written_off', 'false_positive')
+                                       THEN d.resolved_at END,
+                    resolved_by = CASE WHEN d.resolution IN ('written_off', 'false_positive')
+                                       THEN d.resolved_by END,
+                    resolution_note = CASE WHEN d.resolution IN ('written_off', 'false_positive')
+                                           THEN d.resolution_note END,
+                    resolution = CASE WHEN d.resolution IN ('written_off', 'false_positive')
+                                      THEN d.resolution END
                 RETURNING d.id, (xmax = 0) AS inserted, d.discrepancy_type, d.processor_txn_id, d.ledger_id
             ),
             previously_resolved AS (
                 SELECT id FROM discrepancies
                 WHERE processor_name = %(processor)s AND business_date = %(day)s AND resolved_on IS NOT NULL
+                  AND resolution NOT IN ('written_off', 'false_positive')
             ),
             resolved AS (
-                UPDATE discrepancies d SET resolved_on = %(today)s, resolution = 'auto_matched'
+                UPDATE discrepancies d SET resolved_on = %(today)s, resolution = 'auto_matched',
+                    state = 'resolved', resolved_by = 'recon', resolved_at = now(),
+                    resolution_note = 'matched by run ' || %(run_id)s
                 WHERE d.processor_name = %(processor)s AND d.business_date = %(day)s
                   AND d.resolved_on IS NULL AND d.id NOT IN (SELECT id FROM upserted)
                 RETURNING d.id, d.discrepancy_type, d.processor_txn_id, d.ledger_id

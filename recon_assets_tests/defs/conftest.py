@@ -4,6 +4,7 @@ import pytest
 from dagster_aws.s3 import S3Resource
 
 from recon_assets.defs.alerting.resources import AlertSettings, SesEmailResource, SlackWebhookResource
+from recon_assets.defs.exceptions.resources import ExceptionPolicySettings
 from recon_assets.defs.ingestion.resources import DataQualitySettings
 from recon_assets.defs.reconciliation.resources import ReconciliationSettings
 from recon_assets.defs.reporting.resources import ReportStore
@@ -23,4 +24,5 @@ def resources(warehouse_url, sandbox, tmp_path):
         "email": SesEmailResource(),
         "slack": SlackWebhookResource(),
         "alert_settings": AlertSettings(),
+        "exception_policy": ExceptionPolicySettings(),
     }

@@ -20,7 +20,16 @@ def test_definitions_graph():
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     for p in PROCESSORS:
         assert {f"{p}/raw_transactions", f"{p}/discrepancies", f"{p}/reconciliation_summary"} <= keys
-    assert {"ledger/transactions", "reconciliation/open_discrepancies"} <= keys
+    assert {"ledger/transactions", "reconciliation/open_discrepancies", "reconciliation/exception_aging",
+            "reporting/daily_summary"} <= keys  # fmt: skip
+    assert {f"{p}/reconciliation_report" for p in PROCESSORS} <= keys
+    assert {job.name for job in defs.jobs} >= {"daily_reconciliation", "resolve_discrepancies", "assign_discrepancies"}
+    assert {s.name for s in defs.sensors} == {"check_alerts", "run_failure_alerts", "exception_sla_alerts"}
+    groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
+    assert groups == {"ingestion", "reconciliation", "reporting"}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.owners == ["team:finance-operations"] and node.kinds and node.description, key
     discrepancies = graph.get(dg.AssetKey(["stripe", "discrepancies"]))
     assert discrepancies.parent_keys == {
         dg.AssetKey(["stripe", "raw_transactions"]),

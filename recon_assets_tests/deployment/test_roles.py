@@ -63,7 +63,7 @@ def roles(tmp_path, warehouse_url):
         processes.start_daemon(workspace)
         yield processes
     finally:
-        processes.stop()
+        processes.stop_all()
 
 
 def test_three_roles_serve_the_location_and_complete_a_run(roles, warehouse_url):

@@ -16,7 +16,7 @@ TABLES = {
 
 
 def test_migrations_create_the_schema_once(fresh_database):
-    assert upgrade(fresh_database) == ["0001"]
+    assert upgrade(fresh_database) == ["0002"]
     assert upgrade(fresh_database) == []
     with psycopg.connect(fresh_database.libpq) as conn:
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}

@@ -25,12 +25,52 @@ from recon_assets.domain.matching import (
     total_at_risk,
 )
 from recon_assets.domain.reports import report_path
-from recon_assets.partitions import OWNERS, daily_partitions, partition_day, settlement_window
+from recon_assets.partitions import (
+    OWNERS,
+    daily_partitions,
+    partition_day,
+    refresh_when_inputs_change,
+    settlement_window,
+)
 from recon_assets.processors.registry import PROCESSORS, ProcessorSpec
 from recon_assets.warehouse import store
 from recon_assets.warehouse.resource import WarehouseResource
 
 OPEN_DISCREPANCIES_KEY = dg.AssetKey(["reconciliation", "open_discrepancies"])
+
+DISCREPANCY_SCHEMA = dg.TableSchema(
+    columns=[
+        dg.TableColumn("business_date", "date"),
+        dg.TableColumn("processor_name", "text"),
+        dg.TableColumn("discrepancy_type", "text", description="missing_in_ledger, missing_at_processor, "
+                       "amount_mismatch, currency_mismatch, status_mismatch or duplicate"),
+        dg.TableColumn("processor_txn_id", "text", description="The processor's id (null when missing at processor)"),
+        dg.TableColumn("ledger_id", "text", description="The ledger entry (null when missing in ledger)"),
+        dg.TableColumn("related_ledger_id", "text", description="For a duplicate: the entry it duplicates"),
+        dg.TableColumn("at_risk_minor", "bigint", description="Amount at risk in minor units of at_risk_currency"),
+        dg.TableColumn("at_risk_currency", "char(3)"),
+        dg.TableColumn("amount_at_risk", "numeric(18,2)", description="In the reporting currency"),
+        dg.TableColumn("first_detected_on", "date"),
+        dg.TableColumn("last_detected_on", "date"),
+        dg.TableColumn("resolved_on", "date", description="Null while open"),
+        dg.TableColumn("resolution", "text", description="auto_matched when a later run matched it"),
+    ]
+)  # fmt: skip
+RUN_SCHEMA = dg.TableSchema(
+    columns=[
+        dg.TableColumn("run_date", "date"),
+        dg.TableColumn("processor_name", "text"),
+        dg.TableColumn("processor_transaction_count", "integer"),
+        dg.TableColumn("internal_transaction_count", "integer", description="Ledger entries of the day"),
+        dg.TableColumn("matched_count", "integer"),
+        dg.TableColumn("missing_transaction_count", "integer", description="Missing on either side"),
+        dg.TableColumn("total_discrepancy_amount", "numeric(18,2)", description="Amount at risk, reporting currency"),
+        dg.TableColumn("total_volume_processed", "numeric(18,2)"),
+        dg.TableColumn("discrepancy_rate", "numeric(12,6)"),
+        dg.TableColumn("risk_level", "text", description="LOW, MEDIUM, HIGH or CRITICAL"),
+        dg.TableColumn("report_uris", "jsonb", description="Where the day's reports are"),
+    ]
+)  # fmt: skip
 
 
 def discrepancies_key(processor: str) -> dg.AssetKey:
@@ -84,7 +124,8 @@ def build_reconciliation_assets(spec: ProcessorSpec) -> list[dg.AssetsDefinition
             dg.AssetDep(LEDGER_KEY, partition_mapping=settlement_window),
         ],
         check_specs=[invariants_spec(key)],
-        metadata={"dagster/table_name": "discrepancies"},
+        automation_condition=refresh_when_inputs_change(),
+        metadata={"dagster/table_name": "discrepancies", "dagster/column_schema": DISCREPANCY_SCHEMA},
         description=(
             f"Every {spec.display_name} record of the day matched against the ledger, with the day before "
             "and after as the settlement window: missing on either side, amount, currency or status "
@@ -141,7 +182,8 @@ def build_reconciliation_assets(spec: ProcessorSpec) -> list[dg.AssetsDefinition
         tags={"processor": spec.name},
         deps=[key],
         check_specs=[risk_spec(summary)],
-        metadata={"dagster/table_name": "reconciliation_runs"},
+        automation_condition=refresh_when_inputs_change(),
+        metadata={"dagster/table_name": "reconciliation_runs", "dagster/column_schema": RUN_SCHEMA},
         description=(
             f"The day's reconciliation of {spec.display_name} in one row of reconciliation_runs: counts per "
             "outcome, amount at risk and volume in the reporting currency, discrepancy rate and risk level."

@@ -7,6 +7,8 @@ import dagster as dg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from recon_assets.defs.exceptions.assets import EXCEPTION_AGING_KEY
+from recon_assets.defs.exceptions.resources import ExceptionPolicySettings
 from recon_assets.defs.reconciliation.assets import summary_key
 from recon_assets.defs.reporting.resources import ReportStore
 from recon_assets.domain.reports import (
@@ -18,9 +20,9 @@ from recon_assets.domain.reports import (
     summary_json,
     trend_chart_png,
 )
-from recon_assets.partitions import OWNERS, daily_partitions, partition_day
+from recon_assets.partitions import OWNERS, daily_partitions, partition_day, refresh_when_inputs_change
 from recon_assets.processors.registry import PROCESSORS, ProcessorSpec
-from recon_assets.warehouse import store
+from recon_assets.warehouse import exceptions, store
 from recon_assets.warehouse.resource import WarehouseResource
 
 DAILY_SUMMARY_KEY = dg.AssetKey(["reporting", "daily_summary"])
@@ -64,6 +66,7 @@ def build_report_asset(spec: ProcessorSpec) -> dg.AssetsDefinition:
         owners=OWNERS,
         tags={"processor": spec.name},
         deps=[summary_key(spec.name)],
+        automation_condition=refresh_when_inputs_change(),
         description=(
             f"The {spec.display_name} day for auditors: every discrepancy (all types, open or resolved) as CSV, "
             "and the reconciliation summary as JSON, stored under reports/YYYY/MM/DD/"
@@ -120,14 +123,19 @@ report_assets = [build_report_asset(spec) for spec in PROCESSORS.values()]
     group_name="reporting",
     kinds={"python", "s3", "html"},
     owners=OWNERS,
-    deps=[report_key(p) for p in PROCESSORS],
+    deps=[report_key(p) for p in PROCESSORS] + [EXCEPTION_AGING_KEY],
+    automation_condition=refresh_when_inputs_change(),
     description=(
         "One page for the finance team: each processor's counts, amount at risk and risk level for the day, "
-        "with a 30-day trend chart of amount at risk and missing transactions, in Markdown and HTML."
+        "the open exceptions by age, and a 30-day trend chart of amount at risk and missing transactions, "
+        "in Markdown and HTML."
     ),
 )
 def daily_summary(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, report_store: ReportStore
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    report_store: ReportStore,
+    exception_policy: ExceptionPolicySettings,
 ) -> dg.MaterializeResult:
     day = partition_day(context)
     with warehouse.connection() as conn:
@@ -141,7 +149,10 @@ def daily_summary(
         runs = fetch_runs(conn, day, day)
         currency = runs[0]["reporting_currency"].strip() if runs else "USD"
         chart = "trend.png"
-        markdown = daily_summary_markdown(day, runs, currency, chart)
+        backlog = exceptions.aging(conn, exception_policy.policy(), day)
+        # the audit chain's head, published outside the database (a versioned bucket) as its anchor
+        head = conn.execute("SELECT row_hash FROM audit_logs ORDER BY id DESC LIMIT 1").fetchone()
+        markdown = daily_summary_markdown(day, runs, currency, chart, backlog, head[0] if head else None)
         uris = {
             "trend_png": report_store.put(report_path(day, chart), trend_chart_png(trend, currency), "image/png"),
             "summary_markdown": report_store.put(
@@ -149,7 +160,7 @@ def daily_summary(
             ),
             "summary_html": report_store.put(
                 report_path(day, "daily_summary.html"),
-                daily_summary_html(day, runs, currency, chart).encode(),
+                daily_summary_html(day, runs, currency, chart, backlog).encode(),
                 "text/html; charset=utf-8",
             ),
         }
@@ -159,6 +170,7 @@ def daily_summary(
         metadata={
             **_uri_metadata(uris),
             "processors_reconciled": dg.MetadataValue.int(len(runs)),
+            "audit_log_head": head[0] if head else "",
             "preview": dg.MetadataValue.md(markdown),
         }
     )

@@ -1,0 +1,45 @@
+"""How long exceptions stay open: a daily picture by age bucket, severity and processor."""
+
+import dagster as dg
+
+from recon_assets.defs.exceptions.resources import ExceptionPolicySettings
+from recon_assets.defs.reconciliation.assets import discrepancies_key
+from recon_assets.domain.exceptions import AGE_BUCKETS, Severity
+from recon_assets.partitions import OWNERS, daily_partitions, partition_day, refresh_when_inputs_change
+from recon_assets.processors.registry import PROCESSORS
+from recon_assets.warehouse import exceptions
+from recon_assets.warehouse.resource import WarehouseResource
+
+EXCEPTION_AGING_KEY = dg.AssetKey(["reconciliation", "exception_aging"])
+
+
+@dg.asset(
+    key=EXCEPTION_AGING_KEY,
+    partitions_def=daily_partitions,
+    group_name="reconciliation",
+    kinds={"python", "postgres"},
+    owners=OWNERS,
+    deps=[discrepancies_key(p) for p in PROCESSORS],
+    automation_condition=refresh_when_inputs_change(),
+    description="Exceptions still open at the end of the day, by age (0-1, 2-7, 8-30, 30+ days since the "
+    "business day), severity and processor: the backlog the finance team works down.",
+)
+def exception_aging(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, exception_policy: ExceptionPolicySettings
+) -> dg.MaterializeResult:
+    day = partition_day(context)
+    with warehouse.connection() as conn:
+        table = exceptions.aging(conn, exception_policy.policy(), day)
+    by_bucket = table.groupby("age_bucket")["open_count"].sum() if len(table) else {}
+    by_severity = table.groupby("severity")["open_count"].sum() if len(table) else {}
+    by_processor = table.groupby("processor_name")["open_count"].sum() if len(table) else {}
+    return dg.MaterializeResult(
+        metadata={
+            "open_count": dg.MetadataValue.int(int(table["open_count"].sum()) if len(table) else 0),
+            **{f"open_{label.replace('-', '_').replace('+', '_plus')}_days": dg.MetadataValue.int(
+                int(by_bucket.get(label, 0))) for label, _, _ in AGE_BUCKETS},
+            **{f"open_{s.value}": dg.MetadataValue.int(int(by_severity.get(s.value, 0))) for s in Severity},
+            **{f"open_{p}": dg.MetadataValue.int(int(by_processor.get(p, 0))) for p in PROCESSORS},
+            "aging": dg.MetadataValue.md(table.to_markdown(index=False) if len(table) else "_no open exceptions_"),
+        }
+    )  # fmt: skip

@@ -1,0 +1,96 @@
+"""Working exceptions from the Dagster UI: launch ``resolve_discrepancies`` or ``assign_discrepancies``
+with typed run config (ids or a filter, the reason, a note, who) in the launchpad; ``dry_run`` shows
+what would change without changing it."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import dagster as dg
+
+from recon_assets.defs.exceptions.resources import ExceptionPolicySettings
+from recon_assets.domain.exceptions import Resolution
+from recon_assets.warehouse import exceptions
+from recon_assets.warehouse.resource import WarehouseResource
+
+
+class ExceptionSelection(dg.Config):
+    """Which exceptions: ids, or a filter (at least one of them). Only unresolved ones are changed."""
+
+    ids: list[int] = []
+    processor: str | None = None
+    discrepancy_type: str | None = None
+    severity: str | None = None
+    min_age_days: int | None = None
+    min_amount: str | None = None  # in the reporting currency, e.g. "1000.00"
+    note: str
+    actor: str
+    dry_run: bool = False
+
+    def to_filter(self) -> exceptions.ExceptionFilter:
+        selection = exceptions.ExceptionFilter(
+            ids=tuple(self.ids),
+            processor=self.processor,
+            discrepancy_type=self.discrepancy_type,
+            severity=self.severity,
+            min_age_days=self.min_age_days,
+            min_amount=Decimal(self.min_amount) if self.min_amount else None,
+        )
+        if selection == exceptions.ExceptionFilter():
+            raise dg.Failure("give ids or a filter: a bulk change of every open exception is refused")
+        return selection
+
+
+class ResolveConfig(ExceptionSelection):
+    resolution: Resolution
+
+
+class AssignConfig(ExceptionSelection):
+    assignee: str
+
+
+def _select(context, config: ExceptionSelection, warehouse, exception_policy) -> list[int]:
+    today = datetime.now(UTC).date()
+    with warehouse.connection() as conn:
+        frame = exceptions.list_exceptions(conn, config.to_filter(), exception_policy.policy(), today)
+    preview = frame[["id", "processor_name", "business_date", "discrepancy_type", "amount_at_risk", "severity",
+                     "state"]]  # fmt: skip
+    context.add_output_metadata(
+        {"matched": len(frame), "dry_run": config.dry_run, "preview": dg.MetadataValue.md(
+            preview.head(50).to_markdown(index=False) if len(frame) else "_nothing matches_")}
+    )  # fmt: skip
+    context.log.info(f"{len(frame)} exceptions match{' (dry run: nothing changed)' if config.dry_run else ''}")
+    return [] if config.dry_run else [int(i) for i in frame["id"]]
+
+
+@dg.op(description="Resolve the selected exceptions with a reason and a note.")
+def resolve_selected(
+    context: dg.OpExecutionContext,
+    config: ResolveConfig,
+    warehouse: WarehouseResource,
+    exception_policy: ExceptionPolicySettings,
+) -> int:
+    ids = _select(context, config, warehouse, exception_policy)
+    with warehouse.connection() as conn:
+        return exceptions.resolve(conn, ids, config.resolution, config.note, config.actor) if ids else 0
+
+
+@dg.op(description="Assign the selected exceptions to a person or team.")
+def assign_selected(
+    context: dg.OpExecutionContext,
+    config: AssignConfig,
+    warehouse: WarehouseResource,
+    exception_policy: ExceptionPolicySettings,
+) -> int:
+    ids = _select(context, config, warehouse, exception_policy)
+    with warehouse.connection() as conn:
+        return exceptions.assign(conn, ids, config.assignee, config.actor, config.note) if ids else 0
+
+
+@dg.job(description="Resolve exceptions by id or filter, with a reason; every change is audited.")
+def resolve_discrepancies():
+    resolve_selected()
+
+
+@dg.job(description="Assign exceptions by id or filter to a person or team; every change is audited.")
+def assign_discrepancies():
+    assign_selected()

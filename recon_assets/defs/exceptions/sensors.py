@@ -1,0 +1,69 @@
+"""SLA breaches: an exception open longer than its severity allows is announced once, by email and Slack."""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from recon_assets.defs.alerting.delivery import deliver
+from recon_assets.defs.alerting.resources import AlertSettings, SesEmailResource, SlackWebhookResource
+from recon_assets.defs.exceptions.resources import ExceptionPolicySettings
+from recon_assets.domain.alerts import Alert, AlertKind
+from recon_assets.warehouse import exceptions, store
+from recon_assets.warehouse.resource import WarehouseResource
+
+LISTED = 20
+
+
+@dg.sensor(
+    name="exception_sla_alerts",
+    minimum_interval_seconds=3600,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Once an hour: exceptions past their SLA that were not announced yet, in one message.",
+)
+def exception_sla_alerts(
+    context: dg.SensorEvaluationContext,
+    warehouse: WarehouseResource,
+    email: SesEmailResource,
+    slack: SlackWebhookResource,
+    alert_settings: AlertSettings,
+    exception_policy: ExceptionPolicySettings,
+) -> dg.SkipReason:
+    today = datetime.now(UTC).date()
+    with warehouse.connection() as conn:
+        frame = exceptions.list_exceptions(conn, exceptions.ExceptionFilter(), exception_policy.policy(), today)
+        breached = frame[frame["sla_breached"]] if len(frame) else frame
+        announced = {
+            int(row[0])
+            for row in conn.execute(
+                "SELECT entity_id FROM audit_logs WHERE action = 'sla_breach_alerted' AND entity = 'discrepancies'"
+            ).fetchall()
+        }
+    new = breached[~breached["id"].isin(announced)] if len(breached) else breached
+    if new.empty:
+        return dg.SkipReason(f"{len(breached)} exceptions past SLA, none new")
+    facts = {
+        "newly past SLA": str(len(new)),
+        "amount at risk": f"{new['amount_at_risk'].sum()} {new['reporting_currency'].iloc[0].strip()}",
+        **{
+            f"#{row.id} {row.processor_name} {row.business_date}": f"{row.discrepancy_type}, {row.amount_at_risk}, "
+            f"{row.severity}, {row.age_days} days (SLA {row.sla_days}), {row.assigned_to or 'unassigned'}"
+            for row in new.head(LISTED).itertuples()
+        },
+    }
+    alert = Alert(
+        kind=AlertKind.SLA_BREACH,
+        severity="ERROR" if (new["severity"] == "critical").any() else "WARN",
+        title=f"{len(new)} exception(s) past their SLA",
+        processor=None,
+        business_date=None,
+        facts=facts,
+        links={"Exceptions in Dagster": alert_settings.asset_url("reconciliation/exception_aging", None)},
+        dedup_key="sla|" + ",".join(str(i) for i in sorted(new["id"])),
+    )
+    occurrence = f"sla:{today.isoformat()}"
+    deliver(alert, occurrence, email=email, slack=slack, warehouse=warehouse, log=context.log)
+    with warehouse.connection() as conn, conn.transaction():
+        for row in new.itertuples():
+            store.audit(conn, "alerting", "sla_breach_alerted", "discrepancies", str(row.id),
+                        {"severity": row.severity, "age_days": row.age_days, "sla_days": row.sla_days})  # fmt: skip
+    return dg.SkipReason(f"announced {len(new)} new SLA breaches")

@@ -1,0 +1,76 @@
+"""Working discrepancies down: states, resolutions, severity from amount and age, SLAs, age buckets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+
+class State(StrEnum):
+    OPEN = "open"
+    ASSIGNED = "assigned"
+    RESOLVED = "resolved"
+
+
+class Resolution(StrEnum):
+    AUTO_MATCHED = "auto_matched"  # a later run matched it
+    LEDGER_ADJUSTED = "ledger_adjusted"
+    PROCESSOR_ERROR = "processor_error"
+    WRITTEN_OFF = "written_off"
+    FALSE_POSITIVE = "false_positive"
+
+
+# Resolutions that say the data was fixed: if a later run still finds the item, it is reopened.
+# Written-off and false-positive items are known and accepted: finding them again changes nothing.
+REOPENED_WHEN_FOUND_AGAIN = (Resolution.AUTO_MATCHED, Resolution.LEDGER_ADJUSTED, Resolution.PROCESSOR_ERROR)
+MANUAL_RESOLUTIONS = tuple(r for r in Resolution if r != Resolution.AUTO_MATCHED)
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+@dataclass(frozen=True)
+class ExceptionPolicy:
+    """Severity from the amount at risk (reporting currency) or the days open, whichever is worse; SLA per severity."""
+
+    critical_amount: Decimal = Decimal("100000")
+    critical_days: int = 5
+    high_amount: Decimal = Decimal("10000")
+    high_days: int = 3
+    medium_amount: Decimal = Decimal("1000")
+    medium_days: int = 1
+    sla_days_critical: int = 1
+    sla_days_high: int = 3
+    sla_days_medium: int = 5
+    sla_days_low: int = 7
+
+    def severity(self, amount_at_risk: Decimal, age_days: int) -> Severity:
+        for severity, amount, days in (
+            (Severity.CRITICAL, self.critical_amount, self.critical_days),
+            (Severity.HIGH, self.high_amount, self.high_days),
+            (Severity.MEDIUM, self.medium_amount, self.medium_days),
+        ):
+            if Decimal(amount_at_risk) >= amount or age_days >= days:
+                return severity
+        return Severity.LOW
+
+    def sla_days(self, severity: Severity) -> int:
+        return getattr(self, f"sla_days_{severity.value}")
+
+    def breaches_sla(self, amount_at_risk: Decimal, age_days: int) -> bool:
+        return age_days > self.sla_days(self.severity(amount_at_risk, age_days))
+
+
+AGE_BUCKETS = (("0-1", 0, 1), ("2-7", 2, 7), ("8-30", 8, 30), ("30+", 31, None))
+
+
+def age_bucket(age_days: int) -> str:
+    for label, low, high in AGE_BUCKETS:
+        if age_days >= low and (high is None or age_days <= high):
+            return label
+    raise ValueError(f"negative age: {age_days}")

@@ -1,0 +1,138 @@
+"""Exceptions (discrepancies being worked): find them by filter, assign, resolve, age. Every change is audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+from recon_assets.domain.exceptions import (
+    AGE_BUCKETS,
+    MANUAL_RESOLUTIONS,
+    ExceptionPolicy,
+    Resolution,
+    Severity,
+    State,
+    age_bucket,
+)
+from recon_assets.warehouse import store
+
+COLUMNS = (
+    "id", "processor_name", "business_date", "discrepancy_type", "processor_txn_id", "ledger_id",
+    "amount_at_risk", "reporting_currency", "state", "assigned_to", "resolution", "resolved_by",
+    "resolution_note", "first_detected_on", "last_detected_on", "resolved_on",
+)  # fmt: skip
+
+
+_LIST = sql.SQL(
+    """SELECT {columns} FROM discrepancies
+    WHERE (cardinality(%(ids)s::bigint[]) = 0 OR id = ANY(%(ids)s))
+      AND (%(processor)s::text IS NULL OR processor_name = %(processor)s)
+      AND (%(type)s::text IS NULL OR discrepancy_type = %(type)s)
+      AND (%(state)s::text IS NULL OR state = %(state)s OR (%(state)s = 'unresolved' AND state <> 'resolved'))
+      AND (%(min_amount)s::numeric IS NULL OR amount_at_risk >= %(min_amount)s)
+    ORDER BY amount_at_risk DESC, id"""
+).format(columns=sql.SQL(", ").join(map(sql.Identifier, COLUMNS)))
+
+
+@dataclass(frozen=True)
+class ExceptionFilter:
+    """Which exceptions: any field left unset matches everything. Open means open or assigned."""
+
+    ids: tuple[int, ...] = ()
+    processor: str | None = None
+    discrepancy_type: str | None = None
+    state: str | None = "unresolved"  # open, assigned, resolved, unresolved (open or assigned), or None
+    severity: str | None = None
+    min_age_days: int | None = None
+    min_amount: Decimal | None = None
+
+
+def list_exceptions(
+    conn: psycopg.Connection, where: ExceptionFilter, policy: ExceptionPolicy, as_of: date
+) -> pd.DataFrame:
+    """Matching exceptions with their age (days since the business day), severity and SLA status."""
+    frame = store.read_frame(
+        conn,
+        _LIST,
+        {"ids": list(where.ids), "processor": where.processor, "type": where.discrepancy_type,
+         "state": where.state, "min_amount": where.min_amount},
+    )  # fmt: skip
+    if frame.empty:
+        return frame.assign(age_days=[], severity=[], sla_days=[], sla_breached=[])
+    frame["age_days"] = [(as_of - d).days for d in frame["business_date"]]
+    frame["severity"] = [
+        policy.severity(amount, age).value
+        for amount, age in zip(frame["amount_at_risk"], frame["age_days"], strict=True)
+    ]
+    frame["sla_days"] = [policy.sla_days(Severity(s)) for s in frame["severity"]]
+    frame["sla_breached"] = (frame["state"] != State.RESOLVED) & (frame["age_days"] > frame["sla_days"])
+    if where.severity:
+        frame = frame[frame["severity"] == where.severity]
+    if where.min_age_days is not None:
+        frame = frame[frame["age_days"] >= where.min_age_days]
+    return frame.reset_index(drop=True)
+
+
+def assign(conn: psycopg.Connection, ids: list[int], assignee: str, actor: str, note: str | None) -> int:
+    """Assign unresolved exceptions to a person or team."""
+    with conn.transaction():
+        changed = conn.execute(
+            """UPDATE discrepancies SET state = 'assigned', assigned_to = %s, assigned_at = now()
+               WHERE id = ANY(%s) AND state <> 'resolved' RETURNING id, processor_name, business_date""",
+            (assignee, ids),
+        ).fetchall()
+        for ident, processor, day in changed:
+            store.audit(conn, actor, "exception_assigned", "discrepancies", str(ident),
+                        {"assigned_to": assignee, "note": note, "processor": processor,
+                         "business_date": day.isoformat()})  # fmt: skip
+    return len(changed)
+
+
+def resolve(conn: psycopg.Connection, ids: list[int], resolution: Resolution, note: str, actor: str) -> int:
+    """Resolve unresolved exceptions with a reason a person gives (auto_matched is the engine's alone)."""
+    if resolution not in MANUAL_RESOLUTIONS:
+        raise ValueError(f"{resolution} is set by reconciliation runs, not by hand")
+    if not note.strip():
+        raise ValueError("a resolution needs a note saying why")
+    with conn.transaction():
+        changed = conn.execute(
+            """UPDATE discrepancies SET state = 'resolved', resolution = %s, resolution_note = %s,
+                      resolved_by = %s, resolved_at = now(), resolved_on = current_date
+               WHERE id = ANY(%s) AND state <> 'resolved'
+               RETURNING id, processor_name, business_date, amount_at_risk""",
+            (resolution.value, note, actor, ids),
+        ).fetchall()
+        for ident, processor, day, amount in changed:
+            store.audit(conn, actor, "exception_resolved", "discrepancies", str(ident),
+                        {"resolution": resolution.value, "note": note, "processor": processor,
+                         "business_date": day.isoformat(), "amount_at_risk": str(amount)})  # fmt: skip
+    return len(changed)
+
+
+def aging(conn: psycopg.Connection, policy: ExceptionPolicy, as_of: date) -> pd.DataFrame:
+    """Exceptions open at the end of ``as_of``: count and amount by processor, age bucket and severity."""
+    frame = store.read_frame(
+        conn,
+        """SELECT processor_name, business_date, amount_at_risk FROM discrepancies
+           WHERE business_date <= %(d)s AND (resolved_on IS NULL OR resolved_on > %(d)s)""",
+        {"d": as_of},
+    )
+    columns = ["processor_name", "age_bucket", "severity", "open_count", "amount_at_risk"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    ages = [(as_of - d).days for d in frame["business_date"]]
+    frame["age_bucket"] = [age_bucket(a) for a in ages]
+    frame["severity"] = [policy.severity(m, a).value for m, a in zip(frame["amount_at_risk"], ages, strict=True)]
+    grouped = (
+        frame.groupby(["processor_name", "age_bucket", "severity"])
+        .agg(open_count=("amount_at_risk", "size"), amount_at_risk=("amount_at_risk", "sum"))
+        .reset_index()
+    )
+    order = {label: i for i, (label, _, _) in enumerate(AGE_BUCKETS)}
+    return grouped.sort_values(["processor_name", "age_bucket"], key=lambda c: c.map(order) if c.name == "age_bucket"
+                               else c).reset_index(drop=True)[columns]  # fmt: skip

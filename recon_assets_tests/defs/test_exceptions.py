@@ -1,0 +1,165 @@
+"""The life of an exception against PostgreSQL: detected, assigned (Dagster job), resolved with a reason
+(terminal), found again and reopened; bulk resolution with a dry run; an SLA breach announced once; the
+audit chain catching a superuser's edit."""
+
+from datetime import date
+
+import dagster as dg
+import psycopg
+import pytest
+
+from recon_assets import cli
+from recon_assets.definitions import build_definitions
+from recon_assets.defs.alerting.resources import SlackWebhookResource
+from recon_assets.defs.exceptions.sensors import exception_sla_alerts
+from recon_assets.warehouse import store
+from recon_assets.warehouse.database import prepared_url
+from recon_assets_tests.defs.graph import materialize
+from recon_assets_tests.services import SlackListener
+
+DAY = date(2026, 11, 20)
+STRIPE_DAY = [
+    dg.AssetKey(["ledger", "transactions"]),
+    *(dg.AssetKey(["stripe", n]) for n in ("raw_transactions", "discrepancies", "reconciliation_summary")),
+]
+
+
+@pytest.fixture
+def recon(warehouse_url, monkeypatch, capsys):
+    """``recon ...`` in process against the test warehouse; returns (exit code, stdout)."""
+    monkeypatch.setenv("RECON_DATABASE_URL", warehouse_url.libpq)
+    prepared_url.cache_clear()
+
+    def run(*argv: str) -> tuple[int, str]:
+        capsys.readouterr()
+        code = cli.main(list(argv))
+        return code, capsys.readouterr().out
+
+    yield run
+    prepared_url.cache_clear()
+
+
+@pytest.fixture
+def reconciled_day(resources, warehouse_url):
+    assert materialize(resources, DAY, STRIPE_DAY).success
+    return resources
+
+
+def rows(url, query, *params):
+    with psycopg.connect(url.libpq) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def test_assign_resolve_reappear_reopen(reconciled_day, warehouse_url, recon):
+    ((ident,),) = rows(
+        warehouse_url,
+        """SELECT id FROM discrepancies WHERE processor_name = 'stripe' AND discrepancy_type = 'missing_in_ledger'
+           ORDER BY id LIMIT 1""",
+    )
+    # assigned from the Dagster UI's launchpad: the job's typed run config
+    job = build_definitions().resolve_job_def("assign_discrepancies")
+    config = {"ops": {"assign_selected": {"config": {"ids": [ident], "assignee": "team:ledger-ops",
+                                                     "note": "ledger team to book it", "actor": "alice"}}}}  # fmt: skip
+    resources = {k: reconciled_day[k] for k in ("warehouse", "exception_policy")}
+    assert job.execute_in_process(run_config=config, resources=resources).success
+    assert rows(warehouse_url, "SELECT state, assigned_to FROM discrepancies WHERE id = %s", ident) == [
+        ("assigned", "team:ledger-ops")
+    ]
+    # resolved from the terminal with a reason
+    code, out = recon("exceptions", "resolve", str(ident), "--resolution", "ledger_adjusted",
+                      "--note", "booked as LJ-1042", "--actor", "bob")  # fmt: skip
+    assert code == 0 and "recon: 1 exception(s) resolved by bob" in out
+    assert rows(warehouse_url, "SELECT state, resolution, resolved_by, resolution_note FROM discrepancies "
+                "WHERE id = %s", ident) == [("resolved", "ledger_adjusted", "bob", "booked as LJ-1042")]  # fmt: skip
+    # the ledger was not in fact fixed: the next run finds it again and reopens the same row
+    assert materialize(reconciled_day, DAY, STRIPE_DAY).success
+    assert rows(warehouse_url, "SELECT state, resolution FROM discrepancies WHERE id = %s", ident) == [("open", None)]
+    history = [action for (action,) in rows(
+        warehouse_url, "SELECT action FROM audit_logs WHERE entity = 'discrepancies' AND entity_id = %s ORDER BY id",
+        str(ident))]  # fmt: skip
+    assert history == ["exception_assigned", "exception_resolved", "discrepancy_reopened"]
+    code, out = recon("exceptions", "show", str(ident))
+    assert code == 0 and "discrepancy_reopened" in out and "bob" in out
+
+
+def test_bulk_resolve_with_dry_run_and_accepted_items_stay_resolved(reconciled_day, warehouse_url, recon):
+    query = """SELECT count(*) FROM discrepancies
+               WHERE processor_name = 'stripe' AND discrepancy_type = 'amount_mismatch' AND state = %s"""
+    ((open_before,),) = rows(warehouse_url, query, "open")
+    assert open_before > 0
+    bulk = ("exceptions", "resolve", "--processor", "stripe", "--type", "amount_mismatch", "--resolution",
+            "written_off", "--note", "below materiality, approved by controller", "--actor", "carol")  # fmt: skip
+    code, out = recon(*bulk, "--dry-run")
+    assert code == 0 and f"{open_before} exception(s) would be resolved" in out
+    assert rows(warehouse_url, query, "open") == [(open_before,)]  # nothing changed
+    code, out = recon(*bulk)
+    assert code == 0 and rows(warehouse_url, query, "resolved") == [(open_before,)]
+    # written off: known and accepted, so a re-run leaves them resolved
+    assert materialize(reconciled_day, DAY, STRIPE_DAY).success
+    assert rows(warehouse_url, query, "resolved") == [(open_before,)]
+    code, out = recon("exceptions", "list", "--state", "resolved", "--type", "amount_mismatch", "--output", "csv")
+    assert code == 0 and out.count("written_off") == open_before
+    # a bulk change with no ids and no filter is refused
+    code, _ = recon("exceptions", "resolve", "--resolution", "written_off", "--note", "all", "--actor", "x")
+    assert code == 2
+
+
+def test_sla_breach_is_announced_once(reconciled_day, warehouse_url, tmp_path):
+    resources = {k: reconciled_day[k] for k in ("warehouse", "email", "alert_settings", "exception_policy")}
+    with SlackListener() as slack, dg.instance_for_test() as instance:
+        resources["slack"] = SlackWebhookResource(webhook_url=slack.url)
+        for _ in range(2):
+            context = dg.build_sensor_context(instance=instance, resources=resources)
+            exception_sla_alerts(context)
+        assert len(slack.messages) == 1  # the day is 6+ days old: every open item is past its SLA
+        ((breached,),) = rows(
+            warehouse_url,
+            "SELECT count(*) FROM discrepancies WHERE state <> 'resolved' AND processor_name = 'stripe'",
+        )
+        assert f"{breached} exception(s) past their SLA" in slack.messages[0]["text"]
+    ((announced,),) = rows(warehouse_url, "SELECT count(*) FROM audit_logs WHERE action = 'sla_breach_alerted'")
+    assert announced == breached
+
+
+def test_audit_verify_names_the_first_tampered_row(reconciled_day, warehouse_url, recon):
+    with psycopg.connect(warehouse_url.libpq, autocommit=True) as conn:
+        for n in range(5):
+            store.audit(conn, "test", "noted", "thing", str(n), {"n": n})
+    code, out = recon("audit", "verify")
+    assert code == 0 and "intact" in out
+    head = out.split("head ")[1].strip()
+    ((edited,), (deleted,)) = rows(warehouse_url, "SELECT id FROM audit_logs ORDER BY id OFFSET 2 LIMIT 2")
+    with psycopg.connect(warehouse_url.libpq, autocommit=True) as conn:  # a superuser, around the trigger
+        conn.execute("ALTER TABLE audit_logs DISABLE TRIGGER audit_logs_no_update_delete")
+        conn.execute("""UPDATE audit_logs SET details = details || '{"findings": 0}' WHERE id = %s""", (edited,))
+        conn.execute("ALTER TABLE audit_logs ENABLE TRIGGER audit_logs_no_update_delete")
+    code, out = recon("audit", "verify")
+    assert code == 1 and f"BROKEN at row {edited}" in out and "edited" in out
+    with psycopg.connect(warehouse_url.libpq, autocommit=True) as conn:
+        conn.execute("ALTER TABLE audit_logs DISABLE TRIGGER audit_logs_no_update_delete")
+        conn.execute("UPDATE audit_logs SET row_hash = recon_audit_hash(id, created_at, actor, action, entity, "
+                     "entity_id, details, prev_hash) WHERE id = %s", (edited,))  # fmt: skip
+        conn.execute("DELETE FROM audit_logs WHERE id = %s", (deleted,))
+        conn.execute("ALTER TABLE audit_logs ENABLE TRIGGER audit_logs_no_update_delete")
+    code, out = recon("audit", "verify")
+    ((after_edit,),) = rows(warehouse_url, "SELECT min(id) FROM audit_logs WHERE id > %s", edited)
+    assert code == 1 and f"BROKEN at row {after_edit}" in out  # re-hashing the edit breaks the next link
+    # cutting rows from the end leaves a shorter intact chain: the published head catches it
+    ((last,),) = rows(warehouse_url, "SELECT max(id) FROM audit_logs")
+    with psycopg.connect(warehouse_url.libpq, autocommit=True) as conn:
+        conn.execute("ALTER TABLE audit_logs DISABLE TRIGGER audit_logs_no_update_delete")
+        conn.execute("DELETE FROM audit_logs WHERE id >= %s", (after_edit,))
+        conn.execute("ALTER TABLE audit_logs ENABLE TRIGGER audit_logs_no_update_delete")
+    assert last > after_edit
+    code, out = recon("audit", "verify", "--published-head", head)
+    assert code == 1 and "no longer in the log" in out
+
+
+def test_aging_asset_counts_the_open_backlog(reconciled_day, warehouse_url):
+    result = materialize(reconciled_day, DAY, [dg.AssetKey(["reconciliation", "exception_aging"])])
+    (materialization,) = result.get_asset_materialization_events()
+    metadata = materialization.materialization.metadata
+    ((open_count,),) = rows(warehouse_url, "SELECT count(*) FROM discrepancies WHERE resolved_on IS NULL")
+    assert metadata["open_count"].value == open_count > 0
+    assert metadata["open_0_1_days"].value == open_count  # all found on the day itself
+    assert metadata["open_stripe"].value == open_count and metadata["open_paypal"].value == 0
