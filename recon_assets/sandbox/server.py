@@ -46,6 +46,7 @@ class Fault:
     count: int = 1
     retry_after: float | None = None
     malformed: bool = False
+    after: int = 0  # let this many matching requests through first (a failure in the middle of a fetch)
 
 
 @dataclass
@@ -54,6 +55,7 @@ class SandboxState:
     latency_ms: float = 0.0
     token_ttl_seconds: int = 32_400
     paypal_compact_offsets: bool = False
+    stripe_repeat_across_pages: bool = False  # each page starts with the last record of the page before
     faults: list[Fault] = field(default_factory=list)
     tokens: dict[str, float] = field(default_factory=dict)
     requests: dict[str, int] = field(default_factory=dict)
@@ -64,6 +66,9 @@ class SandboxState:
             self.requests[path] = self.requests.get(path, 0) + 1
             for fault in self.faults:
                 if path.startswith(fault.path_prefix) and fault.count > 0:
+                    if fault.after > 0:
+                        fault.after -= 1
+                        continue
                     fault.count -= 1
                     return fault
         return None
@@ -165,6 +170,7 @@ class SandboxApi:
             ("GET", "/v1/transactions"): self.ledger_transactions,
             ("GET", "/_sandbox/truth"): self.truth,
             ("POST", "/_sandbox/faults"): lambda p, h: self.add_fault(json.loads(body or b"{}")),
+            ("POST", "/_sandbox/faults/clear"): lambda p, h: self.clear_faults(),
             ("POST", "/_sandbox/settings"): lambda p, h: self.settings(json.loads(body or b"{}")),
             ("POST", "/_sandbox/expire-tokens"): lambda p, h: self.expire_tokens(),
         }
@@ -226,6 +232,8 @@ class SandboxApi:
             raise HttpError(400, {"error": {"type": "invalid_request_error", "message": "No such object"}})
         first = 0 if after is None else newest_first - index[after] + 1
         page = [items[newest_first - i] for i in range(first, min(first + limit, len(items)))]
+        if after is not None and self.state.stripe_repeat_across_pages:
+            page.insert(0, items[index[after]])  # as when records shift under a cursor
         url = "/v1/charges" if kind == "charge" else "/v1/refunds"
         return {
             "object": "list", "url": url, "has_more": first + limit < len(items),
@@ -322,8 +330,13 @@ class SandboxApi:
             self.state.faults.append(Fault(**spec))
         return {"ok": True}
 
+    def clear_faults(self) -> dict[str, Any]:
+        with self.state.lock:
+            self.state.faults.clear()
+        return {"ok": True}
+
     def settings(self, spec: dict[str, Any]) -> dict[str, Any]:
-        for name in ("latency_ms", "token_ttl_seconds", "paypal_compact_offsets"):
+        for name in ("latency_ms", "token_ttl_seconds", "paypal_compact_offsets", "stripe_repeat_across_pages"):
             if name in spec:
                 setattr(self.state, name, spec[name])
         return {"ok": True}

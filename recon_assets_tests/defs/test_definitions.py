@@ -5,8 +5,10 @@ from datetime import date
 import dagster as dg
 import psycopg
 import pytest
+import requests
 
 from recon_assets.definitions import build_definitions
+from recon_assets.defs.ingestion.resources import StripeApiResource
 from recon_assets.processors.registry import PROCESSORS
 from recon_assets.sandbox.world import SandboxConfig, expected_findings
 from recon_assets_tests.defs.graph import LANDING, RECONCILING, materialize
@@ -108,3 +110,29 @@ def test_quarantine_fails_the_blocking_check_and_stops_reconciliation(resources)
     assert checks[("stripe/raw_transactions", "data_quality")] is False
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "stripe/discrepancies" not in materialized
+
+
+def stripe_rows(url, day):
+    with psycopg.connect(url.libpq) as conn:
+        return conn.execute(
+            """SELECT count(*), coalesce(sum(amount_minor), 0) FROM processor_transactions
+               WHERE processor_name = 'stripe' AND business_date = %s""",
+            (day,),
+        ).fetchone()
+
+
+def test_failure_mid_fetch_leaves_the_partition_as_it_was(resources, sandbox, warehouse_url):
+    resources = {**resources, "stripe_api": StripeApiResource(base_url=sandbox.url, max_attempts=2, fetch_windows=4)}
+    stripe_day = [dg.AssetKey(["stripe", "raw_transactions"])]
+    assert materialize(resources, DAY, stripe_day).success
+    landed = stripe_rows(warehouse_url, DAY)
+    assert landed[0] > 0
+    # pages 1-2 arrive and stream into the partition's COPY, then the API fails for good
+    fault = {"path_prefix": "/v1/charges", "status": 500, "count": 1000, "after": 2}
+    requests.post(f"{sandbox.url}/_sandbox/faults", json=fault, timeout=5).raise_for_status()
+    for day, expected in ((DAY, landed), (date(2026, 11, 18), (0, 0))):  # re-landed day, and a new one
+        assert not materialize(resources, day, stripe_day, raise_on_error=False).success
+        assert stripe_rows(warehouse_url, day) == expected  # all of the old partition, none of the new
+    requests.post(f"{sandbox.url}/_sandbox/faults/clear", timeout=5).raise_for_status()
+    assert materialize(resources, DAY, stripe_day).success
+    assert stripe_rows(warehouse_url, DAY) == landed

@@ -111,3 +111,11 @@ def test_bad_currency_is_quarantined(sandbox, name):
 def test_paypal_offsets_in_both_styles():
     assert parse_paypal_time("2026-11-20T10:00:00+0000") == parse_paypal_time("2026-11-20T10:00:00+00:00")
     assert parse_paypal_time("2026-11-20T12:00:00+0200").hour == 12
+
+
+def test_stripe_record_repeated_across_pages_is_kept_once_and_counted(sandbox, sandbox_config):
+    requests.post(f"{sandbox.url}/_sandbox/settings", json={"stripe_repeat_across_pages": True}, timeout=5)
+    records, result = fetch(make("stripe", sandbox.url))
+    expected = processor_movements(sandbox_config, "stripe", DAY)
+    assert sorted(r.processor_txn_id for r in records) == sorted(m.txn_id for m in expected)
+    assert result.stats.duplicates_dropped == result.stats.pages - 2 > 0  # every page but each list's first

@@ -1,0 +1,60 @@
+"""Fetch one large sandbox day over loopback, serial and concurrent, with latency per page; print throughput.
+
+python benchmarks/fetch.py --transactions 200000 --latency-ms 50 --processor stripe
+"""
+
+import argparse
+import time
+from datetime import date
+
+from recon_assets.processors.http import HttpClient, RetryPolicy
+from recon_assets.processors.paypal import PayPalClient
+from recon_assets.processors.square import SquareClient
+from recon_assets.processors.stripe import StripeClient
+from recon_assets.sandbox.server import SANDBOX_CREDENTIALS as C
+from recon_assets.sandbox.server import SandboxServer
+from recon_assets.sandbox.world import SandboxConfig, processor_movements
+
+DAY = date(2026, 1, 2)
+CLIENTS = {
+    "stripe": lambda http, **paging: StripeClient(http, api_key=C["stripe_api_key"], **paging),
+    "paypal": lambda http, **paging: PayPalClient(
+        http, client_id=C["paypal_client_id"], client_secret=C["paypal_client_secret"], **paging
+    ),
+    "square": lambda http, **paging: SquareClient(http, access_token=C["square_access_token"], **paging),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--transactions", type=int, default=200_000)
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--processor", choices=sorted(CLIENTS), default="stripe")
+    parser.add_argument("--concurrent", default="16x8", help="time windows x workers for the concurrent fetch")
+    args = parser.parse_args()
+
+    base = SandboxConfig()
+    config = SandboxConfig(daily_volume=round(args.transactions / (1 + base.refund_rate)))
+    started = time.perf_counter()
+    expected = len(processor_movements(config, args.processor, DAY))
+    print(
+        f"sandbox: {expected:,} {args.processor} records for {DAY} generated in {time.perf_counter() - started:.1f} s"
+    )
+    windows, workers = (int(n) for n in args.concurrent.split("x"))
+    with SandboxServer(config) as server:
+        server.state.latency_ms = args.latency_ms
+        runs = (("serial", 1, 1), (f"concurrent {windows}x{workers}", windows, workers))
+        for label, run_windows, run_workers in runs:
+            paging = {"windows": run_windows, "workers": run_workers}
+            client = CLIENTS[args.processor](HttpClient(args.processor, server.url, RetryPolicy()), **paging)
+            started = time.perf_counter()
+            result = client.fetch_day(DAY)
+            fetched = sum(len(batch) for batch in result.batches)
+            seconds = time.perf_counter() - started
+            assert fetched == expected, (fetched, expected)
+            print(f"{label:>16}: {fetched:,} records, {result.stats.pages:,} pages in {seconds:.1f} s "
+                  f"= {fetched / seconds:,.0f} records/s ({args.latency_ms:.0f} ms per page)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
