@@ -57,3 +57,16 @@ def test_recon_run_against_configured_servers_finds_exactly_the_truth(
     assert sandboxed == (0,)
     report = recon(real_mode_env, "report", "--date", DAY.isoformat())
     assert report.returncode == 0 and "risk_level" in report.stdout and "missing_in_ledger_count" in report.stdout
+
+
+def test_db_upgrade_twice_and_definitions_validate(fresh_database, tmp_path):
+    env = {**os.environ, "RECON_DATABASE_URL": fresh_database.libpq, "DAGSTER_HOME": str(tmp_path)}
+    first, second = recon(env, "db", "upgrade"), recon(env, "db", "upgrade")
+    assert first.returncode == 0 and "applied 0002" in first.stdout, first.stderr
+    assert second.returncode == 0 and "schema up to date" in second.stdout
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    validate = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
+        env=env, capture_output=True, text=True, timeout=300, cwd=os.path.dirname(os.path.dirname(__file__)),
+    )  # fmt: skip
+    assert validate.returncode == 0 and "passed validation" in validate.stderr + validate.stdout
