@@ -2,6 +2,7 @@
 with typed run config (ids or a filter, the reason, a note, who) in the launchpad; ``dry_run`` shows
 what would change without changing it."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -48,18 +49,21 @@ class AssignConfig(ExceptionSelection):
     assignee: str
 
 
-def _select(context, config: ExceptionSelection, warehouse, exception_policy) -> list[int]:
+def _change(context, config: ExceptionSelection, warehouse, exception_policy, change: Callable) -> int:
+    """Find the selected unresolved exceptions, show them, and unless a dry run apply ``change(conn, ids)``."""
     today = datetime.now(UTC).date()
     with warehouse.connection() as conn:
         frame = exceptions.list_exceptions(conn, config.to_filter(), exception_policy.policy(), today)
-    preview = frame[["id", "processor_name", "business_date", "discrepancy_type", "amount_at_risk", "severity",
-                     "state"]]  # fmt: skip
-    context.add_output_metadata(
-        {"matched": len(frame), "dry_run": config.dry_run, "preview": dg.MetadataValue.md(
-            preview.head(50).to_markdown(index=False) if len(frame) else "_nothing matches_")}
-    )  # fmt: skip
-    context.log.info(f"{len(frame)} exceptions match{' (dry run: nothing changed)' if config.dry_run else ''}")
-    return [] if config.dry_run else [int(i) for i in frame["id"]]
+        preview = frame[["id", "processor_name", "business_date", "discrepancy_type", "amount_at_risk", "severity",
+                         "state"]]  # fmt: skip
+        context.add_output_metadata(
+            {"matched": len(frame), "dry_run": config.dry_run, "preview": dg.MetadataValue.md(
+                preview.head(50).to_markdown(index=False) if len(frame) else "_nothing matches_")}
+        )  # fmt: skip
+        context.log.info(f"{len(frame)} exceptions match{' (dry run: nothing changed)' if config.dry_run else ''}")
+        if config.dry_run or frame.empty:
+            return 0
+        return change(conn, [int(i) for i in frame["id"]])
 
 
 @dg.op(description="Resolve the selected exceptions with a reason and a note.")
@@ -69,9 +73,10 @@ def resolve_selected(
     warehouse: WarehouseResource,
     exception_policy: ExceptionPolicySettings,
 ) -> int:
-    ids = _select(context, config, warehouse, exception_policy)
-    with warehouse.connection() as conn:
-        return exceptions.resolve(conn, ids, config.resolution, config.note, config.actor) if ids else 0
+    def apply(conn, ids: list[int]) -> int:
+        return exceptions.resolve(conn, ids, config.resolution, config.note, config.actor)
+
+    return _change(context, config, warehouse, exception_policy, apply)
 
 
 @dg.op(description="Assign the selected exceptions to a person or team.")
@@ -81,9 +86,10 @@ def assign_selected(
     warehouse: WarehouseResource,
     exception_policy: ExceptionPolicySettings,
 ) -> int:
-    ids = _select(context, config, warehouse, exception_policy)
-    with warehouse.connection() as conn:
-        return exceptions.assign(conn, ids, config.assignee, config.actor, config.note) if ids else 0
+    def apply(conn, ids: list[int]) -> int:
+        return exceptions.assign(conn, ids, config.assignee, config.actor, config.note)
+
+    return _change(context, config, warehouse, exception_policy, apply)
 
 
 @dg.job(description="Resolve exceptions by id or filter, with a reason; every change is audited.")
