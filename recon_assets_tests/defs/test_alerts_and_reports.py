@@ -189,3 +189,26 @@ def test_unconfigured_channels_are_skipped_and_audited(resources, warehouse_url,
 def _get(s3, key: str, text: bool = True):
     body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
     return body.decode() if text else body
+
+
+@pytest.mark.parametrize("sandbox_config", [SandboxConfig(daily_volume=60, bad_currency_records=1)])
+def test_failed_run_is_announced_once(resources, slack, warehouse_url, home):
+    from recon_assets.defs.alerting.sensors import run_failure_alerts
+
+    wired = {**resources, "slack": SlackWebhookResource(webhook_url=slack.url)}
+    with dg.instance_for_test(temp_dir=home) as instance:
+        result = materialize(wired, DAY, STRIPE_DAY[:4], raise_on_error=False, instance=instance)
+        assert not result.success  # the blocking data-quality check stopped the day
+        run = instance.get_run_by_id(result.run_id)
+        (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE]
+        sensor_resources = {k: wired[k] for k in ("warehouse", "email", "slack", "alert_settings")}
+        for _ in range(2):  # the same failure handed over twice (a restarted daemon) is sent once
+            context = dg.build_run_status_sensor_context(
+                sensor_name="run_failure_alerts", dagster_event=failure, dagster_instance=instance,
+                dagster_run=run, resources=sensor_resources,
+            ).for_run_failure()  # fmt: skip
+            run_failure_alerts(context)
+    assert len(slack.messages) == 1
+    message = slack.messages[0]
+    assert message["text"].startswith("[recon] ERROR 2026-11-20: run of __ephemeral_asset_job__ failed")
+    assert f"/runs/{result.run_id}" in json.dumps(message)

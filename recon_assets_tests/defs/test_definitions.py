@@ -136,3 +136,22 @@ def test_failure_mid_fetch_leaves_the_partition_as_it_was(resources, sandbox, wa
     requests.post(f"{sandbox.url}/_sandbox/faults/clear", timeout=5).raise_for_status()
     assert materialize(resources, DAY, stripe_day).success
     assert stripe_rows(warehouse_url, DAY) == landed
+
+
+def test_a_late_neighbour_triggers_the_day_through_automation(resources):
+    """The automation condition asks for an already-reconciled day again when a neighbour day changes."""
+    defs = build_definitions()
+    reconciled = [dg.AssetKey(["stripe", "raw_transactions"]), dg.AssetKey(["ledger", "transactions"]),
+                  dg.AssetKey(["stripe", "discrepancies"])]  # fmt: skip
+    target = dg.AssetSelection.keys(dg.AssetKey(["stripe", "discrepancies"]))
+    with dg.instance_for_test() as instance:
+        assert materialize(resources, DAY, reconciled, instance=instance).success
+        first = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=target)
+        assert first.total_requested == 0  # nothing changed since the day was reconciled
+        assert materialize(resources, date(2026, 11, 21), [dg.AssetKey(["ledger", "transactions"])],
+                           instance=instance).success  # fmt: skip
+        late = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, asset_selection=target, cursor=first.cursor
+        )
+        requested = late.get_requested_partitions(dg.AssetKey(["stripe", "discrepancies"]))
+        assert requested == {DAY.isoformat()}  # the reconciled day only; 11-21 was never reconciled
