@@ -4,15 +4,21 @@ python benchmarks/fetch.py --transactions 200000 --latency-ms 50 --processor str
 """
 
 import argparse
+import contextlib
+import socket
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from datetime import date
+
+import requests
 
 from recon_assets.processors.http import HttpClient, RetryPolicy
 from recon_assets.processors.paypal import PayPalClient
 from recon_assets.processors.square import SquareClient
 from recon_assets.processors.stripe import StripeClient
 from recon_assets.sandbox.server import SANDBOX_CREDENTIALS as C
-from recon_assets.sandbox.server import SandboxServer
 from recon_assets.sandbox.world import SandboxConfig, processor_movements
 
 DAY = date(2026, 1, 2)
@@ -23,6 +29,28 @@ CLIENTS = {
     ),
     "square": lambda http, **paging: SquareClient(http, access_token=C["square_access_token"], **paging),
 }
+
+
+@contextlib.contextmanager
+def sandbox_process(daily_volume: int, latency_ms: float) -> Iterator[str]:
+    """``recon sandbox serve`` in its own process, so the server does not share the client's interpreter."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "recon_assets.cli", "sandbox", "serve", "--port", str(port),
+               "--daily-volume", str(daily_volume), "--latency-ms", str(latency_ms)]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            with contextlib.suppress(requests.ConnectionError):
+                requests.get(f"{url}/_sandbox/truth", timeout=1)  # 400 without parameters: it is up
+                break
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def main() -> None:
@@ -41,12 +69,11 @@ def main() -> None:
         f"sandbox: {expected:,} {args.processor} records for {DAY} generated in {time.perf_counter() - started:.1f} s"
     )
     windows, workers = (int(n) for n in args.concurrent.split("x"))
-    with SandboxServer(config) as server:
-        server.state.latency_ms = args.latency_ms
+    with sandbox_process(config.daily_volume, args.latency_ms) as url:
         runs = (("serial", 1, 1), (f"concurrent {windows}x{workers}", windows, workers))
         for label, run_windows, run_workers in runs:
             paging = {"windows": run_windows, "workers": run_workers}
-            client = CLIENTS[args.processor](HttpClient(args.processor, server.url, RetryPolicy()), **paging)
+            client = CLIENTS[args.processor](HttpClient(args.processor, url, RetryPolicy()), **paging)
             started = time.perf_counter()
             result = client.fetch_day(DAY)
             fetched = sum(len(batch) for batch in result.batches)

@@ -322,6 +322,8 @@ class SandboxApi:
 
     # --- control ----------------------------------------------------------------------------
     def truth(self, params, headers) -> dict[str, Any]:
+        if "processor" not in params or "date" not in params:
+            raise HttpError(400, {"error": {"code": "BAD_PARAM", "message": "processor and date are required"}})
         found = expected_findings(self.config, params["processor"], date.fromisoformat(params["date"]))
         return {"findings": sorted([list(f) for f in found], key=str)}
 
