@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -162,6 +163,8 @@ def cmd_exceptions(args: argparse.Namespace) -> int:
 
     today = datetime.now(UTC).date()
     selection = _exception_filter(args)
+    if args.action == "show":  # an exception asked for by id is shown whatever its state
+        selection = dataclasses.replace(selection, state=None)
     with connect(prepared_url()) as conn:
         frame = exceptions.list_exceptions(conn, selection, ExceptionPolicy(), today)
         if args.action == "list":
