@@ -75,8 +75,8 @@ class ReconciliationResult:
 
 
 def normalised_status_codes(statuses: pd.Series) -> np.ndarray:
-    codes, uniques = pd.factorize(statuses.astype("string").str.lower())
-    lookup = np.array([_STATUS_CODES.get(u, _UNKNOWN) for u in uniques] + [_UNKNOWN], dtype=np.int8)
+    codes, uniques = pd.factorize(statuses)  # a handful of distinct values: normalise those, not every row
+    lookup = np.array([_STATUS_CODES.get(str(u).lower(), _UNKNOWN) for u in uniques] + [_UNKNOWN], dtype=np.int8)
     return lookup[codes]  # code -1 (missing) picks the trailing _UNKNOWN
 
 
@@ -122,9 +122,8 @@ def reconcile(
     processor = _within_window(processor, day_number)
     ledger = _within_window(ledger, day_number)
     n_p, n_l = len(processor), len(ledger)
-    keys = pd.concat(
-        [processor["processor_txn_id"].astype("string"), ledger["processor_reference"].astype("string")],
-        ignore_index=True,
+    keys = np.concatenate(
+        [processor["processor_txn_id"].to_numpy(dtype=object), ledger["processor_reference"].to_numpy(dtype=object)]
     )
     codes, uniques = pd.factorize(keys)
     p_code, l_code = codes[:n_p], codes[n_p:]
@@ -138,8 +137,8 @@ def reconcile(
     booked = ledger_row >= 0
     li = np.where(booked, ledger_row, 0)
 
-    currencies = pd.concat(
-        [processor["currency"].astype("string"), ledger["currency"].astype("string")], ignore_index=True
+    currencies = np.concatenate(
+        [processor["currency"].to_numpy(dtype=object), ledger["currency"].to_numpy(dtype=object)]
     )
     cur_codes, cur_uniques = pd.factorize(currencies)
     p_cur, l_cur = cur_codes[:n_p], cur_codes[n_p:]
