@@ -58,11 +58,16 @@ def _report_links(warehouse: WarehouseResource, processor: str | None, day: str 
     return dict(row[0]) if row else {}
 
 
+def incident_of(record) -> str:
+    """What one alert is about: a check of an asset on one partition."""
+    evaluation = record.evaluation
+    return f"{evaluation.asset_key.to_user_string()}|{evaluation.check_name}|{record.partition or '-'}"
+
+
 def check_alert(record, action: Action, warehouse: WarehouseResource, settings: AlertSettings) -> Alert:
     evaluation = record.evaluation
     asset = evaluation.asset_key.to_user_string()
     processor, day = evaluation.asset_key.path[0], record.partition
-    incident = f"{asset}|{evaluation.check_name}|{record.partition or '-'}"
     severity = evaluation.severity.value if action == Action.ALERT else "INFO"
     facts, links = _facts(evaluation)
     verdict = (evaluation.description or "").split(":")[0] or "failed"
@@ -78,7 +83,7 @@ def check_alert(record, action: Action, warehouse: WarehouseResource, settings: 
         links={"Dagster run": settings.run_url(record.run_id),
                "Asset in Dagster": settings.asset_url(asset, record.partition),
                **_report_links(warehouse, processor, day), **links},
-        dedup_key=f"{incident}|{severity if action == Action.ALERT else 'recovered'}",
+        dedup_key=f"{incident_of(record)}|{severity if action == Action.ALERT else 'recovered'}",
     )  # fmt: skip
 
 
@@ -111,8 +116,7 @@ def check_alerts(
                 pending.append(record.id)
             continue  # still running, or its run ended without evaluating it
         evaluation = record.evaluation
-        incident = f"{evaluation.asset_key.to_user_string()}|{evaluation.check_name}|{record.partition or '-'}"
-        action = book.observe(incident, record.id, evaluation.passed, evaluation.severity.value)
+        action = book.observe(incident_of(record), record.id, evaluation.passed, evaluation.severity.value)
         if action:
             alert = check_alert(record, action, warehouse, alert_settings)
             deliver(alert, f"evaluation:{record.id}", email=email, slack=slack, warehouse=warehouse, log=context.log)
