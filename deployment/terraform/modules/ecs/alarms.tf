@@ -28,46 +28,49 @@ resource "aws_cloudwatch_metric_alarm" "service_down" {
   ok_actions          = [aws_sns_topic.alarms.arn]
 }
 
-resource "aws_cloudwatch_metric_alarm" "database_cpu" {
-  alarm_name          = "${var.name}-database-cpu"
-  alarm_description   = "The warehouse database has been above 80% CPU for 15 minutes."
-  namespace           = "AWS/RDS"
-  metric_name         = "CPUUtilization"
-  dimensions          = { DBInstanceIdentifier = var.database_instance_id }
-  statistic           = "Average"
-  period              = 300
-  evaluation_periods  = 3
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 80
-  alarm_actions       = [aws_sns_topic.alarms.arn]
+locals {
+  # one alarm per row; deployment/README.md says what each means and what to do
+  metric_alarms = {
+    database-cpu = {
+      description = "The warehouse database has been above 80% CPU for 15 minutes."
+      namespace   = "AWS/RDS", metric = "CPUUtilization", statistic = "Average", period = 300, periods = 3
+      dimensions  = { DBInstanceIdentifier = var.database_instance_id }
+      comparison  = "GreaterThanThreshold", threshold = 80, missing = "missing"
+    }
+    database-storage = {
+      description = "Less than 10 GiB free on the warehouse database."
+      namespace   = "AWS/RDS", metric = "FreeStorageSpace", statistic = "Minimum", period = 300, periods = 1
+      dimensions  = { DBInstanceIdentifier = var.database_instance_id }
+      comparison  = "LessThanThreshold", threshold = 10737418240, missing = "missing"
+    }
+    ui-5xx = {
+      description = "The load balancer answered more than 10 server errors in 5 minutes."
+      namespace   = "AWS/ApplicationELB", metric = "HTTPCode_ELB_5XX_Count", statistic = "Sum", period = 300
+      periods     = 1, dimensions = { LoadBalancer = aws_lb.ui.arn_suffix }
+      comparison  = "GreaterThanThreshold", threshold = 10, missing = "notBreaching"
+    }
+    run-failures = {
+      description = "Dagster runs are failing (outage, credentials or a blocking data-quality check)."
+      namespace   = "recon", metric = "RunFailures", statistic = "Sum", period = 3600, periods = 1
+      dimensions  = {}
+      comparison  = "GreaterThanOrEqualToThreshold", threshold = 3, missing = "notBreaching"
+    }
+  }
 }
 
-resource "aws_cloudwatch_metric_alarm" "database_storage" {
-  alarm_name          = "${var.name}-database-storage"
-  alarm_description   = "Less than 10 GiB free on the warehouse database."
-  namespace           = "AWS/RDS"
-  metric_name         = "FreeStorageSpace"
-  dimensions          = { DBInstanceIdentifier = var.database_instance_id }
-  statistic           = "Minimum"
-  period              = 300
-  evaluation_periods  = 1
-  comparison_operator = "LessThanThreshold"
-  threshold           = 10737418240
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-}
-
-resource "aws_cloudwatch_metric_alarm" "ui_errors" {
-  alarm_name          = "${var.name}-ui-5xx"
-  alarm_description   = "The load balancer answered more than 10 server errors in 5 minutes."
-  namespace           = "AWS/ApplicationELB"
-  metric_name         = "HTTPCode_ELB_5XX_Count"
-  dimensions          = { LoadBalancer = aws_lb.ui.arn_suffix }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanThreshold"
-  threshold           = 10
-  treat_missing_data  = "notBreaching"
+resource "aws_cloudwatch_metric_alarm" "metric" {
+  for_each            = local.metric_alarms
+  alarm_name          = "${var.name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
+  period              = each.value.period
+  evaluation_periods  = each.value.periods
+  comparison_operator = each.value.comparison
+  threshold           = each.value.threshold
+  treat_missing_data  = each.value.missing
   alarm_actions       = [aws_sns_topic.alarms.arn]
 }
 
@@ -80,18 +83,4 @@ resource "aws_cloudwatch_log_metric_filter" "run_failures" {
     namespace = "recon"
     value     = "1"
   }
-}
-
-resource "aws_cloudwatch_metric_alarm" "run_failures" {
-  alarm_name          = "${var.name}-run-failures"
-  alarm_description   = "Dagster runs are failing (outage, credentials or a blocking data-quality check)."
-  namespace           = "recon"
-  metric_name         = "RunFailures"
-  statistic           = "Sum"
-  period              = 3600
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  threshold           = 3
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
 }
