@@ -85,9 +85,12 @@ def _summary_table(runs: Sequence[Mapping]) -> pd.DataFrame:
     return frame.astype(str)
 
 
-def _overall_level(runs: Sequence[Mapping]) -> RiskLevel:
+def _headline(runs: Sequence[Mapping], currency: str) -> tuple[RiskLevel, str]:
+    """The day's worst risk level, and what is at risk across processors."""
     order = list(RiskLevel)
-    return max((RiskLevel(r["risk_level"]) for r in runs), key=order.index, default=RiskLevel.LOW)
+    level = max((RiskLevel(r["risk_level"]) for r in runs), key=order.index, default=RiskLevel.LOW)
+    total = sum((Decimal(r["total_discrepancy_amount"]) for r in runs), Decimal(0))
+    return level, f"{total} {currency} at risk across {len(runs)} processor(s)"
 
 
 def daily_summary_markdown(
@@ -98,11 +101,11 @@ def daily_summary_markdown(
     aging: pd.DataFrame | None = None,
     audit_head: str | None = None,
 ) -> str:
-    total = sum((Decimal(r["total_discrepancy_amount"]) for r in runs), Decimal(0))
+    level, at_risk = _headline(runs, currency)
     lines = [
         f"# Reconciliation summary for {day.isoformat()}",
         "",
-        f"Overall risk: **{_overall_level(runs).value}**; {total} {currency} at risk across {len(runs)} processor(s).",
+        f"Overall risk: **{level.value}**; {at_risk}.",
         "",
         _summary_table(runs).to_markdown(index=False) if runs else "_No processor was reconciled for this day._",
         "",
@@ -118,7 +121,7 @@ def daily_summary_markdown(
 def daily_summary_html(
     day: date, runs: Sequence[Mapping], currency: str, chart_name: str, aging: pd.DataFrame | None = None
 ) -> str:
-    total = sum((Decimal(r["total_discrepancy_amount"]) for r in runs), Decimal(0))
+    level, at_risk = _headline(runs, currency)
     table = _summary_table(runs).to_html(index=False, border=0, classes="summary") if runs else "<p>None.</p>"
     aging_html = (
         "<h2>Open exceptions by age</h2>" + aging.astype(str).to_html(index=False, border=0)
@@ -130,8 +133,7 @@ def daily_summary_html(
         f"<title>Reconciliation {day.isoformat()}</title>"
         "<style>body{font-family:sans-serif}td,th{padding:4px 8px;text-align:right}</style></head><body>"
         f"<h1>Reconciliation summary for {day.isoformat()}</h1>"
-        f"<p>Overall risk: <strong>{_overall_level(runs).value}</strong>; "
-        f"{html.escape(str(total))} {html.escape(currency)} at risk across {len(runs)} processor(s).</p>"
+        f"<p>Overall risk: <strong>{level.value}</strong>; {html.escape(at_risk)}.</p>"
         f"{table}{aging_html}"
         f"<img src='{html.escape(chart_name)}' alt='30-day trend of amount at risk and missing transactions'>"
         "</body></html>"
