@@ -24,6 +24,7 @@ class Resolution(StrEnum):
 # Resolutions that say the data was fixed: if a later run still finds the item, it is reopened.
 # Written-off and false-positive items are known and accepted: finding them again changes nothing.
 REOPENED_WHEN_FOUND_AGAIN = (Resolution.AUTO_MATCHED, Resolution.LEDGER_ADJUSTED, Resolution.PROCESSOR_ERROR)
+KEPT_WHEN_FOUND_AGAIN = [r.value for r in Resolution if r not in REOPENED_WHEN_FOUND_AGAIN]
 MANUAL_RESOLUTIONS = tuple(r for r in Resolution if r != Resolution.AUTO_MATCHED)
 
 

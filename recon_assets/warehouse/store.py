@@ -11,6 +11,8 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
+from recon_assets.domain.exceptions import KEPT_WHEN_FOUND_AGAIN
+
 PROCESSOR_TRANSACTION_COLUMNS = (
     "business_date", "processor_name", "processor_txn_id", "kind", "amount_minor", "currency",
     "fee_minor", "status", "occurred_at", "raw", "dagster_run_id",
@@ -123,7 +125,7 @@ def sync_discrepancies(
         copy_rows(conn, "incoming_discrepancies", DISCREPANCY_WRITE_COLUMNS, rows)
         params = {
             "processor": processor, "day": day, "currency": reporting_currency,
-            "run_id": run_id, "today": detected_on,
+            "run_id": run_id, "today": detected_on, "kept": KEPT_WHEN_FOUND_AGAIN,
         }  # fmt: skip
         changes = conn.execute(
             """
@@ -152,25 +154,25 @@ def sync_discrepancies(
                     reporting_currency = EXCLUDED.reporting_currency,
                     detected_run_id = EXCLUDED.detected_run_id,
                     last_detected_on = EXCLUDED.last_detected_on,
-                    -- found again: reopened, unless it was accepted as written off or a false positive
-                    state = CASE WHEN d.resolution IN ('written_off', 'false_positive') THEN d.state
+                    -- found again: reopened, unless its resolution accepted it (written off, false positive)
+                    state = CASE WHEN d.resolution = ANY(%(kept)s) THEN d.state
                                  WHEN d.state = 'resolved' THEN 'open' ELSE d.state END,
-                    resolved_on = CASE WHEN d.resolution IN ('written_off', 'false_positive')
+                    resolved_on = CASE WHEN d.resolution = ANY(%(kept)s)
                                        THEN d.resolved_on END,
-                    resolved_at = CASE WHEN d.resolution IN ('written_off', 'false_positive')
+                    resolved_at = CASE WHEN d.resolution = ANY(%(kept)s)
                                        THEN d.resolved_at END,
-                    resolved_by = CASE WHEN d.resolution IN ('written_off', 'false_positive')
+                    resolved_by = CASE WHEN d.resolution = ANY(%(kept)s)
                                        THEN d.resolved_by END,
-                    resolution_note = CASE WHEN d.resolution IN ('written_off', 'false_positive')
+                    resolution_note = CASE WHEN d.resolution = ANY(%(kept)s)
                                            THEN d.resolution_note END,
-                    resolution = CASE WHEN d.resolution IN ('written_off', 'false_positive')
+                    resolution = CASE WHEN d.resolution = ANY(%(kept)s)
                                       THEN d.resolution END
                 RETURNING d.id, (xmax = 0) AS inserted, d.discrepancy_type, d.processor_txn_id, d.ledger_id
             ),
             previously_resolved AS (
                 SELECT id FROM discrepancies
                 WHERE processor_name = %(processor)s AND business_date = %(day)s AND resolved_on IS NOT NULL
-                  AND resolution NOT IN ('written_off', 'false_positive')
+                  AND NOT resolution = ANY(%(kept)s)
             ),
             resolved AS (
                 UPDATE discrepancies d SET resolved_on = %(today)s, resolution = 'auto_matched',
