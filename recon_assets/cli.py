@@ -185,7 +185,7 @@ def cmd_exceptions(args: argparse.Namespace) -> int:
                 for created, actor, action, details in history:
                     print(f"  {created:%Y-%m-%d %H:%M:%S} {actor:<12} {action:<22} {details}")
             return 0
-        if selection == exceptions.ExceptionFilter(state=selection.state):
+        if not selection.narrows:
             print("recon: give ids or a filter: a bulk change of every open exception is refused", file=sys.stderr)
             return 2
         targets = frame[frame["state"] != "resolved"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -50,6 +50,11 @@ class ExceptionFilter:
     severity: str | None = None
     min_age_days: int | None = None
     min_amount: Decimal | None = None
+
+    @property
+    def narrows(self) -> bool:
+        """True when ids or a filter narrow the selection (a bulk change needs one); the state alone does not."""
+        return replace(self, state=None) != ExceptionFilter(state=None)
 
 
 def list_exceptions(

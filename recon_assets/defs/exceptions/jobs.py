@@ -36,7 +36,7 @@ class ExceptionSelection(dg.Config):
             min_age_days=self.min_age_days,
             min_amount=Decimal(self.min_amount) if self.min_amount else None,
         )
-        if selection == exceptions.ExceptionFilter():
+        if not selection.narrows:
             raise dg.Failure("give ids or a filter: a bulk change of every open exception is refused")
         return selection
 
