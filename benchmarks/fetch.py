@@ -15,20 +15,11 @@ from datetime import date
 import requests
 
 from recon_assets.processors.http import HttpClient, RetryPolicy
-from recon_assets.processors.paypal import PayPalClient
-from recon_assets.processors.square import SquareClient
-from recon_assets.processors.stripe import StripeClient
+from recon_assets.processors.registry import PROCESSORS
 from recon_assets.sandbox.server import SANDBOX_CREDENTIALS as C
 from recon_assets.sandbox.world import SandboxConfig, processor_movements
 
 DAY = date(2026, 1, 2)
-CLIENTS = {
-    "stripe": lambda http, **paging: StripeClient(http, api_key=C["stripe_api_key"], **paging),
-    "paypal": lambda http, **paging: PayPalClient(
-        http, client_id=C["paypal_client_id"], client_secret=C["paypal_client_secret"], **paging
-    ),
-    "square": lambda http, **paging: SquareClient(http, access_token=C["square_access_token"], **paging),
-}
 
 
 @contextlib.contextmanager
@@ -57,7 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--transactions", type=int, default=200_000)
     parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--processor", choices=sorted(CLIENTS), default="stripe")
+    parser.add_argument("--processor", choices=sorted(PROCESSORS), default="stripe")
     parser.add_argument("--concurrent", default="16x8", help="time windows x workers for the concurrent fetch")
     args = parser.parse_args()
 
@@ -73,10 +64,11 @@ def main() -> None:
         runs = (("serial", 1, 1), (f"concurrent {windows}x{workers}", windows, workers))
         for label, run_windows, run_workers in runs:
             paging = {"windows": run_windows, "workers": run_workers}
-            client = CLIENTS[args.processor](HttpClient(args.processor, url, RetryPolicy()), **paging)
+            http = HttpClient(args.processor, url, RetryPolicy())
+            client = PROCESSORS[args.processor].client_class(http, *C[args.processor], **paging)
             started = time.perf_counter()
-            result = client.fetch_day(DAY)
-            fetched = sum(len(batch) for batch in result.batches)
+            with client.fetch_day(DAY) as result:
+                fetched = sum(len(batch) for batch in result.batches)
             seconds = time.perf_counter() - started
             assert fetched == expected, (fetched, expected)
             print(f"{label:>16}: {fetched:,} records, {result.stats.pages:,} pages in {seconds:.1f} s "

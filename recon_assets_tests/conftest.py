@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -12,19 +14,28 @@ import pytest
 from recon_assets.sandbox.server import SandboxServer
 from recon_assets.sandbox.world import SandboxConfig
 from recon_assets.warehouse.database import upgrade
-from recon_assets.warehouse.embedded import ensure_embedded_server
+from recon_assets.warehouse.embedded import ensure_embedded_server, stop_embedded_server
 from recon_assets.warehouse.urls import DatabaseUrl
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SPECS = Path(__file__).resolve().parent / "fixtures" / "specs"  # the processors' published API descriptions
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory) -> DatabaseUrl:
-    """The PostgreSQL server the suite runs against: RECON_TEST_DATABASE_URL, or an embedded one."""
+def server_url() -> DatabaseUrl:
+    """The PostgreSQL server the suite runs against: RECON_TEST_DATABASE_URL, or an embedded one,
+    stopped when the suite ends."""
     raw = os.environ.get("RECON_TEST_DATABASE_URL", "embedded")
-    if raw == "embedded":
-        return ensure_embedded_server(tmp_path_factory.mktemp("instance"))
-    return DatabaseUrl.parse(raw)
+    if raw != "embedded":
+        yield DatabaseUrl.parse(raw)
+        return
+    # Its own folder, not under pytest's: the server runs as an unprivileged user when the suite runs as
+    # root, and every new pytest session closes pytest's folder to other users again.
+    home = Path(tempfile.mkdtemp(prefix="recon-tests-"))
+    try:
+        yield ensure_embedded_server(home)
+    finally:
+        stop_embedded_server(home)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture

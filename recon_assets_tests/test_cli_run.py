@@ -1,39 +1,70 @@
-"""``recon run`` and ``recon report`` as an operator runs them, against processor and ledger servers
-configured like real ones (credentials and base URLs set, so no built-in sandbox is used)."""
+"""``recon run`` and ``recon report`` as an operator runs them, and Dagster's own commands as a Dagster user
+types them in the project's root with nothing set."""
 
+import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from datetime import date
+from pathlib import Path
+from urllib.parse import urlparse
 
 import psycopg
 import pytest
 
+from recon_assets.domain.money import SANDBOX_RATES_TO_USD
+from recon_assets.processors.registry import PROCESSORS, SOURCES
 from recon_assets.sandbox.server import SANDBOX_CREDENTIALS as C
 from recon_assets.sandbox.world import expected_findings
+from recon_assets.warehouse.embedded import stop_embedded_server
 
+ROOT = Path(__file__).resolve().parents[1]
 DAY = date(2026, 11, 20)
 
 
+def recon(env, *argv, cwd=None) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "recon_assets.cli", *argv]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=cwd)  # noqa: S603
+
+
 @pytest.fixture
-def real_mode_env(sandbox, warehouse_url, tmp_path):
-    """Every credential and base URL set: the clients run exactly as against the real APIs."""
+def local_env(warehouse_url, tmp_path):
+    """The test warehouse, an instance home and a reports folder of its own; sources on the sandbox."""
+    unset = {spec.key_variable for spec in SOURCES.values()} | {"RECON_FX_RATES_JSON", "REPORTS_BUCKET"}
     return {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k not in unset},
         "DAGSTER_HOME": str(tmp_path / "home"),
         "RECON_DATABASE_URL": warehouse_url.libpq,
         "RECON_REPORTS_DIR": str(tmp_path / "reports"),
-        "STRIPE_API_KEY": C["stripe_api_key"], "STRIPE_API_BASE": sandbox.url,
-        "PAYPAL_CLIENT_ID": C["paypal_client_id"], "PAYPAL_CLIENT_SECRET": C["paypal_client_secret"],
-        "PAYPAL_API_BASE": sandbox.url,
-        "SQUARE_ACCESS_TOKEN": C["square_access_token"], "SQUARE_API_BASE": sandbox.url,
-        "LEDGER_API_TOKEN": C["ledger_api_token"], "LEDGER_API_BASE": sandbox.url,
-    }  # fmt: skip
+        "RECON_SANDBOX_DAILY_VOLUME": "60",
+    }
 
 
-def recon(env, *argv) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "recon_assets.cli", *argv]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)  # noqa: S603
+MEDIUM_DAY = {"RECON_SANDBOX_DAILY_VOLUME": "600"}  # enough planted missing entries (5+) for a MEDIUM day
+
+
+@pytest.fixture
+def real_mode_env(local_env, sandbox):
+    """Every credential and base URL set: the clients run exactly as against the real APIs."""
+    env = {**local_env, "RECON_FX_RATES_JSON": json.dumps(SANDBOX_RATES_TO_USD)}
+    for spec in SOURCES.values():
+        key, secret = C[spec.name]
+        env.update({spec.key_variable: key, spec.base_url_variable: sandbox.url})
+        if spec.secret_variable:
+            env[spec.secret_variable] = secret
+    return env
+
+
+def open_findings(url, processor: str, day: date) -> set[tuple[str, str, str]]:
+    with psycopg.connect(url.libpq) as conn:
+        rows = conn.execute(
+            """SELECT discrepancy_type, coalesce(processor_txn_id, ''), coalesce(ledger_id, '')
+               FROM discrepancies WHERE processor_name = %s AND business_date = %s AND resolved_on IS NULL""",
+            (processor, day),
+        ).fetchall()
+    return {(t, "" if t == "missing_at_processor" else txn, lid) for t, txn, lid in rows}
 
 
 def test_recon_run_against_configured_servers_finds_exactly_the_truth(
@@ -41,32 +72,96 @@ def test_recon_run_against_configured_servers_finds_exactly_the_truth(
 ):
     result = recon(real_mode_env, "run", "--date", DAY.isoformat())
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("succeeded") == 3  # D-1 and D+1 landed, then D reconciled
+    assert result.stdout.count(": succeeded (run ") == 3  # D-1 and D+1 landed, then D made complete
+    for processor in PROCESSORS:
+        truth = {(t, "" if t == "missing_at_processor" else txn or "", lid or "")
+                 for t, txn, lid in expected_findings(sandbox_config, processor, DAY)}  # fmt: skip
+        assert open_findings(warehouse_url, processor, DAY) == truth, processor
     with psycopg.connect(warehouse_url.libpq) as conn:
-        for processor in ("stripe", "paypal", "square"):
-            found = set(conn.execute(
-                """SELECT discrepancy_type, coalesce(processor_txn_id, ''), coalesce(ledger_id, '')
-                   FROM discrepancies WHERE processor_name = %s AND business_date = %s AND resolved_on IS NULL""",
-                (processor, DAY),
-            ).fetchall())  # fmt: skip
-            truth = {(t, txn or "", lid or "") for t, txn, lid in expected_findings(sandbox_config, processor, DAY)}
-            normalise = {(t, "" if t == "missing_at_processor" else txn, lid) for t, txn, lid in truth}
-            got = {(t, "" if t == "missing_at_processor" else txn, lid) for t, txn, lid in found}
-            assert got == normalise, processor
         sandboxed = conn.execute("SELECT count(*) FROM audit_logs WHERE details->>'sandbox' = 'true'").fetchone()
     assert sandboxed == (0,)
     report = recon(real_mode_env, "report", "--date", DAY.isoformat())
-    assert report.returncode == 0 and "risk_level" in report.stdout and "missing_in_ledger_count" in report.stdout
+    assert report.returncode == 0 and "risk level" in report.stdout and "missing in ledger" in report.stdout
 
 
-def test_db_upgrade_twice_and_definitions_validate(fresh_database, tmp_path):
+def test_recon_run_leaves_the_day_complete_and_links_only_written_files(local_env, warehouse_url, tmp_path):
+    """Landing, reconciliation, every report, and the alerts: quiet output, a line per step, a result table."""
+    result = recon({**local_env, **MEDIUM_DAY}, "run", "--date", DAY.isoformat())
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "DEBUG" not in out and "Traceback" not in result.stderr
+    for processor in PROCESSORS:
+        assert f"done     {processor}/raw_transactions (" in out and f"done     {processor}/discrepancies" in out
+    assert "done     reporting/daily_summary" in out and "recon: alerts:" in out
+    assert re.search(r"^amount at risk \(USD\)", out, re.MULTILINE)  # the result table
+    folder = tmp_path / "reports" / "reports" / "2026" / "11" / "20"
+    for processor in PROCESSORS:
+        assert (folder / processor / "discrepancies.csv").exists() and (folder / processor / "summary.json").exists()
+    assert {p.name for p in folder.iterdir() if p.is_file()} == {"daily_summary.md", "daily_summary.html", "trend.png"}
+    # every report link the warehouse (and so the UI and the alerts) hands out opens a file that exists
+    with psycopg.connect(warehouse_url.libpq) as conn:
+        links = [
+            uri for (uris,) in conn.execute("SELECT report_uris FROM reconciliation_runs") for uri in uris.values()
+        ]
+        (alerts,) = conn.execute("SELECT count(*) FROM audit_logs WHERE entity = 'alert'").fetchone()
+    assert len(links) == 3 * 3 and all(Path(urlparse(uri).path).exists() for uri in links)
+    # the MEDIUM risk checks are announced (channels unset here: each skip is audited), once each
+    assert re.search(r"recon: alerts: \d+ check evaluations read, [1-9]\d* alerts", out), out
+    assert alerts == 2 * int(re.search(r"read, (\d+) alerts", out).group(1))
+    again = recon({**local_env, **MEDIUM_DAY}, "run", "--date", DAY.isoformat(), "--processors", "stripe")
+    assert again.returncode == 0 and re.search(r"recon: alerts: \d+ check evaluations read, 0 alerts", again.stdout)
+
+
+def test_real_credentials_without_exchange_rates_are_refused_in_one_line(real_mode_env):
+    env = {k: v for k, v in real_mode_env.items() if k != "RECON_FX_RATES_JSON"}
+    result = recon(env, "run", "--date", DAY.isoformat(), "--processors", "stripe")
+    assert result.returncode == 2 and result.stdout == "", result.stdout  # refused before anything ran
+    assert result.stderr.startswith("recon: error: RECON_FX_RATES_JSON must be set")
+    assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_db_upgrade_twice(fresh_database, tmp_path):
     env = {**os.environ, "RECON_DATABASE_URL": fresh_database.libpq, "DAGSTER_HOME": str(tmp_path)}
     first, second = recon(env, "db", "upgrade"), recon(env, "db", "upgrade")
     assert first.returncode == 0 and "applied 0002" in first.stdout, first.stderr
     assert second.returncode == 0 and "schema up to date" in second.stdout
-    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    validate = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
-        env=env, capture_output=True, text=True, timeout=300, cwd=os.path.dirname(os.path.dirname(__file__)),
+
+
+@pytest.fixture
+def project_root(tmp_path):
+    """A folder laid out like the project's root (its pyproject.toml, dagster.yaml, workspace.yaml), with
+    nothing set in the environment: what a Dagster user has after cloning."""
+    root = tmp_path / "project"
+    root.mkdir()
+    for name in ("pyproject.toml", "dagster.yaml", "workspace.yaml"):
+        shutil.copyfile(ROOT / name, root / name)
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    yield root, env
+    stop_embedded_server(root / ".recon")
+
+
+def test_dagster_commands_work_in_the_project_root_with_nothing_set(project_root):
+    root, env = project_root
+    dagster = str(Path(sys.executable).parent / "dagster")
+    validate = subprocess.run([dagster, "definitions", "validate"], env=env, cwd=root, capture_output=True,
+                              text=True, timeout=300)  # fmt: skip  # noqa: S603
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+    assert "All code locations passed validation" in validate.stdout + validate.stderr
+    materialize = subprocess.run(  # noqa: S603
+        [dagster, "asset", "materialize", "--select", "stripe/raw_transactions", "--partition", DAY.isoformat(),
+         "-m", "recon_assets.definitions"],
+        env=env, cwd=root, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
-    assert validate.returncode == 0 and "passed validation" in validate.stderr + validate.stdout
+    assert materialize.returncode == 0, materialize.stdout[-3000:] + materialize.stderr[-3000:]
+    # landed in the embedded warehouse under the project's .recon/, where recon finds it too
+    report = recon(env, "db", "url", cwd=root)
+    assert report.returncode == 0, report.stderr
+    from recon_assets.warehouse.embedded import ensure_embedded_server
+
+    with psycopg.connect(ensure_embedded_server(root / ".recon").libpq) as conn:
+        (landed,) = conn.execute(
+            "SELECT count(*) FROM processor_transactions WHERE processor_name = 'stripe' AND business_date = %s",
+            (DAY,),
+        ).fetchone()
+        (runs,) = conn.execute("SELECT count(*) FROM runs WHERE status = 'SUCCESS'").fetchone()
+    assert landed > 0 and runs == 1

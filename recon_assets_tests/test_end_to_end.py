@@ -14,8 +14,9 @@ import psycopg
 import pytest
 import yaml
 
+from recon_assets import asset_keys
 from recon_assets.definitions import build_definitions
-from recon_assets.processors.registry import PROCESSORS
+from recon_assets.processors.registry import PROCESSORS, SOURCES
 from recon_assets.sandbox.world import SandboxConfig, processor_movements
 from recon_assets_tests.dagster_processes import DagsterProcesses, wait_until
 
@@ -56,8 +57,7 @@ def ui(tmp_path, fresh_database):
     home.mkdir()
     shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")
     env = {
-        "RECON_DAGSTER_STORAGE_URL": fresh_database.dagster_storage,
-        "RECON_DATABASE_URL": fresh_database.libpq,
+        "RECON_DATABASE_URL": fresh_database.libpq,  # the warehouse, and so Dagster's storage
         "RECON_REPORTS_DIR": str(tmp_path / "reports"),
         "RECON_SANDBOX_DAILY_VOLUME": str(VOLUME),
     }
@@ -79,8 +79,36 @@ def backfill_runs(ui: DagsterProcesses, backfill_id: str) -> list[dict]:
     return data["runsOrError"]["results"]
 
 
+def most_at_once(intervals: list[tuple[float, float]]) -> int:
+    """The most intervals (start, end) that overlap at any moment."""
+    moments = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    running = peak = 0
+    for _, change in moments:  # at equal times an end (-1) sorts first: back-to-back steps do not overlap
+        running += change
+        peak = max(peak, running)
+    return peak
+
+
+def steps_per_pool(instance, run_ids) -> dict[str, list[tuple[float, float]]]:
+    """When each landing step ran, by the API pool it calls, across the runs."""
+    pool_of = {asset_keys.landed(spec.name).to_python_identifier(): spec.pool for spec in SOURCES.values()}
+    kinds = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE}
+    intervals: dict[str, list[tuple[float, float]]] = {}
+    for run_id in run_ids:
+        started = {}
+        for entry in instance.all_logs(run_id, of_type=kinds):
+            step = entry.step_key
+            if step not in pool_of:
+                continue
+            if entry.dagster_event.event_type == dg.DagsterEventType.STEP_START:
+                started[step] = entry.timestamp
+            else:
+                intervals.setdefault(pool_of[step], []).append((started.pop(step), entry.timestamp))
+    return intervals
+
+
 @pytest.mark.e2e
-def test_backfill_survives_a_daemon_restart_and_the_ui_shows_it(ui, fresh_database, tmp_path):
+def test_backfill_survives_a_daemon_restart_and_the_ui_shows_it(ui, fresh_database, tmp_path, monkeypatch):
     definitions = build_definitions()
     every_partitioned_asset = [
         {"assetKey": {"path": list(key.path)}, "partitions": {"range": {"start": DAYS[0], "end": DAYS[-1]}}}
@@ -130,11 +158,17 @@ def test_backfill_survives_a_daemon_restart_and_the_ui_shows_it(ui, fresh_databa
         assert sorted(summaries) == sorted((d, p) for d in DAYS for p in PROCESSORS)
 
     # the check results, read back from the instance's storage
-    os.environ["RECON_DAGSTER_STORAGE_URL"] = fresh_database.dagster_storage
+    monkeypatch.setenv("RECON_DATABASE_URL", fresh_database.libpq)
     with dg.DagsterInstance.from_config(str(ui.home)) as instance:
         key = dg.AssetCheckKey(dg.AssetKey(["stripe", "reconciliation_summary"]), "risk_threshold")
         evaluated = {r.partition for r in instance.event_log_storage.get_asset_check_execution_history(key, 50)}
         assert set(DAYS) <= evaluated
+        # however many runs the backfill ran at once, one step at a time called each API (the pools)
+        pools = steps_per_pool(instance, [r["runId"] for r in runs])
+        assert set(pools) == {spec.pool for spec in SOURCES.values()}
+        assert all(len(steps) == len(DAYS) for steps in pools.values()), pools
+        assert {pool: most_at_once(steps) for pool, steps in pools.items()} == dict.fromkeys(pools, 1)
+        assert len(runs) > 1
     for day in DAYS:
         folder = tmp_path / "reports" / "reports" / day.replace("-", "/")
         assert (folder / "daily_summary.html").exists() and (folder / "stripe" / "discrepancies.csv").exists()

@@ -35,11 +35,10 @@ DISCREPANCY_TYPES = (
     MISSING_IN_LEDGER, MISSING_AT_PROCESSOR, AMOUNT_MISMATCH, CURRENCY_MISMATCH, STATUS_MISMATCH, DUPLICATE,
 )  # fmt: skip
 MISSING_TYPES = (MISSING_IN_LEDGER, MISSING_AT_PROCESSOR)
-
-PROCESSOR_COLUMNS = ("processor_txn_id", "business_date", "amount_minor", "currency", "status")
-LEDGER_COLUMNS = (
-    "ledger_id", "processor_reference", "business_date", "amount_minor", "currency", "status", "booked_at",
-)  # fmt: skip
+# Each outcome as an integer code, for the vectorised engine: its position in PROCESSOR_OUTCOMES.
+_CODE = {name: code for code, name in enumerate(PROCESSOR_OUTCOMES)}
+# Outcomes of a processor record that are findings (all but matched and not_booked_failed).
+_FINDING_CODES = np.array([_CODE[name] for name in PROCESSOR_OUTCOMES if name in DISCREPANCY_TYPES])
 
 DISCREPANCY_COLUMNS = (
     "discrepancy_type", "processor_txn_id", "ledger_id", "related_ledger_id",
@@ -157,6 +156,7 @@ def reconcile(
         l_cur_p = np.full(n_p, -1)
         l_amt_p = np.zeros(n_p, dtype=np.int64)
         l_st_p = np.full(n_p, _UNKNOWN, dtype=np.int8)
+    # by precedence: the first condition that holds decides the record's outcome
     outcome = np.select(
         [
             ~booked & (p_st == _FAILED),
@@ -165,9 +165,10 @@ def reconcile(
             np.abs(p_amt - l_amt_p) > tol_by_currency[p_cur],
             p_st != l_st_p,
         ],
-        [1, 2, 3, 4, 5],
-        default=0,
-    )
+        [_CODE[NOT_BOOKED_FAILED], _CODE[MISSING_IN_LEDGER], _CODE[CURRENCY_MISMATCH], _CODE[AMOUNT_MISMATCH],
+         _CODE[STATUS_MISMATCH]],
+        default=_CODE[MATCHED],
+    )  # fmt: skip
 
     p_today = _day_numbers(processor["business_date"]) == day_number if n_p else np.zeros(0, bool)
     l_today = _day_numbers(ledger["business_date"]) == day_number if n_l else np.zeros(0, bool)
@@ -217,8 +218,7 @@ def _empty_discrepancies() -> pd.DataFrame:
 
 
 def _processor_side_findings(processor, ledger, p_today, outcome, li, booked) -> pd.DataFrame:
-    # outcome codes 2..5 are the discrepancy types of the processor side
-    rows = np.flatnonzero(p_today & (outcome >= 2))
+    rows = np.flatnonzero(p_today & np.isin(outcome, _FINDING_CODES))
     if not len(rows):
         return _empty_discrepancies()
     kinds = np.array(PROCESSOR_OUTCOMES, dtype=object)[outcome[rows]]

@@ -3,161 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-# ISO 4217 minor-unit exponents of active currencies that differ from 2.
-_NON_TWO_DECIMAL = {
-    # zero-decimal
-    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
-    "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
-    # three-decimal
-    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
-    # four-decimal
-    "CLF": 4, "UYW": 4,
-}  # fmt: skip
+from iso4217 import Currency
 
-_TWO_DECIMAL = [
-    "AED",
-    "AFN",
-    "ALL",
-    "AMD",
-    "AOA",
-    "ARS",
-    "AUD",
-    "AWG",
-    "AZN",
-    "BAM",
-    "BBD",
-    "BDT",
-    "BGN",
-    "BMD",
-    "BND",
-    "BOB",
-    "BOV",
-    "BRL",
-    "BSD",
-    "BTN",
-    "BWP",
-    "BYN",
-    "BZD",
-    "CAD",
-    "CDF",
-    "CHE",
-    "CHF",
-    "CHW",
-    "CNY",
-    "COP",
-    "COU",
-    "CRC",
-    "CUP",
-    "CVE",
-    "CZK",
-    "DKK",
-    "DOP",
-    "DZD",
-    "EGP",
-    "ERN",
-    "ETB",
-    "EUR",
-    "FJD",
-    "FKP",
-    "GBP",
-    "GEL",
-    "GHS",
-    "GIP",
-    "GMD",
-    "GTQ",
-    "GYD",
-    "HKD",
-    "HNL",
-    "HTG",
-    "HUF",
-    "IDR",
-    "ILS",
-    "INR",
-    "IRR",
-    "JMD",
-    "KES",
-    "KGS",
-    "KHR",
-    "KPW",
-    "KYD",
-    "KZT",
-    "LAK",
-    "LBP",
-    "LKR",
-    "LRD",
-    "LSL",
-    "MAD",
-    "MDL",
-    "MGA",
-    "MKD",
-    "MMK",
-    "MNT",
-    "MOP",
-    "MRU",
-    "MUR",
-    "MVR",
-    "MWK",
-    "MXN",
-    "MXV",
-    "MYR",
-    "MZN",
-    "NAD",
-    "NGN",
-    "NIO",
-    "NOK",
-    "NPR",
-    "NZD",
-    "PAB",
-    "PEN",
-    "PGK",
-    "PHP",
-    "PKR",
-    "PLN",
-    "QAR",
-    "RON",
-    "RSD",
-    "RUB",
-    "SAR",
-    "SBD",
-    "SCR",
-    "SDG",
-    "SEK",
-    "SGD",
-    "SHP",
-    "SLE",
-    "SOS",
-    "SRD",
-    "SSP",
-    "STN",
-    "SVC",
-    "SYP",
-    "SZL",
-    "THB",
-    "TJS",
-    "TMT",
-    "TOP",
-    "TRY",
-    "TTD",
-    "TWD",
-    "TZS",
-    "UAH",
-    "USD",
-    "USN",
-    "UYU",
-    "UZS",
-    "VED",
-    "VES",
-    "WST",
-    "XCD",
-    "YER",
-    "ZAR",
-    "ZMW",
-    "ZWG",
-]
-
-CURRENCY_EXPONENTS: Mapping[str, int] = {**{code: 2 for code in _TWO_DECIMAL}, **_NON_TWO_DECIMAL}
+# ISO 4217 minor-unit exponents of every currency a payment can be made in, from the ``iso4217`` package,
+# which follows the official list (funds, metals and the like have no exponent and are left out).
+CURRENCY_EXPONENTS: Mapping[str, int] = {c.code: c.exponent for c in Currency if c.exponent is not None}
 
 
 class MoneyError(ValueError):
@@ -209,13 +61,23 @@ class FxRates:
         self.rates = {code.upper(): Decimal(str(rate)) for code, rate in rates.items()}
         self.rates[reporting_currency] = Decimal(1)
 
-    def convert_exact(self, amount_minor: int, currency: str) -> Decimal:
-        """Unrounded value in the reporting currency."""
+    def rate(self, currency: str) -> Decimal:
         try:
-            rate = self.rates[currency]
+            return self.rates[currency]
         except KeyError:
             raise MoneyError(f"no exchange rate from {currency} to {self.reporting_currency}") from None
-        return to_major(amount_minor, currency) * rate
+
+    def convert_exact(self, amount_minor: int, currency: str) -> Decimal:
+        """Unrounded value in the reporting currency."""
+        return to_major(amount_minor, currency) * self.rate(currency)
+
+    def minor_bounds(self, amount: Decimal) -> dict[str, int]:
+        """For each currency with a rate: the most minor units worth no more than ``amount`` (reporting currency)."""
+        return {
+            currency: int((Decimal(amount) / rate).scaleb(exponent(currency)).to_integral_value(rounding=ROUND_FLOOR))
+            for currency, rate in self.rates.items()
+            if rate > 0
+        }
 
     def round(self, value: Decimal) -> Decimal:
         """Round half-even to the reporting currency's minor unit; done once, at the end."""

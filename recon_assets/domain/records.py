@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from recon_assets.domain.money import is_known_currency
 
@@ -21,6 +21,10 @@ class Status(StrEnum):
     PENDING = "pending"
     FAILED = "failed"
     REFUNDED = "refunded"
+
+
+# Amounts are stored as PostgreSQL bigint: anything outside it cannot be a real amount.
+MinorUnits = Annotated[int, Field(ge=-(2**63) + 1, le=2**63 - 1)]
 
 
 def _upper_iso_currency(value: str) -> str:
@@ -44,15 +48,24 @@ class ProcessorTransaction(BaseModel):
     processor: str
     processor_txn_id: str = Field(min_length=1, max_length=255)
     kind: Kind
-    amount_minor: int
+    amount_minor: MinorUnits
     currency: str
-    fee_minor: int = 0
+    fee_minor: MinorUnits = 0
     status: Status
     occurred_at: datetime
     raw: dict[str, Any] = Field(repr=False)
 
     _currency = field_validator("currency")(_upper_iso_currency)
     _occurred_at = field_validator("occurred_at")(_utc)
+
+    @model_validator(mode="after")
+    def _sign_matches_kind(self) -> ProcessorTransaction:
+        """A processor's charge moves money in and its refund out: the other sign is a contradiction."""
+        if self.kind == Kind.CHARGE and self.amount_minor < 0:
+            raise ValueError(f"a charge with a negative amount ({self.amount_minor})")
+        if self.kind == Kind.REFUND and self.amount_minor > 0:
+            raise ValueError(f"a refund with a positive amount ({self.amount_minor})")
+        return self
 
     @property
     def business_date(self):
@@ -68,9 +81,9 @@ class LedgerTransaction(BaseModel):
     processor: str
     processor_reference: str = Field(min_length=1, max_length=255)
     kind: Kind
-    amount_minor: int
+    amount_minor: MinorUnits
     currency: str
-    fee_minor: int | None = None
+    fee_minor: MinorUnits | None = None
     status: Status
     booked_at: datetime
     merchant_id: str | None = None
@@ -90,4 +103,4 @@ class QuarantinedRecord(BaseModel):
     source: str
     record_id: str | None
     reason: str
-    raw: dict[str, Any] | list[Any] | str | None
+    raw: Any  # as received: an object, or whatever else the feed sent in its place

@@ -1,15 +1,16 @@
-"""HTTP with timeouts, bounded retries (exponential backoff, full jitter, Retry-After) and statistics."""
+"""HTTP with timeouts, bounded retries (tenacity: exponential backoff with full jitter, Retry-After, a
+time budget) and statistics. A fetch can be cancelled: backoff sleeps wake at once and no new attempt starts.
+"""
 
 from __future__ import annotations
 
-import random
 import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+import tenacity
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -18,13 +19,28 @@ class ApiError(RuntimeError):
     """A source API call that failed for good; names the source, the URL path and the status, no secret."""
 
     def __init__(self, source: str, path: str, status: int | None, reason: str):
-        self.source, self.path, self.status = source, path, status
+        self.source, self.path, self.status, self.reason = source, path, status, reason
         status_text = f"HTTP {status}" if status is not None else "no response"
         super().__init__(f"{source} API {path}: {status_text}: {reason}")
 
 
 class Unauthorized(ApiError):
     """401: the caller may refresh its credentials once and try again."""
+
+
+class Cancelled(ApiError):
+    """The fetch this call belonged to was cancelled (another stream failed first)."""
+
+    def __init__(self, source: str, path: str):
+        super().__init__(source, path, None, "cancelled because another request of the same fetch failed")
+
+
+class _Retryable(ApiError):
+    """A failure worth another attempt (connection error, timeout, 429 or 5xx)."""
+
+    def __init__(self, source: str, path: str, status: int | None, reason: str, retry_after: float | None = None):
+        super().__init__(source, path, status, reason)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -61,22 +77,38 @@ class FetchStats:
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
 
+class _WaitRetryAfterOrJitter(tenacity.wait.wait_base):
+    """The server's Retry-After when it gives one, else exponential backoff with full jitter."""
+
+    def __init__(self, policy: RetryPolicy):
+        self.jitter = tenacity.wait_random_exponential(multiplier=policy.base_delay, max=policy.max_delay)
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        failure = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(failure, _Retryable) and failure.retry_after is not None:
+            return failure.retry_after
+        return self.jitter(retry_state)
+
+
+class _StopOverBudget(tenacity.stop.stop_base):
+    """Stop when the next wait would take the total waiting past the budget."""
+
+    def __init__(self, budget_seconds: float):
+        self.budget_seconds = budget_seconds
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        return retry_state.idle_for + (retry_state.upcoming_sleep or 0.0) > self.budget_seconds
+
+
 class HttpClient:
     """A JSON HTTP client for one source. Thread-safe: one requests.Session per thread."""
 
-    def __init__(
-        self,
-        source: str,
-        base_url: str,
-        policy: RetryPolicy | None = None,
-        stats: FetchStats | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ):
+    def __init__(self, source: str, base_url: str, policy: RetryPolicy | None = None, stats: FetchStats | None = None):
         self.source = source
         self.base_url = base_url.rstrip("/")
         self.policy = policy or RetryPolicy()
         self.stats = stats or FetchStats()
-        self._sleep = sleep
+        self.cancelled = threading.Event()  # set by the fetch that owns this client to stop every stream
         self._local = threading.local()
 
     @property
@@ -96,48 +128,52 @@ class HttpClient:
         auth: tuple[str, str] | None = None,
     ) -> Any:
         policy = self.policy
-        waited = 0.0
-        for attempt in range(1, policy.max_attempts + 1):
-            self.stats.add(requests=1)
-            delay = None
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_Retryable),
+            wait=_WaitRetryAfterOrJitter(policy),
+            stop=(
+                tenacity.stop_after_attempt(policy.max_attempts)
+                | tenacity.stop_when_event_set(self.cancelled)
+                | _StopOverBudget(policy.budget_seconds)
+            ),
+            sleep=self.cancelled.wait,  # an interruptible sleep: cancelling wakes it at once
+            before_sleep=lambda _: self.stats.add(retries=1),
+            reraise=True,
+        )
+        try:
+            return retrying(self._attempt, method, path, params=params, headers=headers, data=data, auth=auth)
+        except _Retryable as failure:
+            if self.cancelled.is_set():
+                raise Cancelled(self.source, path) from None
+            attempts = retrying.statistics.get("attempt_number", 1)
+            waited = retrying.statistics.get("idle_for", 0.0)
+            raise ApiError(
+                self.source, path, failure.status,
+                f"{failure.reason}; gave up after {attempts} attempts and {waited:.1f}s of backoff",
+            ) from None  # fmt: skip
+
+    def _attempt(self, method: str, path: str, **kwargs: Any) -> Any:
+        if self.cancelled.is_set():
+            raise Cancelled(self.source, path)
+        self.stats.add(requests=1)
+        policy = self.policy
+        try:
+            response = self.session.request(
+                method, self.base_url + path, timeout=(policy.connect_timeout, policy.read_timeout), **kwargs
+            )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise _Retryable(self.source, path, None, type(exc).__name__) from None
+        status = response.status_code
+        if status < 400:
             try:
-                response = self.session.request(
-                    method,
-                    self.base_url + path,
-                    params=params,
-                    headers=headers,
-                    data=data,
-                    auth=auth,
-                    timeout=(policy.connect_timeout, policy.read_timeout),
-                )
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                failure = ApiError(self.source, path, None, type(exc).__name__)
-            else:
-                status = response.status_code
-                if status < 400:
-                    try:
-                        return response.json()
-                    except ValueError:
-                        raise ApiError(self.source, path, status, "response is not valid JSON") from None
-                if status == 401:
-                    raise Unauthorized(self.source, path, status, "credentials rejected")
-                if status not in RETRYABLE_STATUSES:
-                    raise ApiError(self.source, path, status, _error_summary(response))
-                failure = ApiError(self.source, path, status, _error_summary(response))
-                delay = _retry_after(response)
-            if attempt == policy.max_attempts:
-                break
-            if delay is None:
-                delay = random.uniform(0, min(policy.max_delay, policy.base_delay * 2 ** (attempt - 1)))
-            if waited + delay > policy.budget_seconds:
-                break
-            self.stats.add(retries=1)
-            waited += delay
-            self._sleep(delay)
-        raise ApiError(
-            failure.source, failure.path, failure.status,
-            f"gave up after {attempt} attempts and {waited:.1f}s of backoff",
-        )  # fmt: skip
+                return response.json()
+            except ValueError:
+                raise ApiError(self.source, path, status, "response is not valid JSON") from None
+        if status == 401:
+            raise Unauthorized(self.source, path, status, "credentials rejected")
+        if status in RETRYABLE_STATUSES:
+            raise _Retryable(self.source, path, status, _error_summary(response), _retry_after(response))
+        raise ApiError(self.source, path, status, _error_summary(response))
 
 
 def _retry_after(response: requests.Response) -> float | None:
@@ -159,9 +195,9 @@ def _error_summary(response: requests.Response) -> str:
         return str(error.get("message") or error.get("code") or "error")[:200]
     if isinstance(error, str):
         return error[:200]
-    if isinstance(body, dict) and body.get("errors"):
+    if isinstance(body, dict) and isinstance(body.get("errors"), list) and body["errors"]:
         first = body["errors"][0]
-        return str(first.get("detail") or first.get("code"))[:200]
+        return str(first.get("detail") or first.get("code"))[:200] if isinstance(first, dict) else "error"
     if isinstance(body, dict) and body.get("message"):
         return str(body["message"])[:200]
     return response.reason or "error"

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from recon_assets.domain.money import to_minor
 from recon_assets.domain.records import Kind, ProcessorTransaction, Status
-from recon_assets.processors.base import PageStream, SkipRecord, SourceClient, day_windows
+from recon_assets.processors.base import BrokenEnvelope, PageStream, SkipRecord, SourceClient, day_windows
 from recon_assets.processors.http import Unauthorized
 
 PAGE_SIZE = 500  # PayPal's maximum
@@ -44,6 +44,13 @@ class PayPalTransactionInfo(BaseModel):
     transaction_status: str
 
 
+def _total_pages(body: dict[str, Any]) -> int:
+    try:
+        return int(body.get("total_pages") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 def event_kind(event_code: str) -> Kind:
     """T00xx are payments, T11xx reversals and refunds; other families move no customer money."""
     if event_code.startswith("T00"):
@@ -54,12 +61,12 @@ def event_kind(event_code: str) -> Kind:
 
 
 class PayPalClient(SourceClient):
-    name = "paypal"
-    record_model = ProcessorTransaction
+    """``key`` is the OAuth2 client id and ``secret`` the client secret."""
 
-    def __init__(self, http, client_id: str, client_secret: str, **kwargs):
-        super().__init__(http, **kwargs)
-        self._credentials = (client_id, client_secret)
+    name = "paypal"
+
+    def __init__(self, http, key: str, secret: str | None = None, **paging):
+        super().__init__(http, key, secret, **paging)
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_lock = threading.Lock()
@@ -68,8 +75,10 @@ class PayPalClient(SourceClient):
         with self._token_lock:
             if refresh or self._token is None or time.monotonic() >= self._token_expires:
                 body = self.http.request_json(
-                    "POST", "/v1/oauth2/token", data={"grant_type": "client_credentials"}, auth=self._credentials
+                    "POST", "/v1/oauth2/token", data={"grant_type": "client_credentials"}, auth=(self.key, self.secret)
                 )
+                if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
+                    raise BrokenEnvelope(self.name, "/v1/oauth2/token", 200, "the token response has no access_token")
                 self._token = body["access_token"]
                 self._token_expires = time.monotonic() + max(0, int(body.get("expires_in", 0)) - 60)
             return self._token
@@ -90,19 +99,23 @@ class PayPalClient(SourceClient):
             "start_date": format_paypal_time(start), "end_date": format_paypal_time(end),
             "fields": "all", "page_size": PAGE_SIZE, "page": 1, "balance_affecting_records_only": "Y",
         }  # fmt: skip
+        path = "/v1/reporting/transactions"
         while True:
-            body = self._get("/v1/reporting/transactions", params)
-            yield body.get("transaction_details") or []
-            if params["page"] >= int(body.get("total_pages") or 0):
+            body = self._get(path, params)
+            yield self.page_items(body, "transaction_details", path, params["page"])
+            if params["page"] >= _total_pages(body):
                 return
             params["page"] += 1
 
-    def dedup_key(self, raw: dict[str, Any]):
-        info = raw.get("transaction_info") or {}
+    def identity(self, raw: dict[str, Any]):
+        info = raw.get("transaction_info")
+        if not isinstance(info, dict) or info.get("transaction_id") is None:
+            return None
         return info.get("transaction_id"), info.get("transaction_event_code")
 
     def record_id(self, raw: dict[str, Any]) -> str | None:
-        return (raw.get("transaction_info") or {}).get("transaction_id")
+        info = raw.get("transaction_info")
+        return info.get("transaction_id") if isinstance(info, dict) else None
 
     def parse(self, raw: dict[str, Any]) -> ProcessorTransaction:
         info = PayPalTransactionInfo.model_validate(raw["transaction_info"])

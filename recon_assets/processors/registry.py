@@ -1,34 +1,69 @@
-"""The processors the platform reconciles. A new processor is a client class and one entry here."""
+"""Every outside API recon reads, one spec each: the processors and the internal ledger.
+
+A new processor is a client class and one entry in ``PROCESSORS``: its resource, its concurrency pool,
+its credential variables, its assets, the CLI's choices and the sandbox all follow from the spec.
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 
 from recon_assets.processors.base import SourceClient
+from recon_assets.processors.ledger import LedgerClient
 from recon_assets.processors.paypal import PayPalClient
 from recon_assets.processors.square import SquareClient
 from recon_assets.processors.stripe import StripeClient
 
 
 @dataclass(frozen=True)
-class ProcessorSpec:
+class SourceSpec:
     name: str
     display_name: str
     client_class: type[SourceClient]
-    default_base_url: str
-    finality_lag: timedelta  # how late the processor may still show a day's records
+    key_variable: str  # the API key, token or client id
+    base_url_variable: str
+    default_base_url: str | None  # None: an internal API whose address must be configured
+    finality_lag: timedelta  # how late the source may still show a day's records
+    secret_variable: str | None = None  # the client secret, for APIs that have one
 
     @property
     def resource_key(self) -> str:
         return f"{self.name}_api"
 
+    @property
+    def pool(self) -> str:
+        """The Dagster concurrency pool that bounds concurrent calls into this API."""
+        return self.resource_key
 
-PROCESSORS: dict[str, ProcessorSpec] = {
+    def configured(self) -> bool:
+        """True when the environment holds this source's credentials (it is read for real, not the sandbox)."""
+        return bool(os.environ.get(self.key_variable))
+
+
+PROCESSORS: dict[str, SourceSpec] = {
     spec.name: spec
     for spec in (
-        ProcessorSpec("stripe", "Stripe", StripeClient, "https://api.stripe.com", timedelta(minutes=15)),
-        ProcessorSpec("paypal", "PayPal", PayPalClient, "https://api-m.paypal.com", timedelta(hours=3)),
-        ProcessorSpec("square", "Square", SquareClient, "https://connect.squareup.com", timedelta(minutes=15)),
+        SourceSpec("stripe", "Stripe", StripeClient, "STRIPE_API_KEY", "STRIPE_API_BASE",
+                   "https://api.stripe.com", timedelta(minutes=15)),
+        SourceSpec("paypal", "PayPal", PayPalClient, "PAYPAL_CLIENT_ID", "PAYPAL_API_BASE",
+                   "https://api-m.paypal.com", timedelta(hours=3),
+                   secret_variable="PAYPAL_CLIENT_SECRET"),  # noqa: S106 - a variable's name, not a secret
+        SourceSpec("square", "Square", SquareClient, "SQUARE_ACCESS_TOKEN", "SQUARE_API_BASE",
+                   "https://connect.squareup.com", timedelta(minutes=15)),
     )
-}
+}  # fmt: skip
+
+# The ledger books every processor's movements, so its day is final when the slowest processor's is.
+LEDGER = SourceSpec(
+    "ledger", "Internal ledger", LedgerClient, "LEDGER_API_TOKEN", "LEDGER_API_BASE", None,
+    max(spec.finality_lag for spec in PROCESSORS.values()),
+)  # fmt: skip
+
+SOURCES: dict[str, SourceSpec] = {**PROCESSORS, LEDGER.name: LEDGER}
+
+
+def any_source_configured() -> bool:
+    """True when any source is read for real: then nothing may fall back to sandbox settings."""
+    return any(spec.configured() for spec in SOURCES.values())

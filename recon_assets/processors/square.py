@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from recon_assets.domain.records import Kind, ProcessorTransaction, Status
-from recon_assets.processors.base import PageStream, SourceClient, day_windows
+from recon_assets.processors.base import BrokenEnvelope, PageStream, SourceClient, day_windows
 
 PAGE_LIMIT = 100
 SQUARE_VERSION = "2025-10-16"
@@ -49,16 +50,22 @@ class SquareRefund(SquarePayment):
 
 
 class SquareClient(SourceClient):
-    name = "square"
-    record_model = ProcessorTransaction
+    """``key`` is the access token."""
 
-    def __init__(self, http, access_token: str, **kwargs):
-        super().__init__(http, **kwargs)
-        self._headers = {"Authorization": f"Bearer {access_token}", "Square-Version": SQUARE_VERSION}
+    name = "square"
+
+    @property
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}", "Square-Version": SQUARE_VERSION}
 
     def location_ids(self) -> list[str]:
-        body = self.http.request_json("GET", "/v2/locations", headers=self._headers)
-        return [loc["id"] for loc in body.get("locations") or []]
+        path = "/v2/locations"
+        body = self.http.request_json("GET", path, headers=self._headers)
+        locations = self.page_items(body, "locations", path, 1, optional=True)
+        ids = [loc.get("id") for loc in locations if isinstance(loc, dict)]
+        if len(ids) != len(locations) or not all(isinstance(i, str) and i for i in ids):
+            raise BrokenEnvelope(self.name, path, 200, "a location without an id")
+        return ids
 
     def streams(self, day: date) -> list[PageStream]:
         windows = day_windows(day, self.windows)
@@ -76,12 +83,16 @@ class SquareClient(SourceClient):
         }  # fmt: skip
         if location_id:
             params["location_id"] = location_id
-        while True:
+        for page in itertools.count(1):
             body = self.http.request_json("GET", path, params=params, headers=self._headers)
-            yield [{**item, "_kind": key} for item in body.get(key) or []]
+            items = self.page_items(body, key, path, page, optional=True)
+            yield [{**item, "_kind": key} if isinstance(item, dict) else item for item in items]
             if not body.get("cursor"):
                 return
             params["cursor"] = body["cursor"]
+
+    def identity(self, raw: dict[str, Any]):
+        return (raw.get("_kind"), raw["id"]) if raw.get("id") is not None else None
 
     def parse(self, raw: dict[str, Any]) -> ProcessorTransaction:
         payload = {k: v for k, v in raw.items() if k != "_kind"}

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from recon_assets.domain.money import CURRENCY_EXPONENTS
+from recon_assets.domain.money import exponent
 from recon_assets.domain.records import Kind, ProcessorTransaction, Status
-from recon_assets.processors.base import PageStream, SourceClient, day_windows
+from recon_assets.processors.base import BrokenEnvelope, PageStream, SourceClient, day_windows
 
 PAGE_LIMIT = 100  # Stripe's maximum
 
@@ -48,17 +49,15 @@ _REFUND_STATUS = {
 def iso_minor_from_stripe(amount: int, currency: str) -> int:
     """Stripe's smallest-unit integer to ISO 4217 minor units."""
     code = currency.upper()
-    shift = STRIPE_AMOUNT_EXPONENTS.get(code, CURRENCY_EXPONENTS.get(code, 2)) - CURRENCY_EXPONENTS.get(code, 2)
+    iso = exponent(code)
+    shift = STRIPE_AMOUNT_EXPONENTS.get(code, iso) - iso
     return amount // 10**shift if shift > 0 else amount * 10 ** (-shift)
 
 
 class StripeClient(SourceClient):
-    name = "stripe"
-    record_model = ProcessorTransaction
+    """``key`` is the secret API key."""
 
-    def __init__(self, http, api_key: str, **kwargs):
-        super().__init__(http, **kwargs)
-        self._headers = {"Authorization": f"Bearer {api_key}"}
+    name = "stripe"
 
     def streams(self, day: date) -> list[PageStream]:
         return [
@@ -71,13 +70,17 @@ class StripeClient(SourceClient):
         params: dict[str, Any] = {
             "created[gte]": int(start.timestamp()), "created[lt]": int(end.timestamp()), "limit": PAGE_LIMIT,
         }  # fmt: skip
-        while True:
-            body = self.http.request_json("GET", path, params=params, headers=self._headers)
-            data = body["data"]
+        headers = {"Authorization": f"Bearer {self.key}"}
+        for page in itertools.count(1):
+            body = self.http.request_json("GET", path, params=params, headers=headers)
+            data = self.page_items(body, "data", path, page)
             yield data
             if not body.get("has_more") or not data:
                 return
-            params["starting_after"] = data[-1]["id"]
+            last = data[-1]
+            if not isinstance(last, dict) or not last.get("id"):
+                raise BrokenEnvelope(self.name, path, 200, f"page {page}: its last record has no id to page after")
+            params["starting_after"] = last["id"]
 
     def parse(self, raw: dict[str, Any]) -> ProcessorTransaction:
         if raw.get("object") == "refund":

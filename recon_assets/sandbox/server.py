@@ -16,9 +16,10 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlparse
 
+from recon_assets.contracts import ledger_entry_values, ledger_page_limits
 from recon_assets.sandbox import formats
 from recon_assets.sandbox.world import (
     SQUARE_LOCATIONS,
@@ -29,12 +30,18 @@ from recon_assets.sandbox.world import (
     processor_movements,
 )
 
+
+class Credentials(NamedTuple):
+    key: str  # the API key, token or client id
+    secret: str | None = None  # the client secret, for APIs that have one
+
+
+# What the sandbox accepts, per source (the names of recon_assets.processors.registry.SOURCES).
 SANDBOX_CREDENTIALS = {
-    "stripe_api_key": "sk_test_recon_sandbox",
-    "paypal_client_id": "recon-sandbox-client",
-    "paypal_client_secret": "recon-sandbox-secret",
-    "square_access_token": "recon-sandbox-square-token",
-    "ledger_api_token": "recon-sandbox-ledger-token",
+    "stripe": Credentials("sk_test_recon_sandbox"),
+    "paypal": Credentials("recon-sandbox-client", "recon-sandbox-secret"),
+    "square": Credentials("recon-sandbox-square-token"),
+    "ledger": Credentials("recon-sandbox-ledger-token"),
 }
 MAX_SPAN_DAYS = 31
 
@@ -193,7 +200,7 @@ class SandboxApi:
 
     def paypal_token(self, params, headers) -> dict[str, Any]:
         value = headers.get("Authorization", "")
-        want = f"{SANDBOX_CREDENTIALS['paypal_client_id']}:{SANDBOX_CREDENTIALS['paypal_client_secret']}"
+        want = ":".join(SANDBOX_CREDENTIALS["paypal"])
         if value != "Basic " + base64.b64encode(want.encode()).decode():
             raise HttpError(401, {"error": "invalid_client", "error_description": "Client Authentication failed"})
         token = secrets.token_urlsafe(24)
@@ -213,7 +220,7 @@ class SandboxApi:
     def stripe_list(self, params, headers, kind: str) -> dict[str, Any]:
         self._bearer(
             headers,
-            SANDBOX_CREDENTIALS["stripe_api_key"],
+            SANDBOX_CREDENTIALS["stripe"].key,
             {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}},
         )
         limit = _int(params, "limit", 10, 1, 100)
@@ -265,7 +272,7 @@ class SandboxApi:
 
     # --- Square -----------------------------------------------------------------------------
     def _square_auth(self, headers) -> None:
-        self._bearer(headers, SANDBOX_CREDENTIALS["square_access_token"],
+        self._bearer(headers, SANDBOX_CREDENTIALS["square"].key,
                      {"errors": [{"category": "AUTHENTICATION_ERROR", "code": "UNAUTHORIZED",
                                   "detail": "This request could not be authorized."}]})  # fmt: skip
 
@@ -299,18 +306,20 @@ class SandboxApi:
     def ledger_transactions(self, params, headers) -> dict[str, Any]:
         self._bearer(
             headers,
-            SANDBOX_CREDENTIALS["ledger_api_token"],
+            SANDBOX_CREDENTIALS["ledger"].key,
             {"error": {"code": "UNAUTHORIZED", "message": "missing or wrong token"}},
         )
         try:
             day = date.fromisoformat(params["date"])
         except (KeyError, ValueError):
             raise HttpError(400, {"error": {"code": "BAD_PARAM", "message": "date is required"}}) from None
+        known = ledger_entry_values("processor")
         processor = params.get("processor")
-        processors = [processor] if processor else ["stripe", "paypal", "square"]
-        if processor and processor not in ("stripe", "paypal", "square"):
+        if processor and processor not in known:
             raise HttpError(400, {"error": {"code": "BAD_PARAM", "message": "unknown processor"}})
-        limit = _int(params, "limit", 500, 1, 1000)
+        processors = [processor] if processor else list(known)
+        default_limit, max_limit = ledger_page_limits()
+        limit = _int(params, "limit", default_limit, 1, max_limit)
         entries = _ledger_day(self.config, tuple(processors), day)
         offset = _offset(params.get("page_token"))
         chunk = entries[offset : offset + limit]

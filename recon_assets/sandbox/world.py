@@ -41,6 +41,8 @@ class SandboxConfig:
         ("currency_mismatch", 0.003), ("status_mismatch", 0.004), ("duplicate", 0.004),
     )  # fmt: skip
     bad_currency_records: int = 0  # processor records sent with an invalid currency (quarantine tests)
+    # payments of exact amounts added to each day, (currency, minor units) each: booked correctly, never faulted
+    extra_payments: tuple[tuple[str, int], ...] = ()
 
     def with_fault_rates(self, **rates: float) -> SandboxConfig:
         merged = dict(self.fault_rates) | rates
@@ -152,6 +154,20 @@ def world(config: SandboxConfig, processor: str, day: date) -> World:
                 location_id=rng.choice(SQUARE_LOCATIONS) if processor == "square" else None,
             )
         )
+    extras = set()
+    for currency, amount in config.extra_payments:
+        payment = Movement(
+            txn_id=_txn_id(rng, processor, "charge"),
+            kind="charge",
+            amount_minor=amount,
+            currency=currency,
+            status="succeeded",
+            created=_in_day(day, rng.uniform(3_600, 80_000)).replace(microsecond=0),
+            fee_minor=round(amount * 0.029),
+            location_id=SQUARE_LOCATIONS[0] if processor == "square" else None,
+        )
+        payments.append(payment)
+        extras.add(payment.txn_id)
     refunds = [
         Movement(
             txn_id=_txn_id(rng, processor, "refund"),
@@ -169,7 +185,10 @@ def world(config: SandboxConfig, processor: str, day: date) -> World:
     ]
     out.movements = sorted(payments + refunds, key=lambda m: (m.created, m.txn_id))
 
-    eligible = [i for i, m in enumerate(out.movements) if _well_inside(m.created) and m.status == "succeeded"]
+    eligible = [
+        i for i, m in enumerate(out.movements)
+        if _well_inside(m.created) and m.status == "succeeded" and m.txn_id not in extras
+    ]  # fmt: skip
     rng.shuffle(eligible)
     faults: dict[int, str] = {}
     for fault, rate in config.fault_rates:

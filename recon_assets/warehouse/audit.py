@@ -48,3 +48,22 @@ def verify_chain(conn: psycopg.Connection, published_head: str | None = None) ->
         return ChainReport(rows, previous, None, f"the published head {published_head} is no longer in the log "
                            "(rows were removed from its end)")  # fmt: skip
     return ChainReport(rows, previous)
+
+
+def chain_head(conn: psycopg.Connection) -> str | None:
+    """The newest row's hash: published outside the database, it anchors the chain."""
+    row = conn.execute("SELECT row_hash FROM audit_logs ORDER BY id DESC LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
+ALERT_OUTCOMES = ("alert_sent", "alert_skipped", "alert_failed")
+
+
+def alert_handled(conn: psycopg.Connection, dedup_key: str, occurrence: str) -> bool:
+    """True when this alert was already sent, skipped or failed for this occurrence (an evaluation or a run)."""
+    (found,) = conn.execute(
+        """SELECT EXISTS (SELECT 1 FROM audit_logs WHERE entity = 'alert' AND entity_id = %s
+           AND details->>'occurrence' = %s AND action = ANY(%s))""",
+        (dedup_key, occurrence, list(ALERT_OUTCOMES)),
+    ).fetchone()
+    return bool(found)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import psycopg
 
+from recon_assets.domain.money import CURRENCY_EXPONENTS
 from recon_assets.warehouse.embedded import ensure_embedded_server
-from recon_assets.warehouse.urls import DATABASE_URL_VAR, ConfigurationError, DatabaseUrl
+from recon_assets.warehouse.urls import DATABASE_URL_VAR, ConfigurationError, DatabaseUrl, one_line
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x7265636F6E  # pg advisory lock id ("recon")
@@ -39,8 +40,7 @@ def check_reachable(url: DatabaseUrl, variable: str = DATABASE_URL_VAR) -> None:
         with psycopg.connect(url.libpq, connect_timeout=5) as conn:
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise ConfigurationError(f"{variable}: cannot connect to {url.redacted}: {reason}") from None
+        raise ConfigurationError(f"{variable}: cannot connect to {url.redacted}: {one_line(exc)}") from None
 
 
 def upgrade(url: DatabaseUrl, target: str = "head") -> list[str]:
@@ -61,9 +61,25 @@ def upgrade(url: DatabaseUrl, target: str = "head") -> list[str]:
             config.attributes["connection"] = connection
             command.upgrade(config, target)
             after = set(context.get_current_heads())
+            _sync_currency_exponents(connection)
     finally:
         engine.dispose()
     return sorted(after - before)
+
+
+def _sync_currency_exponents(connection) -> None:
+    """Keep the currency_exponents table in step with ISO 4217 as the ``iso4217`` package has it: new codes
+    are added and changed exponents updated; retired codes stay, since stored rows may still carry them."""
+    from sqlalchemy import text
+
+    connection.execute(
+        text(
+            """INSERT INTO currency_exponents (currency, exponent) VALUES (:currency, :exponent)
+               ON CONFLICT (currency) DO UPDATE SET exponent = EXCLUDED.exponent
+               WHERE currency_exponents.exponent <> EXCLUDED.exponent"""
+        ),
+        [{"currency": c, "exponent": e} for c, e in sorted(CURRENCY_EXPONENTS.items())],
+    )
 
 
 @functools.cache

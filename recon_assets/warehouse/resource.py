@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import dagster as dg
 import psycopg
 
+from recon_assets.environment import misconfigured
 from recon_assets.warehouse.database import connect, prepared_url
 from recon_assets.warehouse.urls import ConfigurationError, DatabaseUrl
 
@@ -21,7 +22,7 @@ class WarehouseResource(dg.ConfigurableResource):
         try:
             return prepared_url(self.database_url)
         except ConfigurationError as exc:
-            raise dg.Failure(description=str(exc), allow_retries=False) from None
+            raise misconfigured(str(exc)) from None
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:

@@ -14,6 +14,12 @@ class ConfigurationError(RuntimeError):
     """Bad configuration, reported as one line naming the variable."""
 
 
+def one_line(error: BaseException) -> str:
+    """An error's message on one line: a driver's multi-line message (reason, then a hint) joined up."""
+    text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    return text or type(error).__name__
+
+
 @dataclass(frozen=True)
 class DatabaseUrl:
     """A PostgreSQL URL as the user wrote it (``postgresql://user:pass@host/db``), any driver suffix."""

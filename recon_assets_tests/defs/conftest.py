@@ -4,7 +4,7 @@ import pytest
 from dagster_aws.s3 import S3Resource
 
 from recon_assets.defs.alerting.resources import AlertSettings, SesEmailResource, SlackWebhookResource
-from recon_assets.defs.exceptions.resources import ExceptionPolicySettings
+from recon_assets.defs.casework.resources import ExceptionPolicySettings
 from recon_assets.defs.ingestion.resources import DataQualitySettings
 from recon_assets.defs.reconciliation.resources import ReconciliationSettings
 from recon_assets.defs.reporting.resources import ReportStore

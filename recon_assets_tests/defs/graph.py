@@ -4,30 +4,20 @@ from datetime import date
 
 import dagster as dg
 
+from recon_assets import asset_keys
 from recon_assets.definitions import build_definitions
-from recon_assets.defs.ingestion.resources import (
-    LedgerApiResource,
-    PayPalApiResource,
-    SquareApiResource,
-    StripeApiResource,
-)
-from recon_assets.processors.registry import PROCESSORS
+from recon_assets.defs.ingestion.resources import SourceApiResource
+from recon_assets.processors.registry import PROCESSORS, SOURCES
 
-LANDING = [dg.AssetKey(["ledger", "transactions"])] + [dg.AssetKey([p, "raw_transactions"]) for p in PROCESSORS]
-RECONCILING = [dg.AssetKey([p, n]) for p in PROCESSORS for n in ("discrepancies", "reconciliation_summary")]
-REPORTING = [dg.AssetKey([p, "reconciliation_report"]) for p in PROCESSORS] + [
-    dg.AssetKey(["reporting", "daily_summary"])
-]
+LANDING = [asset_keys.landed(source) for source in SOURCES]
+RECONCILING = [key(p) for p in PROCESSORS for key in (asset_keys.discrepancies, asset_keys.reconciliation_summary)]
+REPORTING = [asset_keys.reconciliation_report(p) for p in PROCESSORS] + [asset_keys.DAILY_SUMMARY]
 
 
-def source_resources(base_url: str) -> dict:
-    common = {"base_url": base_url, "fetch_windows": 4, "fetch_workers": 2}
-    return {
-        "stripe_api": StripeApiResource(**common),
-        "paypal_api": PayPalApiResource(**common),
-        "square_api": SquareApiResource(**common),
-        "ledger_api": LedgerApiResource(**common),
-    }
+def source_resources(base_url: str, **settings) -> dict:
+    """Every source's resource reading the sandbox at ``base_url``."""
+    common = {"base_url": base_url, "fetch_windows": 4, "fetch_workers": 2, **settings}
+    return {spec.resource_key: SourceApiResource(source=spec.name, **common) for spec in SOURCES.values()}
 
 
 def materialize(resources, day: date, selection, raise_on_error=True, instance=None) -> dg.ExecuteInProcessResult:

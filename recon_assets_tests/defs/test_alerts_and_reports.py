@@ -10,6 +10,7 @@ import boto3
 import dagster as dg
 import psycopg
 import pytest
+import requests
 from dagster_aws.s3 import S3Resource
 
 from recon_assets.definitions import build_definitions
@@ -191,14 +192,16 @@ def _get(s3, key: str, text: bool = True):
     return body.decode() if text else body
 
 
-@pytest.mark.parametrize("sandbox_config", [SandboxConfig(daily_volume=60, bad_currency_records=1)])
-def test_failed_run_is_announced_once(resources, slack, warehouse_url, home):
+def test_failed_run_is_announced_once(resources, sandbox, slack, warehouse_url, home):
     from recon_assets.defs.alerting.sensors import run_failure_alerts
 
-    wired = {**resources, "slack": SlackWebhookResource(webhook_url=slack.url)}
+    wired = {**resources, **source_resources(sandbox.url, max_attempts=2),
+             "slack": SlackWebhookResource(webhook_url=slack.url)}  # fmt: skip
+    fault = {"path_prefix": "/v1/charges", "status": 500, "count": 1000}
+    requests.post(f"{sandbox.url}/_sandbox/faults", json=fault, timeout=5).raise_for_status()
     with dg.instance_for_test(temp_dir=home) as instance:
         result = materialize(wired, DAY, STRIPE_DAY[:4], raise_on_error=False, instance=instance)
-        assert not result.success  # the blocking data-quality check stopped the day
+        assert not result.success  # Stripe's API kept failing
         run = instance.get_run_by_id(result.run_id)
         (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE]
         sensor_resources = {k: wired[k] for k in ("warehouse", "email", "slack", "alert_settings")}

@@ -7,10 +7,11 @@ import psycopg
 import pytest
 import requests
 
+from recon_assets import asset_keys
 from recon_assets.definitions import build_definitions
-from recon_assets.defs.ingestion.resources import StripeApiResource
-from recon_assets.processors.registry import PROCESSORS
-from recon_assets.sandbox.world import SandboxConfig, expected_findings
+from recon_assets.defs.ingestion.resources import SourceApiResource
+from recon_assets.processors.registry import PROCESSORS, SOURCES
+from recon_assets.sandbox.world import SandboxConfig, expected_findings, processor_movements
 from recon_assets_tests.defs.graph import LANDING, RECONCILING, materialize
 
 DAY = date(2026, 11, 20)
@@ -40,7 +41,11 @@ def test_definitions_graph():
     schedule = defs.resolve_schedule_def("daily_reconciliation_0400_utc")
     assert schedule.cron_schedule == "0 4 * * *" and schedule.execution_timezone == "UTC"
     checks = {c.name for c in graph.asset_check_keys}
-    assert {"data_quality", "volume", "reconciliation_invariants", "risk_threshold"} <= checks
+    assert {"data_quality", "quarantine", "large_amounts", "volume", "reconciliation_invariants",
+            "risk_threshold"} <= checks  # fmt: skip
+    blocking = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys
+                if graph.get_check_spec(c).blocking}  # fmt: skip
+    assert blocking == {(k.to_user_string(), "data_quality") for k in map(asset_keys.landed, SOURCES)}
 
 
 def findings(url, processor, day):
@@ -100,16 +105,63 @@ def test_neighbour_arriving_late_resolves_cross_midnight_items(resources, wareho
     assert audited == kept == len(resolved)
 
 
-@pytest.mark.parametrize("sandbox_config", [SandboxConfig(daily_volume=80, bad_currency_records=1)])
-def test_quarantine_fails_the_blocking_check_and_stops_reconciliation(resources):
-    result = materialize(resources, DAY, LANDING + RECONCILING, raise_on_error=False)
-    checks = {
-        (e.asset_check_key.asset_key.to_user_string(), e.check_name): e.passed
-        for e in result.get_asset_check_evaluations()
+def check_results(result) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
+    return {
+        (e.asset_check_key.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()
     }
-    assert checks[("stripe/raw_transactions", "data_quality")] is False
+
+
+@pytest.mark.parametrize("sandbox_config", [SandboxConfig(daily_volume=80, bad_currency_records=2)])
+def test_quarantined_records_are_listed_and_the_rest_of_the_day_reconciles(resources, warehouse_url, sandbox_config):
+    result = materialize(resources, DAY, LANDING + RECONCILING)
+    checks = check_results(result)
+    assert checks[("stripe/raw_transactions", "data_quality")].passed  # the day can be read
+    quarantine = checks[("stripe/raw_transactions", "quarantine")]
+    assert not quarantine.passed and quarantine.severity == dg.AssetCheckSeverity.ERROR
+    bad = processor_movements(sandbox_config, "stripe", DAY)[:2]
+    listed = quarantine.metadata["records"].value
+    assert all(m.txn_id in listed for m in bad) and "unknown ISO 4217 currency" in listed
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "stripe/discrepancies" in materialized
+    # every planted finding is found; the only others are the quarantined records' own bookings
+    got = findings(warehouse_url, "stripe", DAY)
+    truth = expected_findings(sandbox_config, "stripe", DAY)
+    assert {(t, lid) for t, _, lid in truth} <= {(t, lid) for t, _, lid in got}
+    extra = {txn for t, txn, lid in got if (t, lid) not in {(t2, l2) for t2, _, l2 in truth}}
+    assert extra <= {m.txn_id for m in bad}
+
+
+@pytest.mark.parametrize("sandbox_config", [SandboxConfig(daily_volume=40, bad_currency_records=40)])
+def test_a_day_mostly_unreadable_is_not_reconciled(resources):
+    result = materialize(resources, DAY, LANDING + RECONCILING, raise_on_error=False)
+    checks = check_results(result)
+    assert not checks[("stripe/raw_transactions", "data_quality")].passed  # blocking: most of the feed quarantined
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "stripe/discrepancies" not in materialized
+
+
+LARGE = SandboxConfig(daily_volume=40, extra_payments=(("JPY", 1_500_000), ("USD", 200_000_000)))
+
+
+@pytest.mark.parametrize("sandbox_config", [LARGE])
+def test_large_payments_are_reconciled_and_the_largest_flagged(resources, warehouse_url, sandbox_config):
+    """A ¥1,500,000 payment (about $10,000) is an ordinary payment; $2,000,000 is over the $1,000,000 bound:
+    both are reconciled, and only the second is listed by the (non-blocking) large_amounts check."""
+    stripe_day = [asset_keys.LEDGER_TRANSACTIONS, *(key("stripe") for key in
+                  (asset_keys.raw_transactions, asset_keys.discrepancies))]  # fmt: skip
+    result = materialize(resources, DAY, stripe_day)
+    checks = check_results(result)
+    assert checks[("stripe/raw_transactions", "data_quality")].passed
+    large = checks[("stripe/raw_transactions", "large_amounts")]
+    assert not large.passed and large.severity == dg.AssetCheckSeverity.WARN
+    assert large.metadata["over_bound"].value == 1 and "200000000" in large.metadata["largest"].value
+    with psycopg.connect(warehouse_url.libpq) as conn:
+        outcomes = dict(conn.execute(
+            """SELECT t.currency || ' ' || t.amount_minor, o.outcome FROM processor_transactions t
+               JOIN transaction_outcomes o USING (processor_name, processor_txn_id)
+               WHERE t.processor_name = 'stripe' AND t.amount_minor IN (1500000, 200000000)"""
+        ).fetchall())  # fmt: skip
+    assert outcomes == {"JPY 1500000": "matched", "USD 200000000": "matched"}
 
 
 def stripe_rows(url, day):
@@ -122,7 +174,8 @@ def stripe_rows(url, day):
 
 
 def test_failure_mid_fetch_leaves_the_partition_as_it_was(resources, sandbox, warehouse_url):
-    resources = {**resources, "stripe_api": StripeApiResource(base_url=sandbox.url, max_attempts=2, fetch_windows=4)}
+    resources = {**resources, "stripe_api": SourceApiResource(source="stripe", base_url=sandbox.url, max_attempts=2,
+                                                              fetch_windows=4)}  # fmt: skip
     stripe_day = [dg.AssetKey(["stripe", "raw_transactions"])]
     assert materialize(resources, DAY, stripe_day).success
     landed = stripe_rows(warehouse_url, DAY)
@@ -143,7 +196,7 @@ def test_a_late_neighbour_triggers_the_day_through_automation(resources):
     defs = build_definitions()
     reconciled = [dg.AssetKey(["stripe", "raw_transactions"]), dg.AssetKey(["ledger", "transactions"]),
                   dg.AssetKey(["stripe", "discrepancies"])]  # fmt: skip
-    target = dg.AssetSelection.keys(dg.AssetKey(["stripe", "discrepancies"]))
+    target = dg.AssetSelection.assets(dg.AssetKey(["stripe", "discrepancies"]))
     with dg.instance_for_test() as instance:
         assert materialize(resources, DAY, reconciled, instance=instance).success
         first = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=target)

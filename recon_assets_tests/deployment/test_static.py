@@ -95,8 +95,6 @@ def test_prod_instance_yaml_validates_against_dagster(monkeypatch):
     assert config["run_launcher"]["class"] == "EcsRunLauncher"
     assert config["compute_logs"]["class"] == "S3ComputeLogManager"
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
-    limits = config["concurrency"]["runs"]["tag_concurrency_limits"]
-    assert {"key": "processor", "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
     for section, cls in (("run_launcher", EcsRunLauncher), ("compute_logs", S3ComputeLogManager)):
         result = process_config(resolve_to_config_type(cls.config_type()), config[section]["config"])
         assert result.success, result.errors
@@ -106,6 +104,19 @@ def test_prod_instance_yaml_validates_against_dagster(monkeypatch):
         dagster_instance_config(str(DEPLOYMENT), name)  # raises on an invalid instance file
         storage = yaml.safe_load((DEPLOYMENT / name).read_text())["storage"]["postgres"]["postgres_db"]
         assert storage["scheme"] == "postgresql+psycopg2", "a plain scheme picks psycopg 3 and the storage fails"
+
+
+@pytest.mark.parametrize("path", [ROOT / "dagster.yaml", DEPLOYMENT / "dagster.yaml", DEPLOYMENT / "dagster.prod.yaml"])
+def test_every_instance_limits_each_api_and_monitors_runs(path):
+    """One step calls each API at a time however many runs are queued (the pools); a dead run is failed and
+    its slots freed (run monitoring). No limit is keyed on a run tag that no run carries."""
+    from dagster._core.instance.config import dagster_instance_config
+
+    dagster_instance_config(str(path.parent), path.name)  # raises on an invalid instance file
+    config = yaml.safe_load(path.read_text())
+    assert config["concurrency"]["pools"]["default_limit"] == 1
+    assert "tag_concurrency_limits" not in config["concurrency"]["runs"]
+    assert config["run_monitoring"]["enabled"] is True
 
 
 def _plain(value):

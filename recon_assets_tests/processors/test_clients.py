@@ -6,9 +6,8 @@ import pytest
 import requests
 
 from recon_assets.processors.http import ApiError, HttpClient, RetryPolicy
-from recon_assets.processors.ledger import LedgerClient
-from recon_assets.processors.paypal import PayPalClient, parse_paypal_time
-from recon_assets.processors.square import SquareClient
+from recon_assets.processors.paypal import parse_paypal_time
+from recon_assets.processors.registry import SOURCES
 from recon_assets.processors.stripe import StripeClient
 from recon_assets.sandbox.server import SANDBOX_CREDENTIALS as C
 from recon_assets.sandbox.world import SandboxConfig, ledger_bookings, processor_movements
@@ -17,20 +16,18 @@ DAY = date(2026, 11, 20)
 FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05, budget_seconds=5)
 
 
-def make(name, url, windows=1, workers=1):
-    http = HttpClient(name, url, FAST)
-    return {
-        "stripe": lambda: StripeClient(http, api_key=C["stripe_api_key"], windows=windows, workers=workers),
-        "paypal": lambda: PayPalClient(http, client_id=C["paypal_client_id"], client_secret=C["paypal_client_secret"],
-                                       windows=windows, workers=workers),
-        "square": lambda: SquareClient(http, access_token=C["square_access_token"], windows=windows, workers=workers),
-        "ledger": lambda: LedgerClient(http, token=C["ledger_api_token"], processor="stripe"),
-    }[name]()  # fmt: skip
+def make(name, url, windows=1, workers=1, **options):
+    """The source's client against ``url`` with the sandbox's credentials (the ledger's narrowed to Stripe)."""
+    if name == "ledger":
+        options.setdefault("processor", "stripe")
+    return SOURCES[name].client_class(
+        HttpClient(name, url, FAST), *C[name], windows=windows, workers=workers, **options
+    )
 
 
 def fetch(client):
-    result = client.fetch_day(DAY)
-    records = [r for batch in result.batches for r in batch]
+    with client.fetch_day(DAY) as result:
+        records = [r for batch in result.batches for r in batch]
     return records, result
 
 
@@ -73,11 +70,11 @@ def test_persistent_500_fails_clearly(sandbox):
     fault(sandbox, path_prefix="/v1/reporting/transactions", status=500, count=100)
     with pytest.raises(ApiError, match=r"paypal API /v1/reporting/transactions: HTTP 500") as info:
         fetch(make("paypal", sandbox.url))
-    assert C["paypal_client_secret"] not in str(info.value)
+    assert C["paypal"].secret not in str(info.value)
 
 
 def test_other_4xx_is_not_retried(sandbox):
-    client = StripeClient(HttpClient("stripe", sandbox.url, FAST), api_key="sk_test_wrong")
+    client = StripeClient(HttpClient("stripe", sandbox.url, FAST), "sk_test_wrong")
     with pytest.raises(ApiError, match="HTTP 401") as info:
         fetch(client)
     assert "sk_test_wrong" not in str(info.value)

@@ -6,14 +6,14 @@ from datetime import date
 import jsonschema
 import pytest
 import requests
-import yaml
 
+from recon_assets.contracts import ledger_contract
 from recon_assets.processors.http import HttpClient
 from recon_assets.processors.ledger import LedgerClient
 from recon_assets.processors.stripe import StripeClient
 from recon_assets.sandbox.server import SANDBOX_CREDENTIALS as C
 from recon_assets.sandbox.world import SandboxConfig, expected_findings, world
-from recon_assets_tests.conftest import SHARED
+from recon_assets_tests.conftest import SPECS
 
 DAY = date(2026, 11, 20)
 
@@ -42,10 +42,10 @@ def get(sandbox, path, params, headers):
 
 
 def test_paypal_responses_match_the_spec(sandbox):
-    spec = nullable_to_jsonschema(json.loads((SHARED / "specs/paypal-reporting-transactions-v1.json").read_text()))
+    spec = nullable_to_jsonschema(json.loads((SPECS / "paypal-reporting-transactions-v1.json").read_text()))
     token = requests.post(
         sandbox.url + "/v1/oauth2/token", data={"grant_type": "client_credentials"},
-        auth=(C["paypal_client_id"], C["paypal_client_secret"]), timeout=10,
+        auth=tuple(C["paypal"]), timeout=10,
     ).json()["access_token"]  # fmt: skip
     body = get(sandbox, "/v1/reporting/transactions",
                {"start_date": "2026-11-20T00:00:00+00:00", "end_date": "2026-11-21T00:00:00+00:00", "page_size": 500},
@@ -59,18 +59,18 @@ def test_paypal_responses_match_the_spec(sandbox):
     ("/v2/locations", "ListLocationsResponse"),
 ])  # fmt: skip
 def test_square_responses_match_the_spec(sandbox, path, schema):
-    spec = nullable_to_jsonschema(json.loads((SHARED / "specs/square-payments-refunds-locations.json").read_text()))
+    spec = nullable_to_jsonschema(json.loads((SPECS / "square-payments-refunds-locations.json").read_text()))
     body = get(sandbox, path, {"begin_time": "2026-11-20T00:00:00Z", "end_time": "2026-11-21T00:00:00Z"},
-               {"Authorization": f"Bearer {C['square_access_token']}"})  # fmt: skip
+               {"Authorization": f"Bearer {C['square'].key}"})  # fmt: skip
     assert any(body.values())
     jsonschema.validate(body, component_schema(spec, schema))
 
 
 def test_ledger_responses_match_the_contract(sandbox):
-    contract = nullable_to_jsonschema(yaml.safe_load((SHARED / "contracts/ledger-api.yaml").read_text()))
+    contract = nullable_to_jsonschema(ledger_contract())
     page = contract["paths"]["/v1/transactions"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     body = get(sandbox, "/v1/transactions", {"date": DAY.isoformat()},
-               {"Authorization": f"Bearer {C['ledger_api_token']}"})  # fmt: skip
+               {"Authorization": f"Bearer {C['ledger'].key}"})  # fmt: skip
     assert body["data"]
     jsonschema.validate(body, {**contract, **page})
 
@@ -81,9 +81,9 @@ def _shape(value):
 
 @pytest.mark.parametrize(("path", "kind"), [("/v1/charges", "charge"), ("/v1/refunds", "refund")])
 def test_stripe_objects_have_stripes_fields_and_types(sandbox, path, kind):
-    example = json.loads((SHARED / "specs/stripe-example-objects.json").read_text())[kind]
+    example = json.loads((SPECS / "stripe-example-objects.json").read_text())[kind]
     body = get(sandbox, path, {"created[gte]": 1763596800, "created[lt]": 1763683200, "limit": 100},
-               {"Authorization": f"Bearer {C['stripe_api_key']}"})  # fmt: skip
+               {"Authorization": f"Bearer {C['stripe'].key}"})  # fmt: skip
     ours = body["data"][0]
     missing = set(example) - set(ours) - {"source", "payment_method_details"}
     assert not missing, f"fields Stripe has that the sandbox lacks: {missing}"
@@ -93,12 +93,12 @@ def test_stripe_objects_have_stripes_fields_and_types(sandbox, path, kind):
 
 
 def test_clients_parse_the_processors_own_examples():
-    examples = json.loads((SHARED / "specs/stripe-example-objects.json").read_text())
-    client = StripeClient(HttpClient("stripe", "http://127.0.0.1:9"), api_key="x")
+    examples = json.loads((SPECS / "stripe-example-objects.json").read_text())
+    client = StripeClient(HttpClient("stripe", "http://127.0.0.1:9"), "x")
     charge, refund = client.parse(examples["charge"]), client.parse(examples["refund"])
     assert (charge.amount_minor, charge.currency, charge.kind.value) == (100, "USD", "charge")
     assert (refund.amount_minor, refund.kind.value) == (-100, "refund")
-    ledger = LedgerClient(HttpClient("ledger", "http://127.0.0.1:9"), token="x")
+    ledger = LedgerClient(HttpClient("ledger", "http://127.0.0.1:9"), "x")
     entry = ledger.parse({"id": "led_1", "processor": "paypal", "processor_reference": "ABC", "kind": "charge",
                           "amount": "1.250", "currency": "KWD", "status": "succeeded",
                           "booked_at": "2026-11-20T10:00:00Z"})  # fmt: skip

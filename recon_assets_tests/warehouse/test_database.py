@@ -7,6 +7,7 @@ import pytest
 
 from recon_assets.warehouse import store
 from recon_assets.warehouse.database import check_reachable, upgrade
+from recon_assets.warehouse.landing import PROCESSOR_TRANSACTIONS
 from recon_assets.warehouse.urls import ConfigurationError, DatabaseUrl
 
 TABLES = {
@@ -49,7 +50,7 @@ def test_a_partition_write_failing_half_way_keeps_the_previous_rows(warehouse_ur
     partition = {"processor_name": "stripe", "business_date": day}
     with psycopg.connect(warehouse_url.libpq) as conn:
         store.replace_partition(
-            conn, "processor_transactions", partition, store.PROCESSOR_TRANSACTION_COLUMNS,
+            conn, "processor_transactions", partition, PROCESSOR_TRANSACTIONS.columns,
             [[_row("a", day), _row("b", day)]],
         )  # fmt: skip
 
@@ -59,14 +60,14 @@ def test_a_partition_write_failing_half_way_keeps_the_previous_rows(warehouse_ur
 
         with pytest.raises(ConnectionError):
             store.replace_partition(
-                conn, "processor_transactions", partition, store.PROCESSOR_TRANSACTION_COLUMNS, failing_batches()
+                conn, "processor_transactions", partition, PROCESSOR_TRANSACTIONS.columns, failing_batches()
             )
         ids = [r[0] for r in conn.execute("SELECT processor_txn_id FROM processor_transactions ORDER BY 1")]
         assert ids == ["a", "b"]
         # a re-run replaces, never duplicates
         for _ in range(2):
             store.replace_partition(
-                conn, "processor_transactions", partition, store.PROCESSOR_TRANSACTION_COLUMNS,
+                conn, "processor_transactions", partition, PROCESSOR_TRANSACTIONS.columns,
                 [[_row("a", day)], [_row("c", day)]],
             )  # fmt: skip
         ids = [r[0] for r in conn.execute("SELECT processor_txn_id FROM processor_transactions ORDER BY 1")]
@@ -89,7 +90,9 @@ def test_bad_urls_name_the_variable(raw):
 def test_unreachable_server_fails_fast_with_one_line():
     with pytest.raises(ConfigurationError) as info:
         check_reachable(DatabaseUrl.parse("postgresql://postgres@127.0.0.1:1/recon"))
-    assert "RECON_DATABASE_URL" in str(info.value) and "\n" not in str(info.value)
+    message = str(info.value)
+    assert "RECON_DATABASE_URL" in message and "\n" not in message and "\t" not in message
+    assert "Connection refused" in message  # the driver's reason is kept
 
 
 def test_cli_reports_bad_configuration_in_one_line(tmp_path):

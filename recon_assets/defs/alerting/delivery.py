@@ -4,23 +4,8 @@ import logging
 
 from recon_assets.defs.alerting.resources import SesEmailResource, SlackWebhookResource
 from recon_assets.domain.alerts import Alert, redact
-from recon_assets.warehouse import store
+from recon_assets.warehouse import audit, store
 from recon_assets.warehouse.resource import WarehouseResource
-
-ALERT_ACTIONS = ("alert_sent", "alert_skipped", "alert_failed")
-
-
-def already_delivered(conn, alert: Alert, occurrence: str) -> bool:
-    """True when this alert, for this occurrence (an evaluation or a run), was already handled.
-
-    Guards against a tick that sent its alerts but died before Dagster stored its cursor.
-    """
-    (found,) = conn.execute(
-        """SELECT EXISTS (SELECT 1 FROM audit_logs WHERE entity = 'alert' AND entity_id = %s
-           AND details->>'occurrence' = %s AND action = ANY(%s))""",
-        (alert.dedup_key, occurrence, list(ALERT_ACTIONS)),
-    ).fetchone()
-    return bool(found)
 
 
 def deliver(
@@ -35,7 +20,8 @@ def deliver(
     """Deliver ``alert`` once per ``occurrence``; returns each channel's outcome."""
     outcomes: dict[str, str] = {}
     with warehouse.connection() as conn:
-        if already_delivered(conn, alert, occurrence):
+        # guards against a tick that sent its alerts but died before Dagster stored its cursor
+        if audit.alert_handled(conn, alert.dedup_key, occurrence):
             log.info(f"alert {alert.dedup_key} for {occurrence} already delivered")
             return outcomes
         for name, channel in (("email", email), ("slack", slack)):

@@ -7,7 +7,7 @@ import requests
 from dagster_aws.utils import ResourceWithBoto3Configuration
 
 from recon_assets.domain.alerts import Alert
-from recon_assets.partitions import env_or_none
+from recon_assets.environment import from_environment
 
 
 class SesEmailResource(ResourceWithBoto3Configuration):
@@ -97,12 +97,14 @@ def alerting_resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
             "email": SesEmailResource(
-                region_name=env_or_none("AWS_REGION"),
-                endpoint_url=env_or_none("AWS_ENDPOINT_URL"),
-                sender=env_or_none("ALERT_FROM_EMAIL"),
-                recipients=env_or_none("OPERATIONS_EMAIL"),
-            ),
-            "slack": SlackWebhookResource(webhook_url=env_or_none("SLACK_WEBHOOK_URL")),
-            "alert_settings": AlertSettings(ui_url=env_or_none("RECON_UI_URL") or "http://127.0.0.1:3000"),
+                **from_environment(
+                    region_name="AWS_REGION",
+                    endpoint_url="AWS_ENDPOINT_URL",
+                    sender="ALERT_FROM_EMAIL",
+                    recipients="OPERATIONS_EMAIL",
+                )
+            ),  # fmt: skip
+            "slack": SlackWebhookResource(**from_environment(webhook_url="SLACK_WEBHOOK_URL")),
+            "alert_settings": AlertSettings(**from_environment(ui_url="RECON_UI_URL")),
         }
     )

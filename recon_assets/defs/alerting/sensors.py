@@ -5,6 +5,8 @@ most bad days: the check sensor reads every check's execution history instead.
 """
 
 import json
+from dataclasses import dataclass
+from datetime import date
 
 import dagster as dg
 
@@ -12,6 +14,7 @@ from recon_assets.defs.alerting.delivery import deliver
 from recon_assets.defs.alerting.resources import AlertSettings, SesEmailResource, SlackWebhookResource
 from recon_assets.domain.alerts import Alert, AlertKind, redact
 from recon_assets.domain.incidents import Action, IncidentBook
+from recon_assets.warehouse import runs
 from recon_assets.warehouse.resource import WarehouseResource
 
 HISTORY_PAGE = 200
@@ -48,14 +51,11 @@ def _facts(evaluation) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def _report_links(warehouse: WarehouseResource, processor: str | None, day: str | None) -> dict[str, str]:
+    """The day's report files, as far as they have been written when the alert goes out."""
     if not (processor and day):
         return {}
     with warehouse.connection() as conn:
-        row = conn.execute(
-            "SELECT report_uris FROM reconciliation_runs WHERE processor_name = %s AND run_date = %s",
-            (processor, day),
-        ).fetchone()
-    return dict(row[0]) if row else {}
+        return runs.report_uris(conn, processor, date.fromisoformat(day))
 
 
 def incident_of(record) -> str:
@@ -87,6 +87,47 @@ def check_alert(record, action: Action, warehouse: WarehouseResource, settings: 
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class AlertChannels:
+    """Where alerts go, and what they link to and are audited in."""
+
+    warehouse: WarehouseResource
+    email: SesEmailResource
+    slack: SlackWebhookResource
+    settings: AlertSettings
+
+    def deliver(self, alert: Alert, occurrence: str, log) -> None:
+        deliver(alert, occurrence, email=self.email, slack=self.slack, warehouse=self.warehouse, log=log)
+
+
+def alert_on_checks(
+    instance: dg.DagsterInstance, check_keys, cursor: str | None, channels: AlertChannels, log
+) -> tuple[str, str]:
+    """Alert on the check evaluations newer than ``cursor``; returns the new cursor and a summary line.
+
+    The ``check_alerts`` sensor runs this with its cursor; ``recon run`` with one of its own. An alert is
+    sent once per occurrence whoever gets to it first (the audit log remembers what was delivered).
+    """
+    book = IncidentBook.from_cursor(cursor)
+    records = [record for check_key in check_keys for record in executions_after(instance, check_key, book.watermark)]
+    pending, sent, highest = [], 0, book.watermark
+    for record in sorted(records, key=lambda r: r.id):
+        highest = max(highest, record.id)
+        if record.status.value == "PLANNED":
+            run = instance.get_run_by_id(record.run_id)
+            if run is not None and run.status in _UNFINISHED_RUN:
+                pending.append(record.id)
+            continue  # still running, or its run ended without evaluating it
+        evaluation = record.evaluation
+        action = book.observe(incident_of(record), record.id, evaluation.passed, evaluation.severity.value)
+        if action:
+            channels.deliver(check_alert(record, action, channels.warehouse, channels.settings),
+                             f"evaluation:{record.id}", log)  # fmt: skip
+            sent += 1
+    book.advance(highest, min(pending) if pending else None)
+    return book.to_cursor(), f"{len(records)} check evaluations read, {sent} alerts, {len(book.open)} open incidents"
+
+
 @dg.sensor(
     name="check_alerts",
     minimum_interval_seconds=60,
@@ -101,45 +142,15 @@ def check_alerts(
     slack: SlackWebhookResource,
     alert_settings: AlertSettings,
 ) -> dg.SkipReason:
-    book = IncidentBook.from_cursor(context.cursor)
-    records = [
-        record
-        for check_key in context.repository_def.asset_graph.asset_check_keys
-        for record in executions_after(context.instance, check_key, book.watermark)
-    ]
-    pending, sent, highest = [], 0, book.watermark
-    for record in sorted(records, key=lambda r: r.id):
-        highest = max(highest, record.id)
-        if record.status.value == "PLANNED":
-            run = context.instance.get_run_by_id(record.run_id)
-            if run is not None and run.status in _UNFINISHED_RUN:
-                pending.append(record.id)
-            continue  # still running, or its run ended without evaluating it
-        evaluation = record.evaluation
-        action = book.observe(incident_of(record), record.id, evaluation.passed, evaluation.severity.value)
-        if action:
-            alert = check_alert(record, action, warehouse, alert_settings)
-            deliver(alert, f"evaluation:{record.id}", email=email, slack=slack, warehouse=warehouse, log=context.log)
-            sent += 1
-    book.advance(highest, min(pending) if pending else None)
-    context.update_cursor(book.to_cursor())
-    return dg.SkipReason(f"{len(records)} check evaluations read, {sent} alerts, {len(book.open)} open incidents")
+    channels = AlertChannels(warehouse, email, slack, alert_settings)
+    check_keys = context.repository_def.asset_graph.asset_check_keys
+    cursor, summary = alert_on_checks(context.instance, check_keys, context.cursor, channels, context.log)
+    context.update_cursor(cursor)
+    return dg.SkipReason(summary)
 
 
-@dg.run_failure_sensor(
-    name="run_failure_alerts",
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Emails and posts to Slack when a run fails (an outage, bad credentials, a blocking check).",
-)
-def run_failure_alerts(
-    context: dg.RunFailureSensorContext,
-    warehouse: WarehouseResource,
-    email: SesEmailResource,
-    slack: SlackWebhookResource,
-    alert_settings: AlertSettings,
-) -> None:
-    run = context.dagster_run
-    steps = context.get_step_failure_events()
+def alert_on_run_failure(run: dg.DagsterRun, steps: list, failure_message: str, channels: AlertChannels, log) -> None:
+    """One alert for a failed run: its partition, the failed steps and the first error."""
     errors = [
         redact(event.step_failure_data.error.message.strip().splitlines()[0])[:300]
         for event in steps
@@ -156,9 +167,27 @@ def run_failure_alerts(
             "partition": run.tags.get("dagster/partition", "-"),
             "trigger": run.tags.get("trigger", "manual"),
             "failed steps": ", ".join(e.step_key or "?" for e in steps) or "-",
-            "error": errors[0] if errors else redact(context.failure_event.message or "")[:300],
+            "error": errors[0] if errors else redact(failure_message or "")[:300],
         },
-        links={"Dagster run": alert_settings.run_url(run.run_id)},
+        links={"Dagster run": channels.settings.run_url(run.run_id)},
         dedup_key=f"run|{run.run_id}",
     )
-    deliver(alert, f"run:{run.run_id}", email=email, slack=slack, warehouse=warehouse, log=context.log)
+    channels.deliver(alert, f"run:{run.run_id}", log)
+
+
+@dg.run_failure_sensor(
+    name="run_failure_alerts",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Emails and posts to Slack when a run fails (an outage, bad credentials, a blocking check).",
+)
+def run_failure_alerts(
+    context: dg.RunFailureSensorContext,
+    warehouse: WarehouseResource,
+    email: SesEmailResource,
+    slack: SlackWebhookResource,
+    alert_settings: AlertSettings,
+) -> None:
+    channels = AlertChannels(warehouse, email, slack, alert_settings)
+    alert_on_run_failure(
+        context.dagster_run, context.get_step_failure_events(), context.failure_event.message, channels, context.log
+    )

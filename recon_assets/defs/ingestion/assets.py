@@ -2,16 +2,15 @@
 
 import dagster as dg
 
+from recon_assets import asset_keys
 from recon_assets.defs.ingestion.checks import evaluate_quality, quality_check_specs
-from recon_assets.defs.ingestion.landing import land_day, ledger_row, processor_row
-from recon_assets.defs.ingestion.resources import DataQualitySettings, LedgerApiResource
+from recon_assets.defs.ingestion.landing import land_day
+from recon_assets.defs.ingestion.resources import DataQualitySettings, SourceApiResource
+from recon_assets.defs.reconciliation.resources import ReconciliationSettings
 from recon_assets.partitions import OWNERS, daily_partitions, partition_day
-from recon_assets.processors.registry import PROCESSORS, ProcessorSpec
-from recon_assets.warehouse import store
+from recon_assets.processors.registry import LEDGER, SOURCES, SourceSpec
+from recon_assets.warehouse.landing import LEDGER_TRANSACTIONS, PROCESSOR_TRANSACTIONS
 from recon_assets.warehouse.resource import WarehouseResource
-
-LEDGER_KEY = dg.AssetKey(["ledger", "transactions"])
-LEDGER_FINALITY_LAG = PROCESSORS["paypal"].finality_lag
 
 TRANSACTION_SCHEMA = dg.TableSchema(
     columns=[
@@ -42,17 +41,20 @@ LEDGER_SCHEMA = dg.TableSchema(
 )
 
 
-def _preview(record) -> dict:
-    return record.model_dump(exclude={"raw", "processor"})
+def _description(spec: SourceSpec) -> str:
+    if spec is LEDGER:
+        return "Every entry the business booked in its own ledger on the day (UTC), for all processors."
+    return (
+        f"Every charge and refund {spec.display_name} reports for the business day (UTC), normalised to exact "
+        "minor units. Records that fail validation are quarantined with their reason, never dropped silently."
+    )
 
 
-def raw_transactions_key(processor: str) -> dg.AssetKey:
-    return dg.AssetKey([processor, "raw_transactions"])
-
-
-def build_raw_transactions_asset(spec: ProcessorSpec) -> dg.AssetsDefinition:
-    """The factory: one daily asset of a processor's charges and refunds."""
-    key = raw_transactions_key(spec.name)
+def build_landing_asset(spec: SourceSpec) -> dg.AssetsDefinition:
+    """The factory: one daily asset of what a source reports, landed in the warehouse."""
+    key = asset_keys.landed(spec.name)
+    table = LEDGER_TRANSACTIONS if spec is LEDGER else PROCESSOR_TRANSACTIONS
+    schema = LEDGER_SCHEMA if spec is LEDGER else TRANSACTION_SCHEMA
 
     @dg.asset(
         key=key,
@@ -60,67 +62,26 @@ def build_raw_transactions_asset(spec: ProcessorSpec) -> dg.AssetsDefinition:
         group_name="ingestion",
         kinds={"python", "postgres"},
         owners=OWNERS,
-        tags={"processor": spec.name},
-        pool=spec.resource_key,
-        required_resource_keys={spec.resource_key, "warehouse", "data_quality_settings"},
+        tags={"processor": spec.name} if spec is not LEDGER else {},
+        pool=spec.pool,
+        required_resource_keys={spec.resource_key, "warehouse", "data_quality_settings", "reconciliation_settings"},
         check_specs=quality_check_specs(key),
-        metadata={"dagster/column_schema": TRANSACTION_SCHEMA, "dagster/table_name": "processor_transactions"},
-        description=(
-            f"Every charge and refund {spec.display_name} reports for the business day (UTC), normalised "
-            "to exact minor units. Records that fail validation are quarantined, never dropped silently."
-        ),
+        metadata={"dagster/column_schema": schema, "dagster/table_name": table.name},
+        description=_description(spec),
     )
-    def raw_transactions(context: dg.AssetExecutionContext):
+    def landed(context: dg.AssetExecutionContext):
         day = partition_day(context)
         warehouse: WarehouseResource = context.resources.warehouse
-        api = getattr(context.resources, spec.resource_key)
-        metadata = land_day(
-            context, warehouse, api.client(),
-            day=day, table="processor_transactions",
-            partition={"processor_name": spec.name, "business_date": day},
-            columns=store.PROCESSOR_TRANSACTION_COLUMNS, to_row=processor_row, preview=_preview,
-            finality_lag=spec.finality_lag,
-        )  # fmt: skip
+        api: SourceApiResource = getattr(context.resources, spec.resource_key)
+        settings: ReconciliationSettings = context.resources.reconciliation_settings
+        quality: DataQualitySettings = context.resources.data_quality_settings
+        rates = settings.rates()
+        metadata = land_day(context, warehouse, api.client(), table, day, spec.finality_lag)
         with warehouse.connection() as conn:
-            checks = evaluate_quality(
-                conn, key, table="processor_transactions", id_column="processor_txn_id", source=spec.name,
-                processor=spec.name, day=day, bounds=context.resources.data_quality_settings,
-            )  # fmt: skip
+            checks = evaluate_quality(conn, key, table, spec.name, day, quality, rates)
         return dg.MaterializeResult(metadata={**metadata, "sandbox": api.is_sandbox}, check_results=checks)
 
-    return raw_transactions
+    return landed
 
 
-raw_transactions_assets = [build_raw_transactions_asset(spec) for spec in PROCESSORS.values()]
-
-
-@dg.asset(
-    key=LEDGER_KEY,
-    partitions_def=daily_partitions,
-    group_name="ingestion",
-    kinds={"python", "postgres"},
-    owners=OWNERS,
-    pool="ledger_api",
-    check_specs=quality_check_specs(LEDGER_KEY),
-    metadata={"dagster/column_schema": LEDGER_SCHEMA, "dagster/table_name": "ledger_transactions"},
-    description="Every entry the business booked in its own ledger on the day (UTC), for all processors.",
-)
-def ledger_transactions(
-    context: dg.AssetExecutionContext,
-    warehouse: WarehouseResource,
-    ledger_api: LedgerApiResource,
-    data_quality_settings: DataQualitySettings,
-):
-    day = partition_day(context)
-    metadata = land_day(
-        context, warehouse, ledger_api.client(),
-        day=day, table="ledger_transactions", partition={"business_date": day},
-        columns=store.LEDGER_TRANSACTION_COLUMNS, to_row=ledger_row, preview=_preview,
-        finality_lag=LEDGER_FINALITY_LAG,
-    )  # fmt: skip
-    with warehouse.connection() as conn:
-        checks = evaluate_quality(
-            conn, LEDGER_KEY, table="ledger_transactions", id_column="ledger_id", source="ledger",
-            processor=None, day=day, bounds=data_quality_settings,
-        )  # fmt: skip
-    return dg.MaterializeResult(metadata={**metadata, "sandbox": ledger_api.is_sandbox}, check_results=checks)
+landing_assets = [build_landing_asset(spec) for spec in SOURCES.values()]

@@ -1,8 +1,9 @@
-"""Data-quality checks on each landed day, evaluated with the materialisation that landed it.
+"""Checks on each landed day, evaluated with the materialisation that landed it, on what the warehouse holds.
 
-``data_quality`` is blocking with ERROR severity: a broken feed stops its day's reconciliation rather
-than flooding it with false discrepancies. ``volume`` warns when a day is empty though the week before
-was busy (an outage or a lost feed).
+Only ``data_quality`` is blocking: it stops the day's reconciliation when the day cannot be read (rows
+the warehouse cannot use, or most of the feed unreadable), rather than flooding it with false findings.
+Everything else is reconciled and flagged: quarantined records (ERROR, each listed with its reason),
+unusually large amounts (WARN) and a volume that collapsed against the week before (WARN).
 """
 
 from __future__ import annotations
@@ -11,108 +12,132 @@ from datetime import date
 
 import dagster as dg
 import psycopg
-from psycopg import sql
 
 from recon_assets.defs.ingestion.resources import DataQualitySettings
+from recon_assets.domain.money import FxRates
 from recon_assets.partitions import daily_partitions
+from recon_assets.warehouse import landing
+from recon_assets.warehouse.landing import LandingTable
 
 DATA_QUALITY = "data_quality"
+QUARANTINE = "quarantine"
+LARGE_AMOUNTS = "large_amounts"
 VOLUME = "volume"
+
+_CHECKS = {
+    DATA_QUALITY: ("The day can be read: every landed row has an id and an ISO 4217 currency, and no more than "
+                   "the allowed share of the feed was quarantined. Blocking: a day that fails is not reconciled."),
+    QUARANTINE: "No record was quarantined. Each one is listed with its reason; the rest of the day is reconciled.",
+    LARGE_AMOUNTS: "Movements above the large-amount bound (reporting currency): reconciled, listed for a look.",
+    VOLUME: "The day's volume did not collapse against the week before (an outage or a lost feed), and the "
+    "ledger did not book too many duplicates.",
+}  # fmt: skip
 
 
 def quality_check_specs(asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     return [
         dg.AssetCheckSpec(
-            DATA_QUALITY,
-            asset=asset_key,
-            partitions_def=daily_partitions,
-            blocking=True,
-            description="No quarantined records; ids present and unique; ISO 4217 currencies; sane amounts.",
-        ),
-        dg.AssetCheckSpec(
-            VOLUME,
-            asset=asset_key,
-            partitions_def=daily_partitions,
-            description="A day with no records after a busy week, or a ledger with too many duplicates.",
-        ),
+            name, asset=asset_key, partitions_def=daily_partitions, blocking=name == DATA_QUALITY, description=text
+        )
+        for name, text in _CHECKS.items()
     ]
 
 
-# Every query reads one processor's day, or every processor's (the ledger) when %(processor)s is NULL.
-_QUALITY = sql.SQL(
-    """SELECT
-      (SELECT count(*) FROM quarantined_records WHERE source = %(source)s AND business_date = %(day)s),
-      count(*) FILTER (WHERE coalesce({id_column}, '') = ''),
-      count(*) FILTER (WHERE e.currency IS NULL),
-      count(*) FILTER (WHERE abs(t.amount_minor)::numeric / (10::numeric ^ coalesce(e.exponent, 2)) > %(bound)s),
-      count(*)
-    FROM {table} t LEFT JOIN currency_exponents e ON e.currency = t.currency
-    WHERE business_date = %(day)s AND (%(processor)s::text IS NULL OR processor_name = %(processor)s)"""
-)
-_LEDGER_DUPLICATES = """SELECT count(*) - count(DISTINCT (processor_name, processor_reference))
-    FROM ledger_transactions WHERE business_date = %(day)s"""
-_WEEKLY_AVERAGE = sql.SQL(
-    """SELECT coalesce(count(*)::float / 7, 0) FROM {table}
-    WHERE business_date BETWEEN %(day)s::date - 7 AND %(day)s::date - 1
-    AND (%(processor)s::text IS NULL OR processor_name = %(processor)s)"""
-)
+def _markdown(frame) -> dg.MetadataValue:
+    return dg.MetadataValue.md(frame.to_markdown(index=False) if len(frame) else "_none_")
 
 
 def evaluate_quality(
     conn: psycopg.Connection,
     asset_key: dg.AssetKey,
-    *,
-    table: str,
-    id_column: str,
+    table: LandingTable,
     source: str,
-    processor: str | None,
     day: date,
     bounds: DataQualitySettings,
+    rates: FxRates,
 ) -> list[dg.AssetCheckResult]:
-    """Check the landed partition in the warehouse (not the in-memory copy): what is stored is judged."""
-    params = {"day": day, "processor": processor, "source": source, "bound": bounds.max_abs_amount_major}
-    landed = sql.Identifier(table)
-    quarantined, missing_ids, bad_currency, out_of_bounds, rows = conn.execute(
-        _QUALITY.format(id_column=sql.Identifier(id_column), table=landed), params
-    ).fetchone()
-    failures = {
-        "quarantined_records": quarantined,
-        "missing_ids": missing_ids,
-        "invalid_currencies": bad_currency,
-        "amounts_out_of_bounds": out_of_bounds,
+    counts = landing.landed_counts(conn, table, source, day)
+    received = counts.rows + counts.quarantined
+    quarantined_share = counts.quarantined / received if received else 0.0
+    unreadable = {
+        "rows_without_id": counts.missing_ids,
+        "rows_with_unknown_currency": counts.unknown_currencies,
     }
-    metadata = {name: dg.MetadataValue.int(int(v)) for name, v in failures.items()}
-    metadata["rows"] = dg.MetadataValue.int(int(rows))
+    too_much_quarantined = quarantined_share > bounds.max_quarantined_share
     results = [
         dg.AssetCheckResult(
             check_name=DATA_QUALITY,
             asset_key=asset_key,
-            passed=not any(failures.values()),
+            passed=not any(unreadable.values()) and not too_much_quarantined,
             severity=dg.AssetCheckSeverity.ERROR,
-            metadata=metadata,
-            description="; ".join(f"{v} {k.replace('_', ' ')}" for k, v in failures.items() if v) or None,
-        )
+            metadata={
+                **unreadable,
+                "rows": counts.rows,
+                "quarantined_share": round(quarantined_share, 4),
+                "max_quarantined_share": bounds.max_quarantined_share,
+            },
+            description="; ".join(
+                [f"{v} {k.replace('_', ' ')}" for k, v in unreadable.items() if v]
+                + ([f"{quarantined_share:.0%} of the feed quarantined"] if too_much_quarantined else [])
+            )
+            or None,
+        ),  # fmt: skip
+        dg.AssetCheckResult(
+            check_name=QUARANTINE,
+            asset_key=asset_key,
+            passed=counts.quarantined == 0,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "quarantined": counts.quarantined,
+                "records": _markdown(landing.quarantined_records(conn, source, day)),
+            },  # fmt: skip
+            description=f"{counts.quarantined} record(s) quarantined, the rest reconciled"
+            if counts.quarantined
+            else None,
+        ),
     ]
-    if table == "ledger_transactions":
-        (duplicates,) = conn.execute(_LEDGER_DUPLICATES, params).fetchone()
-        rate = duplicates / rows if rows else 0.0
-        metadata = {"duplicate_rate": dg.MetadataValue.float(round(rate, 6)), "duplicates": int(duplicates)}
-        passed_dupes = rate <= bounds.max_ledger_duplicate_rate
-    else:
-        metadata, passed_dupes = {}, True
-    (weekly_average,) = conn.execute(_WEEKLY_AVERAGE.format(table=landed), params).fetchone()
-    outage = rows == 0 and weekly_average >= bounds.min_weekly_average_for_outage
+    large, largest = landing.large_amounts(conn, table, source, day, rates.minor_bounds(bounds.large_amount))
+    results.append(
+        dg.AssetCheckResult(
+            check_name=LARGE_AMOUNTS,
+            asset_key=asset_key,
+            passed=large == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "over_bound": large,
+                "bound": f"{bounds.large_amount} {rates.reporting_currency}",
+                "largest": _markdown(largest),
+            },  # fmt: skip
+            description=f"{large} movement(s) above {bounds.large_amount} {rates.reporting_currency}"
+            if large
+            else None,
+        )
+    )
+    average = landing.trailing_daily_average(conn, table, source, day)
+    collapsed = average >= bounds.min_weekly_average_for_outage and (
+        counts.rows < bounds.min_fraction_of_trailing_average * average
+    )
+    problems = []
+    metadata = {"rows": counts.rows, "previous_7_day_average": round(average, 1),
+                "min_fraction_of_trailing_average": bounds.min_fraction_of_trailing_average}  # fmt: skip
+    if collapsed:
+        problems.append(
+            f"{counts.rows} records against {average:.0f} a day the week before: possible outage or lost feed"
+        )
+    if not table.per_processor:
+        duplicates = landing.ledger_duplicate_bookings(conn, day)
+        rate = duplicates / counts.rows if counts.rows else 0.0
+        metadata.update(duplicates=duplicates, duplicate_rate=round(rate, 6))
+        if rate > bounds.max_ledger_duplicate_rate:
+            problems.append(f"{rate:.1%} of the ledger's entries duplicate another booking")
     results.append(
         dg.AssetCheckResult(
             check_name=VOLUME,
             asset_key=asset_key,
-            passed=not outage and passed_dupes,
+            passed=not problems,
             severity=dg.AssetCheckSeverity.WARN,
-            metadata={**metadata, "rows": int(rows), "previous_7_day_average": round(float(weekly_average), 1)},
-            description="no records, though the previous 7 days averaged "
-            f"{weekly_average:.0f} a day: possible outage or lost feed"
-            if outage
-            else None,
+            metadata=metadata,
+            description="; ".join(problems) or None,
         )
     )
     return results

@@ -1,7 +1,13 @@
-"""Landing one source's business day in the warehouse: fetch, validate, replace the partition."""
+"""Landing one source's business day in the warehouse: fetch, validate, replace the partition, quarantine.
+
+Everything happens in one transaction under the partition's lock: a failure anywhere (the API, a
+record the warehouse refuses, the process killed) leaves the partition exactly as it was, and a second
+run of the same partition waits for the first instead of colliding with it.
+"""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
@@ -11,24 +17,12 @@ import dagster as dg
 import pandas as pd
 
 from recon_assets.domain.money import format_major
-from recon_assets.processors.base import SourceClient, day_bounds
-from recon_assets.warehouse import store
+from recon_assets.processors.base import CONFLICT_REASON, SourceClient, day_bounds
+from recon_assets.warehouse import landing, store
+from recon_assets.warehouse.landing import LandingTable
 from recon_assets.warehouse.resource import WarehouseResource
 
-
-def processor_row(record, day: date, run_id: str) -> tuple:
-    return (
-        day, record.processor, record.processor_txn_id, record.kind.value, record.amount_minor, record.currency,
-        record.fee_minor, record.status.value, record.occurred_at, record.raw, run_id,
-    )  # fmt: skip
-
-
-def ledger_row(record, day: date, run_id: str) -> tuple:
-    return (
-        record.ledger_id, day, record.processor, record.processor_reference, record.kind.value,
-        record.amount_minor, record.currency, record.fee_minor, record.status.value, record.booked_at,
-        record.merchant_id, record.raw, run_id,
-    )  # fmt: skip
+PREVIEW_ROWS = 10
 
 
 class _Totals:
@@ -39,68 +33,73 @@ class _Totals:
         self.minor_by_currency: dict[str, int] = defaultdict(int)
         self.preview: list[dict[str, Any]] = []
 
-    def track(self, batches: Iterable[list], to_row: Callable[[Any], tuple], preview: Callable[[Any], dict]):
+    def track(self, batches: Iterable[list], to_row: Callable[[Any], tuple]):
         for batch in batches:
             rows = []
             for record in batch:
                 self.rows += 1
                 self.minor_by_currency[record.currency] += record.amount_minor
-                if len(self.preview) < 10:
-                    self.preview.append(preview(record))
+                if len(self.preview) < PREVIEW_ROWS:
+                    self.preview.append(record.model_dump(exclude={"raw", "processor"}))
                 rows.append(to_row(record))
             yield rows
 
+    def withdraw(self, amount_minor: int, currency: str) -> None:
+        self.rows -= 1
+        self.minor_by_currency[currency.strip()] -= amount_minor
+
     def totals_text(self) -> dict[str, str]:
-        return {c: format_major(v, c) for c, v in sorted(self.minor_by_currency.items())}
+        return {c: format_major(v, c) for c, v in sorted(self.minor_by_currency.items()) if v or self.rows}
 
 
 def land_day(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
     client: SourceClient,
-    *,
+    table: LandingTable,
     day: date,
-    table: str,
-    partition: dict[str, Any],
-    columns: tuple[str, ...],
-    to_row: Callable[[Any, date, str], tuple],
-    preview: Callable[[Any], dict],
     finality_lag: timedelta,
 ) -> dict[str, Any]:
-    """Fetch ``day`` from ``client`` and atomically replace its partition of ``table`` and quarantine."""
-    run_id = context.run.run_id
-    fetched = client.fetch_day(day)
+    """Fetch ``day`` from ``client`` and atomically replace its partition of ``table`` and its quarantine."""
+    run_id, source = context.run.run_id, client.name
     totals = _Totals()
-    with warehouse.connection() as conn, conn.transaction():
-        deleted, written = store.replace_partition(
-            conn, table, partition, columns,
-            totals.track(fetched.batches, lambda r: to_row(r, day, run_id), preview),
-        )  # fmt: skip
-        store.replace_partition(
-            conn, "quarantined_records", {"source": client.name, "business_date": day}, store.QUARANTINE_COLUMNS,
-            [[(q.source, day, q.record_id, q.reason, q.raw, run_id) for q in fetched.quarantine]],
-        )  # fmt: skip
+    with client.fetch_day(day) as fetched, warehouse.connection() as conn, conn.transaction():
+        landing.lock_partition(conn, table.name, source, day)
+        deleted, _ = landing.replace_rows(
+            conn, table, source, day, totals.track(fetched.batches, lambda record: table.to_row(record, day, run_id))
+        )
+        # ids sent in versions that contradict each other: none of them is landed as the truth
+        quarantine = [(q.record_id, q.reason, _json(q.raw), run_id) for q in fetched.quarantine]
+        for record_id, raw, amount_minor, currency in landing.withdraw(
+            conn, table, source, day, fetched.conflicting_ids
+        ):
+            totals.withdraw(amount_minor, currency)
+            quarantine.append((record_id, CONFLICT_REASON, _json(raw), run_id))
+        landing.replace_quarantine(conn, source, day, quarantine)
         store.audit(
-            conn, "ingestion", "partition_replaced", table, f"{client.name}/{day.isoformat()}",
-            {"run_id": run_id, "rows_deleted": deleted, "rows_written": written,
-             "quarantined": len(fetched.quarantine)},
+            conn, "ingestion", "partition_replaced", table.name, f"{source}/{day.isoformat()}",
+            {"run_id": run_id, "rows_deleted": deleted, "rows_written": totals.rows, "quarantined": len(quarantine)},
         )  # fmt: skip
-    for q in fetched.quarantine:
-        context.log.warning(f"quarantined {client.name} record {q.record_id}: {q.reason}")
+    for record_id, reason, _, _ in quarantine:
+        context.log.warning(f"quarantined {source} record {record_id}: {reason}")
     fetched_at = datetime.now(UTC)
-    stats = fetched.stats.as_metadata()
+    stats = fetched.stats
     return {
-        "row_count": dg.MetadataValue.int(written),
+        "row_count": dg.MetadataValue.int(totals.rows),
         "rows_replaced": dg.MetadataValue.int(deleted),
-        "quarantined_count": dg.MetadataValue.int(len(fetched.quarantine)),
+        "quarantined_count": dg.MetadataValue.int(len(quarantine)),
         "totals_by_currency": dg.MetadataValue.json(totals.totals_text()),
-        "fetch_pages": dg.MetadataValue.int(int(stats["pages"])),
-        "fetch_retries": dg.MetadataValue.int(int(stats["retries"])),
-        "fetch_seconds": dg.MetadataValue.float(round(stats["seconds"], 3)),
-        "duplicates_dropped": dg.MetadataValue.int(int(stats["duplicates_dropped"])),
+        "fetch_pages": dg.MetadataValue.int(stats.pages),
+        "fetch_retries": dg.MetadataValue.int(stats.retries),
+        "fetch_seconds": dg.MetadataValue.float(round(stats.seconds, 3)),
+        "duplicates_dropped": dg.MetadataValue.int(stats.duplicates_dropped),
         "fetched_at": dg.MetadataValue.timestamp(fetched_at),
         "day_is_final": dg.MetadataValue.bool(fetched_at >= day_bounds(day)[1] + finality_lag),
-        "preview": dg.MetadataValue.md(pd.DataFrame(totals.preview).to_markdown(index=False))
-        if totals.preview
-        else dg.MetadataValue.md("_no records_"),
+        "preview": dg.MetadataValue.md(
+            pd.DataFrame(totals.preview).to_markdown(index=False) if totals.preview else "_no records_"
+        ),
     }
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=str)

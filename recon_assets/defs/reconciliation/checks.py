@@ -66,8 +66,9 @@ def evaluate_risk(
     discrepancy_rate: float,
     thresholds: RiskThresholds,
     reporting_currency: str,
-    report_uri: str,
+    report_uri: str | None,
 ) -> dg.AssetCheckResult:
+    """``report_uri``: the day's discrepancies report, linked only once it has been written."""
     return dg.AssetCheckResult(
         check_name=RISK_THRESHOLD,
         asset_key=asset_key,
@@ -83,6 +84,6 @@ def evaluate_risk(
             "thresholds": dg.MetadataValue.json(
                 {k: str(v) for k, v in thresholds.__dict__.items()} | {"currency": reporting_currency}
             ),
-            "report": dg.MetadataValue.url(report_uri),
+            **({"report": dg.MetadataValue.url(report_uri)} if report_uri else {}),
         },
     )

@@ -9,28 +9,49 @@ import dagster as dg
 
 from recon_assets.domain.money import SANDBOX_RATES_TO_USD, FxRates
 from recon_assets.domain.risk import RiskThresholds
-from recon_assets.partitions import env_or_none
+from recon_assets.environment import from_environment, misconfigured
+from recon_assets.processors.registry import any_source_configured
+
+_DEFAULT = RiskThresholds()
 
 
 class ReconciliationSettings(dg.ConfigurableResource):
-    """Typed settings; every field can be set from the environment or the launchpad, no code change."""
+    """Typed settings; every field can be set from the environment or the launchpad, no code change.
+
+    Risk thresholds default to ``RiskThresholds``'s (amounts in the reporting currency).
+    """
 
     reporting_currency: str = "USD"
     fx_rates_json: str | None = None  # {"EUR": "1.08", ...}: reporting-currency value of one unit
     tolerance_minor_json: str | None = None  # {"USD": 1}: allowed absolute difference in minor units
-    critical_missing: int = 50
-    critical_amount: str = "50000"
-    high_missing: int = 20
-    high_amount: str = "10000"
-    medium_missing: int = 5
-    medium_amount: str = "1000"
+    # False once any source is read for real: amounts at risk must then be priced with real rates
+    sandbox_rates_allowed: bool = True
+    critical_missing: int = _DEFAULT.critical_missing
+    critical_amount: str = str(_DEFAULT.critical_amount)
+    high_missing: int = _DEFAULT.high_missing
+    high_amount: str = str(_DEFAULT.high_amount)
+    medium_missing: int = _DEFAULT.medium_missing
+    medium_amount: str = str(_DEFAULT.medium_amount)
 
     def rates(self) -> FxRates:
-        rates = json.loads(self.fx_rates_json) if self.fx_rates_json else SANDBOX_RATES_TO_USD
-        return FxRates(rates, self.reporting_currency)
+        if self.fx_rates_json:
+            try:
+                rates = json.loads(self.fx_rates_json)
+                return FxRates(rates, self.reporting_currency)
+            except (ValueError, TypeError, ArithmeticError) as exc:
+                raise misconfigured(f"RECON_FX_RATES_JSON is not a JSON object of decimal rates: {exc}") from None
+        if not self.sandbox_rates_allowed:
+            raise misconfigured(
+                "RECON_FX_RATES_JSON must be set: real credentials are configured, and the sandbox's fixed "
+                "exchange rates would misprice every amount at risk"
+            )
+        return FxRates(SANDBOX_RATES_TO_USD, self.reporting_currency)
 
     def tolerance(self) -> dict[str, int]:
-        return {k.upper(): int(v) for k, v in json.loads(self.tolerance_minor_json or "{}").items()}
+        try:
+            return {k.upper(): int(v) for k, v in json.loads(self.tolerance_minor_json or "{}").items()}
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise misconfigured(f"RECON_TOLERANCE_MINOR_JSON is not a JSON object of integers: {exc}") from None
 
     def thresholds(self) -> RiskThresholds:
         return RiskThresholds(
@@ -48,8 +69,10 @@ def reconciliation_resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
             "reconciliation_settings": ReconciliationSettings(
-                fx_rates_json=env_or_none("RECON_FX_RATES_JSON"),
-                tolerance_minor_json=env_or_none("RECON_TOLERANCE_MINOR_JSON"),
+                sandbox_rates_allowed=not any_source_configured(),
+                **from_environment(
+                    fx_rates_json="RECON_FX_RATES_JSON", tolerance_minor_json="RECON_TOLERANCE_MINOR_JSON"
+                ),
             )
         }
     )

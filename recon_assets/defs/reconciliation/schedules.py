@@ -2,13 +2,13 @@
 
 import dagster as dg
 
-from recon_assets.defs.reconciliation.assets import OPEN_DISCREPANCIES_KEY
+from recon_assets import asset_keys
 from recon_assets.partitions import daily_partitions
 
 daily_reconciliation_job = dg.define_asset_job(
     "daily_reconciliation",
     selection=dg.AssetSelection.groups("ingestion", "reconciliation", "reporting")
-    - dg.AssetSelection.keys(OPEN_DISCREPANCIES_KEY),
+    - dg.AssetSelection.assets(asset_keys.OPEN_DISCREPANCIES),
     partitions_def=daily_partitions,
     description="Land, reconcile and report one business day for every processor.",
 )

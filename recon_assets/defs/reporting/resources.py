@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from recon_assets.partitions import env_or_none
+from recon_assets.environment import from_environment
 from recon_assets.warehouse.embedded import instance_home
 
 
@@ -43,9 +43,8 @@ def reporting_resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
             "report_store": ReportStore(
-                s3=S3Resource(region_name=env_or_none("AWS_REGION"), endpoint_url=env_or_none("AWS_ENDPOINT_URL")),
-                bucket=env_or_none("REPORTS_BUCKET"),
-                local_dir=env_or_none("RECON_REPORTS_DIR"),
+                s3=S3Resource(**from_environment(region_name="AWS_REGION", endpoint_url="AWS_ENDPOINT_URL")),
+                **from_environment(bucket="REPORTS_BUCKET", local_dir="RECON_REPORTS_DIR"),
             )
         }
     )

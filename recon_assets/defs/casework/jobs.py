@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import dagster as dg
 
-from recon_assets.defs.exceptions.resources import ExceptionPolicySettings
-from recon_assets.domain.exceptions import Resolution
-from recon_assets.warehouse import exceptions
+from recon_assets.defs.casework.resources import ExceptionPolicySettings
+from recon_assets.domain.casework import Resolution
+from recon_assets.warehouse import casework
 from recon_assets.warehouse.resource import WarehouseResource
 
 
@@ -27,8 +27,8 @@ class ExceptionSelection(dg.Config):
     actor: str
     dry_run: bool = False
 
-    def to_filter(self) -> exceptions.ExceptionFilter:
-        selection = exceptions.ExceptionFilter(
+    def to_filter(self) -> casework.ExceptionFilter:
+        selection = casework.ExceptionFilter(
             ids=tuple(self.ids),
             processor=self.processor,
             discrepancy_type=self.discrepancy_type,
@@ -53,7 +53,7 @@ def _change(context, config: ExceptionSelection, warehouse, exception_policy, ch
     """Find the selected unresolved exceptions, show them, and unless a dry run apply ``change(conn, ids)``."""
     today = datetime.now(UTC).date()
     with warehouse.connection() as conn:
-        frame = exceptions.list_exceptions(conn, config.to_filter(), exception_policy.policy(), today)
+        frame = casework.list_exceptions(conn, config.to_filter(), exception_policy.policy(), today)
         preview = frame[["id", "processor_name", "business_date", "discrepancy_type", "amount_at_risk", "severity",
                          "state"]]  # fmt: skip
         context.add_output_metadata(
@@ -74,7 +74,7 @@ def resolve_selected(
     exception_policy: ExceptionPolicySettings,
 ) -> int:
     def apply(conn, ids: list[int]) -> int:
-        return exceptions.resolve(conn, ids, config.resolution, config.note, config.actor)
+        return casework.resolve(conn, ids, config.resolution, config.note, config.actor)
 
     return _change(context, config, warehouse, exception_policy, apply)
 
@@ -87,7 +87,7 @@ def assign_selected(
     exception_policy: ExceptionPolicySettings,
 ) -> int:
     def apply(conn, ids: list[int]) -> int:
-        return exceptions.assign(conn, ids, config.assignee, config.actor, config.note)
+        return casework.assign(conn, ids, config.assignee, config.actor, config.note)
 
     return _change(context, config, warehouse, exception_policy, apply)
 

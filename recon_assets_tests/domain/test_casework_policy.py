@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from recon_assets.domain.exceptions import ExceptionPolicy, Severity, age_bucket
+from recon_assets.domain.casework import ExceptionPolicy, Severity, age_bucket
 
 POLICY = ExceptionPolicy()
 

@@ -2,24 +2,22 @@
 
 import dagster as dg
 
-from recon_assets.defs.exceptions.resources import ExceptionPolicySettings
-from recon_assets.defs.reconciliation.assets import discrepancies_key
-from recon_assets.domain.exceptions import AGE_BUCKETS, Severity
+from recon_assets import asset_keys
+from recon_assets.defs.casework.resources import ExceptionPolicySettings
+from recon_assets.domain.casework import AGE_BUCKETS, Severity
 from recon_assets.partitions import OWNERS, daily_partitions, partition_day, refresh_when_inputs_change
 from recon_assets.processors.registry import PROCESSORS
-from recon_assets.warehouse import exceptions
+from recon_assets.warehouse import casework
 from recon_assets.warehouse.resource import WarehouseResource
-
-EXCEPTION_AGING_KEY = dg.AssetKey(["reconciliation", "exception_aging"])
 
 
 @dg.asset(
-    key=EXCEPTION_AGING_KEY,
+    key=asset_keys.EXCEPTION_AGING,
     partitions_def=daily_partitions,
     group_name="reconciliation",
     kinds={"python", "postgres"},
     owners=OWNERS,
-    deps=[discrepancies_key(p) for p in PROCESSORS],
+    deps=[asset_keys.discrepancies(p) for p in PROCESSORS],
     automation_condition=refresh_when_inputs_change(),
     description="Exceptions still open at the end of the day, by age (0-1, 2-7, 8-30, 30+ days since the "
     "business day), severity and processor: the backlog the finance team works down.",
@@ -29,7 +27,7 @@ def exception_aging(
 ) -> dg.MaterializeResult:
     day = partition_day(context)
     with warehouse.connection() as conn:
-        table = exceptions.aging(conn, exception_policy.policy(), day)
+        table = casework.aging(conn, exception_policy.policy(), day)
     by_bucket = table.groupby("age_bucket")["open_count"].sum() if len(table) else {}
     by_severity = table.groupby("severity")["open_count"].sum() if len(table) else {}
     by_processor = table.groupby("processor_name")["open_count"].sum() if len(table) else {}

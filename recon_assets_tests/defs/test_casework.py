@@ -11,7 +11,7 @@ import pytest
 from recon_assets import cli
 from recon_assets.definitions import build_definitions
 from recon_assets.defs.alerting.resources import SlackWebhookResource
-from recon_assets.defs.exceptions.sensors import exception_sla_alerts
+from recon_assets.defs.casework.sensors import exception_sla_alerts
 from recon_assets.warehouse import store
 from recon_assets.warehouse.database import prepared_url
 from recon_assets_tests.defs.graph import materialize

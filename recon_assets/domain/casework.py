@@ -1,8 +1,9 @@
-"""Working discrepancies down: states, resolutions, severity from amount and age, SLAs, age buckets."""
+"""Casework: working discrepancies down. States, resolutions, severity from amount and age, SLAs, age buckets."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
@@ -65,6 +66,11 @@ class ExceptionPolicy:
 
     def breaches_sla(self, amount_at_risk: Decimal, age_days: int) -> bool:
         return age_days > self.sla_days(self.severity(amount_at_risk, age_days))
+
+
+def age_days(business_date: date, as_of: date) -> int:
+    """How long an exception has been open: days since its business day."""
+    return (as_of - business_date).days
 
 
 AGE_BUCKETS = (("0-1", 0, 1), ("2-7", 2, 7), ("8-30", 8, 30), ("30+", 31, None))

@@ -4,11 +4,12 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from recon_assets import asset_keys
 from recon_assets.defs.alerting.delivery import deliver
 from recon_assets.defs.alerting.resources import AlertSettings, SesEmailResource, SlackWebhookResource
-from recon_assets.defs.exceptions.resources import ExceptionPolicySettings
+from recon_assets.defs.casework.resources import ExceptionPolicySettings
 from recon_assets.domain.alerts import Alert, AlertKind
-from recon_assets.warehouse import exceptions, store
+from recon_assets.warehouse import casework
 from recon_assets.warehouse.resource import WarehouseResource
 
 LISTED = 20
@@ -30,14 +31,9 @@ def exception_sla_alerts(
 ) -> dg.SkipReason:
     today = datetime.now(UTC).date()
     with warehouse.connection() as conn:
-        frame = exceptions.list_exceptions(conn, exceptions.ExceptionFilter(), exception_policy.policy(), today)
+        frame = casework.list_exceptions(conn, casework.ExceptionFilter(), exception_policy.policy(), today)
         breached = frame[frame["sla_breached"]] if len(frame) else frame
-        announced = {
-            int(row[0])
-            for row in conn.execute(
-                "SELECT entity_id FROM audit_logs WHERE action = 'sla_breach_alerted' AND entity = 'discrepancies'"
-            ).fetchall()
-        }
+        announced = casework.sla_breaches_announced(conn)
     new = breached[~breached["id"].isin(announced)] if len(breached) else breached
     if new.empty:
         return dg.SkipReason(f"{len(breached)} exceptions past SLA, none new")
@@ -57,13 +53,11 @@ def exception_sla_alerts(
         processor=None,
         business_date=None,
         facts=facts,
-        links={"Exceptions in Dagster": alert_settings.asset_url("reconciliation/exception_aging", None)},
+        links={"Exceptions in Dagster": alert_settings.asset_url(asset_keys.EXCEPTION_AGING.to_user_string(), None)},
         dedup_key="sla|" + ",".join(str(i) for i in sorted(new["id"])),
     )
     occurrence = f"sla:{today.isoformat()}"
     deliver(alert, occurrence, email=email, slack=slack, warehouse=warehouse, log=context.log)
-    with warehouse.connection() as conn, conn.transaction():
-        for row in new.itertuples():
-            store.audit(conn, "alerting", "sla_breach_alerted", "discrepancies", str(row.id),
-                        {"severity": row.severity, "age_days": row.age_days, "sla_days": row.sla_days})  # fmt: skip
+    with warehouse.connection() as conn:
+        casework.record_sla_announcements(conn, new)
     return dg.SkipReason(f"announced {len(new)} new SLA breaches")

@@ -1,4 +1,5 @@
-"""Exceptions (discrepancies being worked): find them by filter, assign, resolve, age. Every change is audited."""
+"""Casework in the warehouse: find exceptions (discrepancies being worked) by filter, assign, resolve, age.
+Every change is audited."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from recon_assets.domain.exceptions import (
+from recon_assets.domain.casework import (
     AGE_BUCKETS,
     MANUAL_RESOLUTIONS,
     ExceptionPolicy,
     Resolution,
-    Severity,
     State,
     age_bucket,
+    age_days,
 )
 from recon_assets.warehouse import store
 
@@ -69,13 +70,13 @@ def list_exceptions(
     )  # fmt: skip
     if frame.empty:
         return frame.assign(age_days=[], severity=[], sla_days=[], sla_breached=[])
-    frame["age_days"] = [(as_of - d).days for d in frame["business_date"]]
-    frame["severity"] = [
-        policy.severity(amount, age).value
-        for amount, age in zip(frame["amount_at_risk"], frame["age_days"], strict=True)
-    ]
-    frame["sla_days"] = [policy.sla_days(Severity(s)) for s in frame["severity"]]
-    frame["sla_breached"] = (frame["state"] != State.RESOLVED) & (frame["age_days"] > frame["sla_days"])
+    frame["age_days"] = [age_days(d, as_of) for d in frame["business_date"]]
+    pairs = list(zip(frame["amount_at_risk"], frame["age_days"], strict=True))
+    severities = [policy.severity(amount, age) for amount, age in pairs]
+    frame["severity"] = [s.value for s in severities]
+    frame["sla_days"] = [policy.sla_days(s) for s in severities]
+    breached = [policy.breaches_sla(amount, age) for amount, age in pairs]
+    frame["sla_breached"] = (frame["state"] != State.RESOLVED) & pd.Series(breached, index=frame.index, dtype=bool)
     if where.severity:
         frame = frame[frame["severity"] == where.severity]
     if where.min_age_days is not None:
@@ -130,7 +131,7 @@ def aging(conn: psycopg.Connection, policy: ExceptionPolicy, as_of: date) -> pd.
     columns = ["processor_name", "age_bucket", "severity", "open_count", "amount_at_risk"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
-    ages = [(as_of - d).days for d in frame["business_date"]]
+    ages = [age_days(d, as_of) for d in frame["business_date"]]
     frame["age_bucket"] = [age_bucket(a) for a in ages]
     frame["severity"] = [policy.severity(m, a).value for m, a in zip(frame["amount_at_risk"], ages, strict=True)]
     grouped = (
@@ -141,3 +142,28 @@ def aging(conn: psycopg.Connection, policy: ExceptionPolicy, as_of: date) -> pd.
     order = {label: i for i, (label, _, _) in enumerate(AGE_BUCKETS)}
     return grouped.sort_values(["processor_name", "age_bucket"], key=lambda c: c.map(order) if c.name == "age_bucket"
                                else c).reset_index(drop=True)[columns]  # fmt: skip
+
+
+def history(conn: psycopg.Connection, exception_id: int) -> list[tuple]:
+    """The audit trail of one exception: (created_at, actor, action, details), oldest first."""
+    return conn.execute(
+        """SELECT created_at, actor, action, details FROM audit_logs
+           WHERE entity = 'discrepancies' AND entity_id = %s ORDER BY id""",
+        (str(exception_id),),
+    ).fetchall()
+
+
+def sla_breaches_announced(conn: psycopg.Connection) -> set[int]:
+    """Exceptions whose SLA breach has already been announced."""
+    rows = conn.execute(
+        "SELECT entity_id FROM audit_logs WHERE action = 'sla_breach_alerted' AND entity = 'discrepancies'"
+    ).fetchall()
+    return {int(entity_id) for (entity_id,) in rows}
+
+
+def record_sla_announcements(conn: psycopg.Connection, breaches: pd.DataFrame) -> None:
+    """Remember, in the audit log, that these breaches were announced."""
+    with conn.transaction():
+        for row in breaches.itertuples():
+            store.audit(conn, "alerting", "sla_breach_alerted", "discrepancies", str(row.id),
+                        {"severity": row.severity, "age_days": row.age_days, "sla_days": row.sla_days})  # fmt: skip

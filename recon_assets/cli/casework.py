@@ -1,0 +1,178 @@
+"""``recon exceptions`` and ``recon audit``: working discrepancies down from the terminal, and the audit log."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import getpass
+import re
+import sys
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+EXCEPTION_COLUMNS = ["id", "processor_name", "business_date", "discrepancy_type", "amount_at_risk", "severity",
+                     "age_days", "sla_breached", "state", "assigned_to", "resolution"]  # fmt: skip
+_HEAD = re.compile(r"^[0-9a-f]{64}$")
+
+
+def amount(text: str) -> Decimal:
+    """An amount in the reporting currency, e.g. 1000 or 1000.50."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not an amount: {text!r} (e.g. 1000 or 1000.50)") from None
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"not an amount: {text!r} (a number of at least 0)")
+    return value
+
+
+def days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"not a number of days: {text!r} (0 or more)")
+    return value
+
+
+def nonempty(what: str):
+    """An argument type for free text that must say something (a note, a person)."""
+
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"{what} is empty")
+        return text.strip()
+
+    return parse
+
+
+def exception_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an exception id: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"not an exception id: {text!r}")
+    return value
+
+
+def audit_head(text: str) -> str:
+    value = text.strip().lower()
+    if not _HEAD.match(value):
+        raise argparse.ArgumentTypeError(f"not an audit head: {text!r} (64 hexadecimal characters, as published)")
+    return value
+
+
+def _selection(args: argparse.Namespace):
+    from recon_assets.warehouse.casework import ExceptionFilter
+
+    return ExceptionFilter(
+        ids=tuple(args.ids or ()),
+        processor=args.processor,
+        discrepancy_type=args.type,
+        state=None if args.state == "all" else args.state,
+        severity=args.severity,
+        min_age_days=args.min_age,
+        min_amount=args.min_amount,
+    )
+
+
+def _print_frame(frame, output: str) -> None:
+    if output == "csv":
+        sys.stdout.write(frame.to_csv(index=False))
+    else:
+        print(frame.to_markdown(index=False) if len(frame) else "(no exceptions)")
+
+
+def cmd_exceptions(args: argparse.Namespace) -> int:
+    from recon_assets.domain.casework import ExceptionPolicy, Resolution
+    from recon_assets.warehouse import casework
+    from recon_assets.warehouse.database import connect, prepared_url
+
+    today = datetime.now(UTC).date()
+    selection = _selection(args)
+    if args.action == "show":  # an exception asked for by id is shown whatever its state
+        selection = dataclasses.replace(selection, state=None)
+    with connect(prepared_url()) as conn:
+        frame = casework.list_exceptions(conn, selection, ExceptionPolicy(), today)
+        if args.action == "list":
+            _print_frame(frame[EXCEPTION_COLUMNS], args.output)
+            return 0
+        if args.action == "show":
+            if frame.empty:
+                print(f"recon: no exception {', '.join(map(str, args.ids))}", file=sys.stderr)
+                return 1
+            for row in frame.to_dict("records"):
+                print("\n".join(f"{k:>20}: {v}" for k, v in row.items()))
+                print("             history:")
+                for created, actor, action, details in casework.history(conn, row["id"]):
+                    print(f"  {created:%Y-%m-%d %H:%M:%S} {actor:<12} {action:<22} {details}")
+            return 0
+        if not selection.narrows:
+            print(
+                "recon: error: give ids or a filter: a bulk change of every open exception is refused", file=sys.stderr
+            )
+            return 2
+        targets = frame[frame["state"] != "resolved"]
+        done = {"assign": "assigned", "resolve": "resolved"}[args.action]
+        print(f"recon: {len(targets)} exception(s) {'would' if args.dry_run else 'will'} be {done}")
+        _print_frame(targets[EXCEPTION_COLUMNS], "table")
+        if args.dry_run or targets.empty:
+            return 0
+        ids = [int(i) for i in targets["id"]]
+        if args.action == "assign":
+            changed = casework.assign(conn, ids, args.to, args.actor, args.note)
+        else:
+            changed = casework.resolve(conn, ids, Resolution(args.resolution), args.note, args.actor)
+        print(f"recon: {changed} exception(s) {done} by {args.actor}")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from recon_assets.warehouse.audit import verify_chain
+    from recon_assets.warehouse.database import connect, prepared_url
+
+    with connect(prepared_url()) as conn:
+        report = verify_chain(conn, args.published_head)
+    if report.intact:
+        print(f"recon: audit log intact: {report.rows} rows, head {report.head}")
+        return 0
+    where = f" at row {report.broken_at}" if report.broken_at else ""
+    print(f"recon: audit log BROKEN{where}: {report.reason} ({report.rows} rows read)")
+    return 1
+
+
+def add_parsers(sub, processors: tuple[str, ...]) -> None:
+    from recon_assets.domain.casework import MANUAL_RESOLUTIONS, Severity
+    from recon_assets.domain.matching import DISCREPANCY_TYPES
+
+    exceptions = sub.add_parser("exceptions", help="list, show, assign and resolve discrepancies")
+    actions = exceptions.add_subparsers(dest="action", required=True)
+    for name, text in (("list", "exceptions matching a filter"), ("show", "one exception and its history"),
+                       ("assign", "assign to a person or team"), ("resolve", "resolve with a reason")):  # fmt: skip
+        action = actions.add_parser(name, help=text)
+        action.add_argument("ids", nargs="*", type=exception_id, help="exception ids (or use the filters)")
+        action.add_argument("--processor", choices=processors)
+        action.add_argument("--type", choices=DISCREPANCY_TYPES)
+        action.add_argument("--state", default="unresolved",
+                            choices=("unresolved", "open", "assigned", "resolved", "all"))  # fmt: skip
+        action.add_argument("--severity", choices=[s.value for s in Severity])
+        action.add_argument("--min-age", type=days, help="days since the business day")
+        action.add_argument("--min-amount", type=amount, help="amount at risk, reporting currency")
+        action.add_argument("--output", choices=("table", "csv"), default="table")
+        if name in ("assign", "resolve"):
+            action.add_argument("--note", type=nonempty("the note saying why"), required=name == "resolve")
+            action.add_argument("--actor", type=nonempty("the actor"), default=getpass.getuser())
+            action.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
+        if name == "assign":
+            action.add_argument("--to", type=nonempty("the assignee"), required=True, help="person or team")
+        if name == "resolve":
+            action.add_argument("--resolution", required=True, choices=[r.value for r in MANUAL_RESOLUTIONS])
+        action.set_defaults(func=cmd_exceptions)
+
+    audit = sub.add_parser("audit", help="the tamper-evident audit log")
+    audit.add_argument("action", choices=("verify",))
+    audit.add_argument("--published-head", type=audit_head,
+                       help="a head hash recorded earlier (e.g. in a daily summary report)")  # fmt: skip
+    audit.set_defaults(func=cmd_audit)

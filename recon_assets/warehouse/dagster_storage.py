@@ -1,0 +1,56 @@
+"""Dagster's own storage (runs, event log, schedules) in the warehouse's PostgreSQL, with nothing to set.
+
+The repository's ``dagster.yaml`` names these classes, so ``dagster dev``, ``dagster asset materialize``
+and ``recon`` all keep Dagster's records where the warehouse is: ``RECON_DAGSTER_STORAGE_URL`` when set,
+else the warehouse's own URL (``RECON_DATABASE_URL`` or its parts), else the embedded server under the
+instance home. They are dagster-postgres's storages; only where the URL comes from differs.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from dagster import Field, StringSource
+from dagster_postgres.event_log import PostgresEventLogStorage
+from dagster_postgres.run_storage import PostgresRunStorage
+from dagster_postgres.schedule_storage import PostgresScheduleStorage
+
+from recon_assets.warehouse.database import check_reachable, configured_url
+from recon_assets.warehouse.urls import DatabaseUrl
+
+STORAGE_URL_VAR = "RECON_DAGSTER_STORAGE_URL"
+
+
+def dagster_storage_url(configured: str | None = None) -> str:
+    """The storage URL with the psycopg2 driver dagster-postgres needs."""
+    raw = configured or os.environ.get(STORAGE_URL_VAR)
+    if raw:
+        return DatabaseUrl.parse(raw, variable=STORAGE_URL_VAR).dagster_storage
+    url = configured_url()
+    check_reachable(url)
+    return url.dagster_storage
+
+
+class _WarehouseStorage:
+    """Configured by an optional ``postgres_url``; without one, the warehouse's URL."""
+
+    @classmethod
+    def config_type(cls) -> dict[str, Any]:
+        return {"postgres_url": Field(StringSource, is_required=False)}
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value: dict[str, Any]):
+        return cls(postgres_url=dagster_storage_url(config_value.get("postgres_url")), inst_data=inst_data)
+
+
+class WarehouseRunStorage(_WarehouseStorage, PostgresRunStorage):
+    """Runs, in the warehouse's PostgreSQL."""
+
+
+class WarehouseEventLogStorage(_WarehouseStorage, PostgresEventLogStorage):
+    """Events, check evaluations and concurrency slots, in the warehouse's PostgreSQL."""
+
+
+class WarehouseScheduleStorage(_WarehouseStorage, PostgresScheduleStorage):
+    """Schedule and sensor state, in the warehouse's PostgreSQL."""

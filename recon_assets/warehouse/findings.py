@@ -1,0 +1,185 @@
+"""Findings in the warehouse: the window a day is reconciled on, each record's outcome, the discrepancies
+with their history, and what the reports and the open-items view read back."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import psycopg
+from psycopg import sql
+
+from recon_assets.domain.casework import KEPT_WHEN_FOUND_AGAIN
+from recon_assets.domain.reports import CSV_COLUMNS
+from recon_assets.warehouse.store import audit, copy_rows, read_frame, replace_partition
+
+OUTCOME_COLUMNS = ("business_date", "processor_name", "processor_txn_id", "outcome", "ledger_id", "dagster_run_id")
+
+
+def load_window(conn: psycopg.Connection, processor: str, day: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The processor's records and the ledger's entries of day-1 .. day+1 (the settlement window)."""
+    bounds = (processor, day - timedelta(days=1), day + timedelta(days=1))
+    processor_frame = read_frame(
+        conn,
+        """SELECT processor_txn_id, business_date, amount_minor, currency, status
+           FROM processor_transactions WHERE processor_name = %s AND business_date BETWEEN %s AND %s""",
+        bounds,
+    )
+    ledger_frame = read_frame(
+        conn,
+        """SELECT ledger_id, processor_reference, business_date, amount_minor, currency, status, booked_at
+           FROM ledger_transactions WHERE processor_name = %s AND business_date BETWEEN %s AND %s""",
+        bounds,
+    )
+    return processor_frame, ledger_frame
+
+
+def replace_outcomes(conn: psycopg.Connection, processor: str, day: date, outcomes: pd.DataFrame, run_id: str) -> None:
+    """The day's outcome per processor record (matched, missing_in_ledger, ...), replacing the last run's."""
+    rows = [(day, processor, r.processor_txn_id, r.outcome, r.ledger_id, run_id) for r in outcomes.itertuples()]
+    replace_partition(
+        conn, "transaction_outcomes", {"processor_name": processor, "business_date": day}, OUTCOME_COLUMNS, [rows]
+    )
+
+
+def report_rows(conn: psycopg.Connection, processor: str, day: date) -> pd.DataFrame:
+    """Every finding of a processor's day, open or resolved, as the discrepancies report lists them."""
+    return read_frame(
+        conn,
+        sql.SQL(
+            """SELECT {} FROM discrepancies WHERE processor_name = %s AND business_date = %s
+               ORDER BY discrepancy_type, finding_key"""
+        ).format(sql.SQL(", ").join(map(sql.Identifier, CSV_COLUMNS))),
+        (processor, day),
+    )
+
+
+def open_findings(conn: psycopg.Connection) -> pd.DataFrame:
+    """Every finding still open, across processors and days, largest amount at risk first."""
+    return read_frame(
+        conn,
+        """SELECT processor_name, business_date, discrepancy_type, processor_txn_id, ledger_id,
+                  amount_at_risk, reporting_currency, first_detected_on
+           FROM discrepancies WHERE resolved_on IS NULL ORDER BY amount_at_risk DESC""",
+    )
+
+
+DISCREPANCY_WRITE_COLUMNS = (
+    "discrepancy_type", "processor_txn_id", "ledger_id", "related_ledger_id",
+    "processor_amount_minor", "processor_currency", "processor_status",
+    "ledger_amount_minor", "ledger_currency", "ledger_status", "at_risk_minor", "at_risk_currency", "amount_at_risk",
+)  # fmt: skip
+
+
+def sync_discrepancies(
+    conn: psycopg.Connection,
+    processor: str,
+    day: date,
+    findings: pd.DataFrame,
+    reporting_currency: str,
+    run_id: str,
+    detected_on: date,
+) -> dict[str, int]:
+    """Bring the partition's discrepancies in line with this run's findings, keeping their history.
+
+    New findings are inserted; findings seen before keep ``first_detected_on``; resolved ones that
+    reappear are reopened; open ones no longer found are resolved as ``auto_matched``, never deleted.
+    Every change is written to the audit log. Returns counts of inserted, updated, reopened, resolved.
+    """
+    with conn.transaction():
+        conn.execute(
+            """CREATE TEMP TABLE incoming_discrepancies (
+                discrepancy_type text, processor_txn_id text, ledger_id text, related_ledger_id text,
+                processor_amount_minor bigint, processor_currency char(3), processor_status text,
+                ledger_amount_minor bigint, ledger_currency char(3), ledger_status text,
+                at_risk_minor bigint, at_risk_currency char(3), amount_at_risk numeric) ON COMMIT DROP"""
+        )
+        rows = (
+            [None if pd.isna(v) else v for v in rec]
+            for rec in findings[list(DISCREPANCY_WRITE_COLUMNS)].itertuples(index=False, name=None)
+        )
+        copy_rows(conn, "incoming_discrepancies", DISCREPANCY_WRITE_COLUMNS, rows)
+        params = {
+            "processor": processor, "day": day, "currency": reporting_currency,
+            "run_id": run_id, "today": detected_on, "kept": KEPT_WHEN_FOUND_AGAIN,
+        }  # fmt: skip
+        changes = conn.execute(
+            """
+            WITH upserted AS (
+                INSERT INTO discrepancies AS d (business_date, processor_name, discrepancy_type,
+                    processor_txn_id, ledger_id, related_ledger_id, processor_amount_minor,
+                    processor_currency, processor_status, ledger_amount_minor, ledger_currency,
+                    ledger_status, at_risk_minor, at_risk_currency, amount_at_risk, reporting_currency,
+                    detected_run_id, first_detected_on, last_detected_on)
+                SELECT %(day)s, %(processor)s, discrepancy_type, processor_txn_id, ledger_id,
+                    related_ledger_id, processor_amount_minor, processor_currency, processor_status,
+                    ledger_amount_minor, ledger_currency, ledger_status, at_risk_minor, at_risk_currency,
+                    amount_at_risk, %(currency)s, %(run_id)s, %(today)s, %(today)s
+                FROM incoming_discrepancies
+                ON CONFLICT (processor_name, business_date, discrepancy_type, finding_key) DO UPDATE SET
+                    related_ledger_id = EXCLUDED.related_ledger_id,
+                    processor_amount_minor = EXCLUDED.processor_amount_minor,
+                    processor_currency = EXCLUDED.processor_currency,
+                    processor_status = EXCLUDED.processor_status,
+                    ledger_amount_minor = EXCLUDED.ledger_amount_minor,
+                    ledger_currency = EXCLUDED.ledger_currency,
+                    ledger_status = EXCLUDED.ledger_status,
+                    at_risk_minor = EXCLUDED.at_risk_minor,
+                    at_risk_currency = EXCLUDED.at_risk_currency,
+                    amount_at_risk = EXCLUDED.amount_at_risk,
+                    reporting_currency = EXCLUDED.reporting_currency,
+                    detected_run_id = EXCLUDED.detected_run_id,
+                    last_detected_on = EXCLUDED.last_detected_on,
+                    -- found again: reopened, unless its resolution accepted it (written off, false positive)
+                    state = CASE WHEN d.resolution = ANY(%(kept)s) THEN d.state
+                                 WHEN d.state = 'resolved' THEN 'open' ELSE d.state END,
+                    resolved_on = CASE WHEN d.resolution = ANY(%(kept)s)
+                                       THEN d.resolved_on END,
+                    resolved_at = CASE WHEN d.resolution = ANY(%(kept)s)
+                                       THEN d.resolved_at END,
+                    resolved_by = CASE WHEN d.resolution = ANY(%(kept)s)
+                                       THEN d.resolved_by END,
+                    resolution_note = CASE WHEN d.resolution = ANY(%(kept)s)
+                                           THEN d.resolution_note END,
+                    resolution = CASE WHEN d.resolution = ANY(%(kept)s)
+                                      THEN d.resolution END
+                RETURNING d.id, (xmax = 0) AS inserted, d.discrepancy_type, d.processor_txn_id, d.ledger_id
+            ),
+            previously_resolved AS (
+                SELECT id FROM discrepancies
+                WHERE processor_name = %(processor)s AND business_date = %(day)s AND resolved_on IS NOT NULL
+                  AND NOT resolution = ANY(%(kept)s)
+            ),
+            resolved AS (
+                UPDATE discrepancies d SET resolved_on = %(today)s, resolution = 'auto_matched',
+                    state = 'resolved', resolved_by = 'recon', resolved_at = now(),
+                    resolution_note = 'matched by run ' || %(run_id)s
+                WHERE d.processor_name = %(processor)s AND d.business_date = %(day)s
+                  AND d.resolved_on IS NULL AND d.id NOT IN (SELECT id FROM upserted)
+                RETURNING d.id, d.discrepancy_type, d.processor_txn_id, d.ledger_id
+            )
+            SELECT 'inserted' AS change, id, discrepancy_type, processor_txn_id, ledger_id
+                FROM upserted WHERE inserted
+            UNION ALL
+            SELECT 'reopened', id, discrepancy_type, processor_txn_id, ledger_id
+                FROM upserted WHERE NOT inserted AND id IN (SELECT id FROM previously_resolved)
+            UNION ALL
+            SELECT 'resolved', id, discrepancy_type, processor_txn_id, ledger_id FROM resolved
+            """,
+            params,
+        ).fetchall()
+        counts = {"inserted": 0, "reopened": 0, "resolved": 0}
+        for change, ident, kind, txn_id, ledger_id in changes:
+            counts[change] += 1
+            if change != "inserted":
+                audit(
+                    conn, "reconciliation", f"discrepancy_{change}", "discrepancies", str(ident),
+                    {"business_date": day.isoformat(), "processor": processor, "type": kind,
+                     "processor_txn_id": txn_id, "ledger_id": ledger_id, "run_id": run_id,
+                     **({"resolution": "auto_matched"} if change == "resolved" else {})},
+                )  # fmt: skip
+        audit(
+            conn, "reconciliation", "discrepancies_synced", "discrepancies", f"{processor}/{day.isoformat()}",
+            {"run_id": run_id, "findings": len(findings), **counts},
+        )  # fmt: skip
+    return counts

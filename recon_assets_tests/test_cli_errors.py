@@ -1,0 +1,87 @@
+"""Every input error of ``recon`` is one line on stderr and a non-zero exit, never a traceback, and nothing
+is changed before the input is refused."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psycopg
+import pytest
+import requests
+
+from recon_assets_tests.services import free_port
+
+BAD_INPUT = [
+    ("exceptions", "list", "--min-amount", "abc"),
+    ("exceptions", "list", "--min-amount", "-5"),
+    ("exceptions", "list", "--min-age", "soon"),
+    ("exceptions", "list", "--processor", "venmo"),
+    ("exceptions", "show", "forty-two"),
+    ("exceptions", "resolve", "1", "--resolution", "written_off", "--note", ""),
+    ("exceptions", "resolve", "1", "--resolution", "written_off", "--note", "   "),
+    ("exceptions", "resolve", "1", "--resolution", "auto_matched", "--note", "x"),
+    ("exceptions", "assign", "1", "--to", "", "--note", "x"),
+    ("exceptions", "resolve", "--resolution", "written_off", "--note", "everything"),
+    ("audit", "verify", "--published-head", "zz"),
+    ("run", "--date", "2026-13-45"),
+    ("run", "--processors", "venmo"),
+    ("report", "--date", "yesterday"),
+    ("db", "migrate"),
+    ("frobnicate",),
+]
+
+
+@pytest.fixture
+def env(warehouse_url, tmp_path):
+    return {**os.environ, "RECON_DATABASE_URL": warehouse_url.libpq, "DAGSTER_HOME": str(tmp_path / "home")}
+
+
+@pytest.mark.parametrize("argv", BAD_INPUT, ids=" ".join)
+def test_bad_input_is_one_line(env, warehouse_url, argv):
+    with psycopg.connect(warehouse_url.libpq) as conn:
+        (before,) = conn.execute("SELECT count(*) FROM audit_logs").fetchone()
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "recon_assets.cli", *argv], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("recon") and result.stderr.count("\n") == 1, result.stderr
+    with psycopg.connect(warehouse_url.libpq) as conn:
+        assert conn.execute("SELECT count(*) FROM audit_logs").fetchone() == (before,)
+
+
+def test_recon_dev_serves_the_ui_and_ctrl_c_ends_it_quietly(env, tmp_path):
+    """``recon dev`` is ``dagster dev`` in the project's root; Ctrl-C (SIGINT to the terminal's process
+    group) stops both without a traceback."""
+    port = free_port()
+    dev_env = {k: v for k, v in env.items() if k != "DAGSTER_HOME"}
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "recon_assets.cli", "dev", "--port", str(port)],
+        env=dev_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/server_info", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        query = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
+        for _ in range(60):  # the code location loads in the background
+            body = requests.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}, timeout=10).json()
+            entries = body["data"]["workspaceOrError"]["locationEntries"]
+            if entries and entries[0]["loadStatus"] == "LOADED":
+                break
+            time.sleep(1)
+        assert entries == [{"name": "recon", "loadStatus": "LOADED"}]
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-2000:]
+    assert "will not be used" not in out + err  # the project's dagster.yaml is the one in use
+    assert process.returncode in (0, 130)
