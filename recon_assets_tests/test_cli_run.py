@@ -97,7 +97,8 @@ def test_recon_run_leaves_the_day_complete_and_links_only_written_files(local_en
     folder = tmp_path / "reports" / "reports" / "2026" / "11" / "20"
     for processor in PROCESSORS:
         assert (folder / processor / "discrepancies.csv").exists() and (folder / processor / "summary.json").exists()
-    assert {p.name for p in folder.iterdir() if p.is_file()} == {"daily_summary.md", "daily_summary.html", "trend.png"}
+    summary_files = {"daily_summary.md", "daily_summary.html", "trend.png", "audit_head.json"}
+    assert {p.name for p in folder.iterdir() if p.is_file()} == summary_files
     # every report link the warehouse (and so the UI and the alerts) hands out opens a file that exists
     with psycopg.connect(warehouse_url.libpq) as conn:
         links = [

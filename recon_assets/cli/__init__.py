@@ -42,8 +42,9 @@ def _yesterday() -> date:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from recon_assets.warehouse.database import check_reachable, configured_url, upgrade
+    from recon_assets.warehouse.database import check_reachable, configured_url, connect, upgrade
     from recon_assets.warehouse.embedded import stop_embedded_server
+    from recon_assets.warehouse.roles import grant_application_role
 
     if args.action == "stop":
         print("recon: embedded PostgreSQL stopped" if stop_embedded_server() else "recon: not running")
@@ -52,6 +53,13 @@ def cmd_db(args: argparse.Namespace) -> int:
     check_reachable(url)
     if args.action == "url":
         print(url.redacted)
+        return 0
+    if args.action == "grant":
+        if not args.role:
+            raise ConfigurationError("recon db grant needs the application role's name: recon db grant ROLE")
+        with connect(url) as conn:
+            grant_application_role(conn, args.role)
+        print(f"recon: {args.role} may read and write the data and only append to the audit log")
         return 0
     applied = upgrade(url)
     print(f"recon: {url.redacted}: " + (f"applied {', '.join(applied)}" if applied else "schema up to date"))
@@ -112,8 +120,10 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--date", type=business_date, default=_yesterday())
     report.set_defaults(func=cmd_report)
 
-    db = sub.add_parser("db", help="the warehouse: upgrade the schema, show its URL, stop the embedded server")
-    db.add_argument("action", choices=("upgrade", "url", "stop"))
+    db = sub.add_parser("db", help="the warehouse: upgrade the schema, grant the application role, show its URL, "
+                        "stop the embedded server")  # fmt: skip
+    db.add_argument("action", choices=("upgrade", "grant", "url", "stop"))
+    db.add_argument("role", nargs="?", help="for grant: the role recon's processes connect as")
     db.set_defaults(func=cmd_db)
 
     add_casework_parsers(sub, processors)

@@ -129,14 +129,33 @@ def cmd_exceptions(args: argparse.Namespace) -> int:
     return 0
 
 
+def published_anchors() -> list:
+    """Every head published with a daily summary, read back from the report store."""
+    import dagster as dg
+
+    from recon_assets.definitions import build_definitions
+    from recon_assets.warehouse.audit import PUBLISHED_HEAD, anchor_from_published
+
+    with dg.build_resources({"store": build_definitions().resources["report_store"]}) as resources:
+        store = resources.store
+        return [anchor_from_published(store.get(key)) for key in store.list_keys("reports/", f"/{PUBLISHED_HEAD}")]
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
-    from recon_assets.warehouse.audit import verify_chain
+    from recon_assets.warehouse.audit import Anchor, verify_chain
     from recon_assets.warehouse.database import connect, prepared_url
 
+    anchors = published_anchors()
+    if args.published_head:
+        anchors.append(Anchor(row_hash=args.published_head))
     with connect(prepared_url()) as conn:
-        report = verify_chain(conn, args.published_head)
+        report = verify_chain(conn, anchors)
+    latest = report.latest_anchor
+    against = (f"; checked against {report.anchors_checked} published head(s)"
+               + (f", the latest row {latest.row_id} of {latest.label}" if latest else "")
+               if anchors else "; no head published yet (a daily summary publishes one)")  # fmt: skip
     if report.intact:
-        print(f"recon: audit log intact: {report.rows} rows, head {report.head}")
+        print(f"recon: audit log intact: {report.rows} rows, head {report.head}{against}")
         return 0
     where = f" at row {report.broken_at}" if report.broken_at else ""
     print(f"recon: audit log BROKEN{where}: {report.reason} ({report.rows} rows read)")

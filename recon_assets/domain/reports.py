@@ -114,7 +114,7 @@ def daily_summary_markdown(
         lines += ["## Open exceptions by age", "", aging.to_markdown(index=False), ""]
     lines += [f"![30-day trend of amount at risk and missing transactions]({chart_name})", ""]
     if audit_head:
-        lines += [f"Audit log head: `{audit_head}` (check with `recon audit verify --published-head`)", ""]
+        lines += [f"Audit log head: `{audit_head}` (`recon audit verify` checks the log against it)", ""]
     return "\n".join(lines)
 
 

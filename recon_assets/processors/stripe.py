@@ -77,10 +77,11 @@ class StripeClient(SourceClient):
             yield data
             if not body.get("has_more") or not data:
                 return
-            last = data[-1]
-            if not isinstance(last, dict) or not last.get("id"):
-                raise BrokenEnvelope(self.name, path, 200, f"page {page}: its last record has no id to page after")
-            params["starting_after"] = last["id"]
+            # page after the last record that has an id (a garbage entry at the end is quarantined, not followed)
+            ids = [item["id"] for item in data if isinstance(item, dict) and isinstance(item.get("id"), str)]
+            if not ids:
+                raise BrokenEnvelope(self.name, path, 200, f"page {page}: no record has an id to page after")
+            params["starting_after"] = ids[-1]
 
     def parse(self, raw: dict[str, Any]) -> ProcessorTransaction:
         if raw.get("object") == "refund":

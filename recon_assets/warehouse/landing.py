@@ -67,11 +67,22 @@ def lock_partition(conn: psycopg.Connection, *parts: object) -> None:
     conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
 
 
+class AlreadyLanded(RuntimeError):
+    """A record of the day carries an id the warehouse already holds for another day."""
+
+
 def replace_rows(
     conn: psycopg.Connection, table: LandingTable, source: str, day: date, batches: Iterable[Sequence[Sequence]]
 ) -> tuple[int, int]:
     """Replace the partition's rows with ``batches`` (streamed into COPY); returns (deleted, written)."""
-    return replace_partition(conn, table.name, table.partition(source, day), table.columns, batches)
+    try:
+        return replace_partition(conn, table.name, table.partition(source, day), table.columns, batches)
+    except psycopg.errors.UniqueViolation as exc:
+        detail = (exc.diag.message_detail or "").replace("Key ", "").rstrip(".")
+        raise AlreadyLanded(
+            f"{source} {day}: a record is already landed for another day ({detail}): the source moved it across "
+            f"days; the partition of {day} is left as it was"
+        ) from None
 
 
 def withdraw(conn: psycopg.Connection, table: LandingTable, source: str, day: date, ids: Iterable[str]):

@@ -67,3 +67,6 @@ class DatabaseUrl:
 
     def with_database(self, database: str) -> DatabaseUrl:
         return DatabaseUrl(self.url.set(database=database))
+
+    def with_user(self, username: str, password: str | None = None) -> DatabaseUrl:
+        return DatabaseUrl(self.url.set(username=username, password=password))

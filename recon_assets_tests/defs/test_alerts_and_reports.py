@@ -109,6 +109,7 @@ def test_critical_day_reports_and_alerts_once_then_recovers(wired, aws, slack, w
             "reports/2026/11/20/daily_summary.md",
             "reports/2026/11/20/daily_summary.html",
             "reports/2026/11/20/trend.png",
+            "reports/2026/11/20/audit_head.json",
         }
         head = s3.head_object(Bucket=BUCKET, Key="reports/2026/11/20/stripe/discrepancies.csv")
         assert head["ServerSideEncryption"] == "AES256" and head["ContentType"] == "text/csv"

@@ -2,13 +2,14 @@
 (terminal), found again and reopened; bulk resolution with a dry run; an SLA breach announced once; the
 audit chain catching a superuser's edit."""
 
+import re
 from datetime import date
 
 import dagster as dg
 import psycopg
 import pytest
 
-from recon_assets import cli
+from recon_assets import asset_keys, cli
 from recon_assets.definitions import build_definitions
 from recon_assets.defs.alerting.resources import SlackWebhookResource
 from recon_assets.defs.casework.sensors import exception_sla_alerts
@@ -127,7 +128,7 @@ def test_audit_verify_names_the_first_tampered_row(reconciled_day, warehouse_url
             store.audit(conn, "test", "noted", "thing", str(n), {"n": n})
     code, out = recon("audit", "verify")
     assert code == 0 and "intact" in out
-    head = out.split("head ")[1].strip()
+    head = re.search(r"head ([0-9a-f]{64})", out).group(1)
     ((edited,), (deleted,)) = rows(warehouse_url, "SELECT id FROM audit_logs ORDER BY id OFFSET 2 LIMIT 2")
     with psycopg.connect(warehouse_url.libpq, autocommit=True) as conn:  # a superuser, around the trigger
         conn.execute("ALTER TABLE audit_logs DISABLE TRIGGER audit_logs_no_update_delete")
@@ -163,3 +164,45 @@ def test_aging_asset_counts_the_open_backlog(reconciled_day, warehouse_url):
     assert metadata["open_count"].value == open_count > 0
     assert metadata["open_0_1_days"].value == open_count  # all found on the day itself
     assert metadata["open_stripe"].value == open_count and metadata["open_paypal"].value == 0
+
+
+REWRITE_FROM = """
+SET session_replication_role = replica;  -- a superuser: the append-only trigger does not fire
+UPDATE audit_logs SET details = details || '{"findings": 0}' WHERE id = %(first)s;
+DO $$
+DECLARE r record; previous text;
+BEGIN
+    SELECT row_hash INTO previous FROM audit_logs WHERE id < %(first)s ORDER BY id DESC LIMIT 1;
+    FOR r IN SELECT * FROM audit_logs WHERE id >= %(first)s ORDER BY id LOOP
+        UPDATE audit_logs SET prev_hash = previous, row_hash = recon_audit_hash(r.id, r.created_at, r.actor,
+            r.action, r.entity, r.entity_id, r.details, previous)
+        WHERE id = r.id RETURNING row_hash INTO previous;
+    END LOOP;
+END $$;
+"""
+CUT_FROM = "SET session_replication_role = replica; DELETE FROM audit_logs WHERE id >= %(first)s;"
+
+
+@pytest.mark.parametrize(
+    ("tamper", "found"),
+    [(REWRITE_FROM, "no longer has the hash published with the daily summary of 2026-11-20"),
+     (CUT_FROM, "is no longer in the log (rows were removed from its end)")],
+    ids=["rewritten with every hash recomputed", "cut at its end"],
+)  # fmt: skip
+def test_audit_verify_holds_the_log_against_the_heads_published_with_each_summary(
+    reconciled_day, warehouse_url, recon, tmp_path, monkeypatch, tamper, found
+):
+    monkeypatch.setenv("RECON_REPORTS_DIR", str(tmp_path / "reports"))  # where the resources write reports
+    reporting = [asset_keys.reconciliation_report("stripe"), asset_keys.EXCEPTION_AGING, asset_keys.DAILY_SUMMARY]
+    assert materialize(reconciled_day, DAY, reporting).success
+    ((published,),) = rows(warehouse_url, "SELECT max(id) FROM audit_logs")
+    with psycopg.connect(warehouse_url.libpq, autocommit=True) as conn:
+        for n in range(3):  # the log goes on after the head was published
+            store.audit(conn, "test", "noted", "thing", str(n), {"n": n})
+    code, out = recon("audit", "verify")
+    assert code == 0 and "intact" in out
+    assert f"checked against 1 published head(s), the latest row {published} of the daily summary of 2026-11-20" in out
+    with psycopg.connect(warehouse_url.libpq, autocommit=True) as conn:
+        conn.execute(tamper.replace("%(first)s", str(published - 2)))
+    code, out = recon("audit", "verify")
+    assert code == 1 and f"BROKEN at row {published}" in out and found in out, out

@@ -1,34 +1,14 @@
 """The clients against the sandbox server over a real loopback socket."""
 
-from datetime import date
-
 import pytest
 import requests
 
-from recon_assets.processors.http import ApiError, HttpClient, RetryPolicy
+from recon_assets.processors.http import ApiError, HttpClient
 from recon_assets.processors.paypal import parse_paypal_time
-from recon_assets.processors.registry import SOURCES
 from recon_assets.processors.stripe import StripeClient
 from recon_assets.sandbox.server import SANDBOX_CREDENTIALS as C
 from recon_assets.sandbox.world import SandboxConfig, ledger_bookings, processor_movements
-
-DAY = date(2026, 11, 20)
-FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05, budget_seconds=5)
-
-
-def make(name, url, windows=1, workers=1, **options):
-    """The source's client against ``url`` with the sandbox's credentials (the ledger's narrowed to Stripe)."""
-    if name == "ledger":
-        options.setdefault("processor", "stripe")
-    return SOURCES[name].client_class(
-        HttpClient(name, url, FAST), *C[name], windows=windows, workers=workers, **options
-    )
-
-
-def fetch(client):
-    with client.fetch_day(DAY) as result:
-        records = [r for batch in result.batches for r in batch]
-    return records, result
+from recon_assets_tests.processors.clients import DAY, FAST, fetch, make
 
 
 @pytest.mark.parametrize("sandbox_config", [SandboxConfig(daily_volume=1100)])

@@ -18,6 +18,7 @@ import pandas as pd
 
 from recon_assets.domain.money import format_major
 from recon_assets.processors.base import CONFLICT_REASON, SourceClient, day_bounds
+from recon_assets.processors.http import ApiError
 from recon_assets.warehouse import landing, store
 from recon_assets.warehouse.landing import LandingTable
 from recon_assets.warehouse.resource import WarehouseResource
@@ -63,6 +64,33 @@ def land_day(
     """Fetch ``day`` from ``client`` and atomically replace its partition of ``table`` and its quarantine."""
     run_id, source = context.run.run_id, client.name
     totals = _Totals()
+    try:
+        deleted, quarantine, stats = _land(client, warehouse, table, day, run_id, totals)
+    except (ApiError, landing.AlreadyLanded) as exc:  # one line: the source, the endpoint or record, why
+        raise dg.Failure(description=str(exc)) from None
+    for record_id, reason, _, _ in quarantine:
+        context.log.warning(f"quarantined {source} record {record_id}: {reason}")
+    fetched_at = datetime.now(UTC)
+    return {
+        "row_count": dg.MetadataValue.int(totals.rows),
+        "rows_replaced": dg.MetadataValue.int(deleted),
+        "quarantined_count": dg.MetadataValue.int(len(quarantine)),
+        "totals_by_currency": dg.MetadataValue.json(totals.totals_text()),
+        "fetch_pages": dg.MetadataValue.int(stats.pages),
+        "fetch_retries": dg.MetadataValue.int(stats.retries),
+        "fetch_seconds": dg.MetadataValue.float(round(stats.seconds, 3)),
+        "duplicates_dropped": dg.MetadataValue.int(stats.duplicates_dropped),
+        "fetched_at": dg.MetadataValue.timestamp(fetched_at),
+        "day_is_final": dg.MetadataValue.bool(fetched_at >= day_bounds(day)[1] + finality_lag),
+        "preview": dg.MetadataValue.md(
+            pd.DataFrame(totals.preview).to_markdown(index=False) if totals.preview else "_no records_"
+        ),
+    }
+
+
+def _land(client: SourceClient, warehouse: WarehouseResource, table: LandingTable, day: date, run_id: str, totals):
+    """The transaction itself; leaving it any way, the fetch's workers are stopped."""
+    source = client.name
     with client.fetch_day(day) as fetched, warehouse.connection() as conn, conn.transaction():
         landing.lock_partition(conn, table.name, source, day)
         deleted, _ = landing.replace_rows(
@@ -80,25 +108,7 @@ def land_day(
             conn, "ingestion", "partition_replaced", table.name, f"{source}/{day.isoformat()}",
             {"run_id": run_id, "rows_deleted": deleted, "rows_written": totals.rows, "quarantined": len(quarantine)},
         )  # fmt: skip
-    for record_id, reason, _, _ in quarantine:
-        context.log.warning(f"quarantined {source} record {record_id}: {reason}")
-    fetched_at = datetime.now(UTC)
-    stats = fetched.stats
-    return {
-        "row_count": dg.MetadataValue.int(totals.rows),
-        "rows_replaced": dg.MetadataValue.int(deleted),
-        "quarantined_count": dg.MetadataValue.int(len(quarantine)),
-        "totals_by_currency": dg.MetadataValue.json(totals.totals_text()),
-        "fetch_pages": dg.MetadataValue.int(stats.pages),
-        "fetch_retries": dg.MetadataValue.int(stats.retries),
-        "fetch_seconds": dg.MetadataValue.float(round(stats.seconds, 3)),
-        "duplicates_dropped": dg.MetadataValue.int(stats.duplicates_dropped),
-        "fetched_at": dg.MetadataValue.timestamp(fetched_at),
-        "day_is_final": dg.MetadataValue.bool(fetched_at >= day_bounds(day)[1] + finality_lag),
-        "preview": dg.MetadataValue.md(
-            pd.DataFrame(totals.preview).to_markdown(index=False) if totals.preview else "_no records_"
-        ),
-    }
+    return deleted, quarantine, fetched.stats
 
 
 def _json(value: Any) -> str:

@@ -112,8 +112,18 @@ def daily_summary(
         backlog = casework.aging(conn, exception_policy.policy(), day)
         # the audit chain's head, published outside the database (a versioned bucket) as its anchor
         head = audit.chain_head(conn)
-        markdown = daily_summary_markdown(day, summaries, currency, chart, backlog, head)
+        head_text = f"row {head.row_id}, {head.row_hash}" if head else None
+        markdown = daily_summary_markdown(day, summaries, currency, chart, backlog, head_text)
         uris = {
+            **(
+                {
+                    "audit_head": report_store.put(
+                        report_path(day, audit.PUBLISHED_HEAD), audit.published_head(head, day), "application/json"
+                    )
+                }
+                if head
+                else {}
+            ),  # fmt: skip
             "trend_png": report_store.put(report_path(day, chart), trend_chart_png(trend, currency), "image/png"),
             "summary_markdown": report_store.put(
                 report_path(day, "daily_summary.md"), markdown.encode(), "text/markdown; charset=utf-8"
@@ -130,7 +140,7 @@ def daily_summary(
         metadata={
             **_uri_metadata(uris),
             "processors_reconciled": dg.MetadataValue.int(len(summaries)),
-            "audit_log_head": head or "",
+            "audit_log_head": head_text or "",
             "preview": dg.MetadataValue.md(markdown),
         }
     )

@@ -10,7 +10,7 @@ from recon_assets.warehouse.embedded import instance_home
 
 
 class ReportStore(dg.ConfigurableResource):
-    """Writes report files by relative key; re-writing a key overwrites it (reports are idempotent)."""
+    """Report files by relative key; re-writing a key overwrites it (reports are idempotent)."""
 
     s3: S3Resource
     bucket: str | None = None
@@ -33,6 +33,21 @@ class ReportStore(dg.ConfigurableResource):
             temporary.write_bytes(body)
             temporary.replace(path)
         return self.uri(key)
+
+    def get(self, key: str) -> bytes:
+        if self.bucket:
+            return self.s3.get_client().get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        return self._local_path(key).read_bytes()
+
+    def list_keys(self, prefix: str, suffix: str = "") -> list[str]:
+        """Every key under ``prefix`` ending with ``suffix``, sorted."""
+        if self.bucket:
+            pages = self.s3.get_client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+            found = [item["Key"] for page in pages for item in page.get("Contents", [])]
+        else:
+            root = self._local_path("")
+            found = [p.relative_to(root).as_posix() for p in (root / prefix).rglob("*") if p.is_file()]
+        return sorted(key for key in found if key.endswith(suffix))
 
     def _local_path(self, key: str) -> Path:
         return Path(self.local_dir or instance_home() / "reports-store").resolve() / key

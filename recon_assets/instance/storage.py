@@ -12,9 +12,11 @@ import os
 from typing import Any
 
 from dagster import Field, StringSource
+from dagster._core.storage.event_log.schema import ConcurrencyLimitsTable
 from dagster_postgres.event_log import PostgresEventLogStorage
 from dagster_postgres.run_storage import PostgresRunStorage
 from dagster_postgres.schedule_storage import PostgresScheduleStorage
+from sqlalchemy.dialects import postgresql
 
 from recon_assets.warehouse.database import check_reachable, configured_url
 from recon_assets.warehouse.urls import DatabaseUrl
@@ -50,6 +52,35 @@ class WarehouseRunStorage(_WarehouseStorage, PostgresRunStorage):
 
 class WarehouseEventLogStorage(_WarehouseStorage, PostgresEventLogStorage):
     """Events, check evaluations and concurrency slots, in the warehouse's PostgreSQL."""
+
+    def initialize_concurrency_limit_to_default(self, concurrency_key: str) -> bool:
+        """Give a pool the instance's default limit, atomically.
+
+        Dagster's own version inserts the pool's row and, when the insert fails, updates it in the same
+        transaction: on PostgreSQL the failed insert has already aborted that transaction, so two runs
+        starting the same new pool at once (or any run after the default limit changed) fail. An upsert
+        does it in one statement, leaves a limit someone set by hand alone, and holds the pool's row
+        until commit, so concurrent callers allocate its slots one after the other.
+        """
+        default_limit = self._instance.global_op_concurrency_default_limit if self.has_instance else None
+        if default_limit is None or not self.has_default_pool_limit_col:
+            return super().initialize_concurrency_limit_to_default(concurrency_key)
+        limits = ConcurrencyLimitsTable
+        upsert = (
+            postgresql.insert(limits)
+            .values(concurrency_key=concurrency_key, limit=default_limit, using_default_limit=True)
+            .on_conflict_do_update(
+                index_elements=[limits.c.concurrency_key],
+                set_={"limit": default_limit},
+                where=limits.c.using_default_limit,
+            )
+            .returning(limits.c.limit)
+        )
+        with self.index_transaction() as conn:
+            row = conn.execute(upsert).fetchone()
+            if row is not None:  # the pool follows the default: its slots follow its limit
+                self._allocate_concurrency_slots(conn, concurrency_key, row[0])
+        return True
 
 
 class WarehouseScheduleStorage(_WarehouseStorage, PostgresScheduleStorage):
