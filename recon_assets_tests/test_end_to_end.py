@@ -4,7 +4,9 @@ launched through the same GraphQL mutation the UI uses; the daemon is stopped in
 again; the rows, check results and report files are then exactly what one clean run gives. The UI is
 opened in headless Chromium and its asset graph and check results are screenshot."""
 
+import json
 import os
+import re
 import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -189,11 +191,13 @@ def screenshots(base_url: str) -> None:
             executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
         )
         try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            page.goto(f"{base_url}/locations/recon/asset-groups/reconciliation", wait_until="networkidle")
-            dismiss_newsletter_dialog(page)
-            for name in ("discrepancies", "reconciliation_summary", "open_discrepancies"):
-                page.get_by_text(name, exact=True).first.wait_for(timeout=60_000)
+            page = browser.new_page(viewport={"width": 1600, "height": 1300})
+            show_whole_graph(page, base_url)
+            text = page.inner_text("body")
+            for processor in PROCESSORS:  # each processor's assets in a box titled with its name
+                assert re.search(rf"^{processor}$", text, re.MULTILINE), text[:2000]
+            for node in ("raw_transactions", "discrepancies"):  # three of each, told apart by their boxes
+                assert len(re.findall(rf"^{node}$", text, re.MULTILINE)) == len(PROCESSORS), text[:2000]
             page.screenshot(path=str(target / "asset-graph.png"))
             page.goto(f"{base_url}/assets/stripe/reconciliation_summary?view=checks", wait_until="networkidle")
             page.get_by_text("risk_threshold", exact=True).first.wait_for(timeout=60_000)
@@ -205,6 +209,25 @@ def screenshots(base_url: str) -> None:
         finally:
             browser.close()
     assert (target / "asset-graph.png").stat().st_size > 10_000
+
+
+GRAPH_GROUPS_KEY = "asset-graph-open-graph-nodes-global-__GLOBAL__"  # the UI's memory of expanded groups
+
+
+def show_whole_graph(page, base_url: str) -> None:
+    """The global lineage with every group expanded (as a person would click them open) and zoomed to fit."""
+    groups = sorted({node.group_name for node in build_definitions().resolve_asset_graph().asset_nodes})
+    expanded = json.dumps({"expanded": ",".join(f"global@global:{group}" for group in groups)})
+    page.goto(f"{base_url}/asset-groups", wait_until="networkidle")
+    page.evaluate("([key, value]) => { localStorage.setItem(key, value); localStorage.setItem('defaultZoom', '0.5'); }",
+                  [GRAPH_GROUPS_KEY, expanded])  # fmt: skip
+    page.goto(f"{base_url}/asset-groups", wait_until="networkidle")
+    dismiss_newsletter_dialog(page)
+    page.get_by_text("Hide navigation").click()
+    page.locator("[aria-label='panel_show_right']").first.click()  # the group tree beside the graph
+    for group in groups:
+        page.get_by_text(group, exact=True).first.wait_for(timeout=60_000)
+    page.wait_for_timeout(2000)  # the layout settles
 
 
 def dismiss_newsletter_dialog(page) -> None:

@@ -24,9 +24,13 @@ def prepare_instance() -> Path:
 
     home = instance_home()
     config = home / "dagster.yaml"
-    if not config.exists() and INSTANCE_CONFIG.exists():
-        config.unlink(missing_ok=True)  # a link left dangling by a moved checkout
-        config.symlink_to(os.path.relpath(INSTANCE_CONFIG, home))
+    if not config.exists() and INSTANCE_CONFIG.exists():  # absent, or a link left dangling by a moved checkout
+        # made under a name of its own, then renamed into place: two processes preparing one new home at
+        # once both succeed, and neither sees a half-made instance file
+        link = home / f".dagster.yaml.{os.getpid()}"
+        link.unlink(missing_ok=True)
+        link.symlink_to(os.path.relpath(INSTANCE_CONFIG, home))
+        os.replace(link, config)
     os.environ["DAGSTER_HOME"] = str(home)
     prepared_url()
     return home

@@ -6,10 +6,12 @@ goes through ``redact`` before it is rendered.
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from recon_assets.domain.risk import RiskLevel
+from recon_assets.domain.templating import RISK_COLOURS, render
 
 _CARD_NUMBER = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
 _SECRETS = (
@@ -31,6 +33,14 @@ def redact(text: str) -> str:
     for pattern in _SECRETS:
         text = pattern.sub("[redacted]", text)
     return text
+
+
+LABEL_COLOURS = {
+    "ERROR": RISK_COLOURS[RiskLevel.CRITICAL],
+    "WARN": RISK_COLOURS[RiskLevel.MEDIUM],
+    "INFO": "#1d4ed8",
+    "RECOVERED": RISK_COLOURS[RiskLevel.LOW],
+}
 
 
 class AlertKind(StrEnum):
@@ -67,8 +77,7 @@ class Alert:
     @property
     def subject(self) -> str:
         where = " ".join(part for part in (self.processor, self.business_date) if part)
-        label = "RECOVERED" if self.kind == AlertKind.RECOVERY else self.severity
-        return redact(f"[recon] {label} {where}: {self.title}".replace("  ", " "))
+        return redact(f"[recon] {self.label} {where}: {self.title}".replace("  ", " "))
 
     @property
     def next_steps(self) -> str:
@@ -81,17 +90,20 @@ class Alert:
         lines += [f"{name}: {url}" for name, url in self.links.items()]
         return redact("\n".join(lines)) + "\n"
 
+    @property
+    def label(self) -> str:
+        return "RECOVERED" if self.kind == AlertKind.RECOVERY else self.severity
+
     def html(self) -> str:
-        rows = "".join(
-            f"<tr><th align='left'>{html.escape(k)}</th><td>{html.escape(redact(v))}</td></tr>"
-            for k, v in self.facts.items()
-        )
-        links = "".join(
-            f"<li><a href='{html.escape(url)}'>{html.escape(name)}</a></li>" for name, url in self.links.items()
-        )
-        return (
-            f"<html><body><h2>{html.escape(self.subject)}</h2><table>{rows}</table>"
-            f"<p><strong>What to do:</strong> {html.escape(self.next_steps)}</p><ul>{links}</ul></body></html>"
+        """The email's HTML, on the daily summary's layout: badges, the facts, what to do, the links."""
+        level = self.facts.get("risk level")
+        return render(
+            "alert.html.j2",
+            alert=self,
+            label=self.label,
+            colour=LABEL_COLOURS.get(self.label, LABEL_COLOURS["INFO"]),
+            level=level if level in {r.value for r in RiskLevel} else None,
+            facts=[(name, redact(value)) for name, value in self.facts.items()],
         )
 
     def slack_payload(self) -> dict:

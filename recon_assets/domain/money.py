@@ -53,6 +53,14 @@ def format_major(amount_minor: int, currency: str) -> str:
     return f"{to_major(amount_minor, currency):.{exp}f}"
 
 
+def display(amount: Decimal | int | str, currency: str, *, minor: bool = False) -> str:
+    """For people: ``28,603.02 USD``, ``1,500,000 JPY``, ``-1.250 KWD``: the currency's own decimals,
+    thousands separated, the code beside it. ``minor``: ``amount`` is in minor units."""
+    major = to_major(int(amount), currency) if minor else Decimal(amount)
+    places = exponent(currency)
+    return f"{major.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN):,.{places}f} {currency}"
+
+
 class FxRates:
     """Rates to one reporting currency: ``rates[c]`` is the reporting-currency value of one unit of ``c``."""
 

@@ -10,7 +10,7 @@ import psycopg
 from psycopg import sql
 
 from recon_assets.domain.casework import KEPT_WHEN_FOUND_AGAIN
-from recon_assets.domain.reports import CSV_COLUMNS
+from recon_assets.domain.reports import FINDING_COLUMNS
 from recon_assets.warehouse.store import audit, copy_rows, read_frame, replace_partition
 
 OUTCOME_COLUMNS = ("business_date", "processor_name", "processor_txn_id", "outcome", "ledger_id", "dagster_run_id")
@@ -49,7 +49,7 @@ def report_rows(conn: psycopg.Connection, processor: str, day: date) -> pd.DataF
         sql.SQL(
             """SELECT {} FROM discrepancies WHERE processor_name = %s AND business_date = %s
                ORDER BY discrepancy_type, finding_key"""
-        ).format(sql.SQL(", ").join(map(sql.Identifier, CSV_COLUMNS))),
+        ).format(sql.SQL(", ").join(map(sql.Identifier, FINDING_COLUMNS))),
         (processor, day),
     )
 

@@ -4,6 +4,7 @@ message arrive, a second sensor pass sends nothing, and the day turned LOW sends
 import csv
 import io
 import json
+import re
 from datetime import date
 
 import boto3
@@ -132,7 +133,7 @@ def test_critical_day_reports_and_alerts_once_then_recovers(wired, aws, slack, w
         }
         assert uris["discrepancies_csv"] == f"s3://{BUCKET}/reports/2026/11/20/stripe/discrepancies.csv"
         assert _get(s3, "reports/2026/11/20/trend.png", text=False)[:8] == b"\x89PNG\r\n\x1a\n"
-        assert "| stripe" in _get(s3, "reports/2026/11/20/daily_summary.md")
+        assert "| Stripe |" in _get(s3, "reports/2026/11/20/daily_summary.md")
 
         # exactly one email and one Slack message, with the figures and the links
         cursor = run_sensor(instance, wired, None)
@@ -142,7 +143,7 @@ def test_critical_day_reports_and_alerts_once_then_recovers(wired, aws, slack, w
         assert email["destinations"]["ToAddresses"] == RECIPIENTS and email["source"] == SENDER
         assert email["subject"].startswith("[recon] ERROR stripe 2026-11-20")
         assert "CRITICAL" in email["subject"]
-        assert f"missing count</th><td>{missing}" in email["body"]
+        assert re.search(rf"missing count</th>\s*<td[^>]*>{missing}</td>", email["body"]), email["body"]
         assert "/runs/" in email["body"] and "discrepancies.csv" in email["body"]
         message = slack.messages[0]
         assert message["text"] == email["subject"]

@@ -29,7 +29,11 @@ def test_definitions_graph():
     assert {job.name for job in defs.jobs} >= {"daily_reconciliation", "resolve_discrepancies", "assign_discrepancies"}
     assert {s.name for s in defs.sensors} == {"check_alerts", "run_failure_alerts", "exception_sla_alerts"}
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
-    assert groups == {"ingestion", "reconciliation", "reporting"}
+    assert groups == {*SOURCES, "reconciliation", "reporting"}  # a box per source in the graph
+    for p in PROCESSORS:  # each processor's chain in its own group, with the processor as a kind
+        for key in (asset_keys.raw_transactions(p), asset_keys.discrepancies(p), asset_keys.reconciliation_summary(p),
+                    asset_keys.reconciliation_report(p)):  # fmt: skip
+            assert graph.get(key).group_name == p and p in graph.get(key).kinds, key
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.owners == ["team:finance-operations"] and node.kinds and node.description, key

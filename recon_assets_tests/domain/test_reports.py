@@ -5,15 +5,9 @@ from decimal import Decimal
 
 import pandas as pd
 
-from recon_assets.domain.reports import (
-    CSV_COLUMNS,
-    daily_summary_html,
-    daily_summary_markdown,
-    discrepancies_csv,
-    report_path,
-    summary_json,
-    trend_chart_png,
-)
+from recon_assets.domain import daily_summary as page
+from recon_assets.domain.charts import trend_chart_png
+from recon_assets.domain.reports import CSV_COLUMNS, discrepancies_csv, processor_files, report_path, summary_json
 
 RUN = {
     "run_date": date(2026, 11, 20), "processor_name": "stripe", "processor_transaction_count": 300,
@@ -40,20 +34,40 @@ def test_json_keeps_the_original_structure_with_exact_amounts():
     assert document["discrepancy_counts"]["duplicate"] == 1
 
 
-def test_csv_has_every_column_and_exact_minor_units():
+def test_csv_has_every_column_and_exact_minor_and_major_units():
     frame = pd.DataFrame(
-        [{"discrepancy_type": "amount_mismatch", "processor_txn_id": "ch_1", "at_risk_minor": 12345678901234}]
-    )
-    rows = list(csv.DictReader(io.StringIO(discrepancies_csv(frame).decode())))
-    assert tuple(rows[0]) == CSV_COLUMNS and rows[0]["at_risk_minor"] == "12345678901234"
+        [{"discrepancy_type": "amount_mismatch", "processor_txn_id": "ch_1", "at_risk_minor": 12345678901234,
+          "at_risk_currency": "KWD", "processor_amount_minor": 6656.0, "processor_currency": "JPY",
+          "ledger_amount_minor": None, "amount_at_risk": Decimal("40123456789.1"), "reporting_currency": "USD"}]
+    )  # fmt: skip
+    (row,) = csv.DictReader(io.StringIO(discrepancies_csv(frame).decode()))
+    assert tuple(row) == CSV_COLUMNS
+    assert (row["at_risk_minor"], row["at_risk_amount"]) == ("12345678901234", "12345678901.234")
+    assert (row["processor_amount_minor"], row["processor_amount"]) == ("6656", "6656")  # never 6656.0
+    assert (row["ledger_amount_minor"], row["ledger_amount"]) == ("", "")
+    assert row["amount_at_risk"] == "40123456789.10"
 
 
-def test_daily_summary_lists_each_processor_and_embeds_the_chart():
-    other = RUN | {"processor_name": "square", "risk_level": "CRITICAL"}
-    markdown = daily_summary_markdown(date(2026, 11, 20), [RUN, other], "USD", "trend.png")
-    assert "Overall risk: **CRITICAL**" in markdown and "2469.00 USD" in markdown
-    assert "| stripe" in markdown and "| square" in markdown and "(trend.png)" in markdown
-    assert "<img src='trend.png'" in daily_summary_html(date(2026, 11, 20), [RUN], "USD", "trend.png")
+def test_daily_summary_says_the_worst_level_what_is_at_risk_and_what_changed():
+    other = RUN | {"processor_name": "square", "risk_level": "CRITICAL", "total_discrepancy_amount": Decimal("60000")}
+    yesterday = [RUN | {"total_discrepancy_amount": Decimal("1000.00"), "missing_transaction_count": 2}]
+    summary = page.build_daily_summary(
+        date(2026, 11, 20), [RUN, other], yesterday, "USD", names={"stripe": "Stripe", "square": "Square"},
+        files={"stripe": processor_files("stripe", {"discrepancies_csv": "s3://b/k"})}, chart="trend.png",
+    )  # fmt: skip
+    assert summary.level.value == "CRITICAL" and summary.at_risk == "61,234.50 USD"
+    assert summary.changes == ["+60,234.50 USD at risk", "+10 missing"]
+    markdown = page.markdown(summary)
+    assert "🟥 **CRITICAL** · 61,234.50 USD at risk across 2 processors, 12 missing" in markdown
+    assert "| Stripe | 🟨 **MEDIUM** | 300 / 298 | 6 | 1,234.50 USD | [CSV](stripe/discrepancies.csv) |" in markdown
+    assert "| Square | 🟥 **CRITICAL** |" in markdown and "(trend.png)" in markdown
+    html = page.html(summary)
+    assert 'src="trend.png"' in html and 'href="stripe/discrepancies.csv"' in html and "<script" not in html
+    assert "background:#b91c1c" in html  # the CRITICAL badge
+
+
+def test_the_trend_chart_is_a_png():
     trend = pd.DataFrame([{k: RUN[k] for k in ("run_date", "processor_name", "total_discrepancy_amount",
                                                 "missing_transaction_count")}])  # fmt: skip
-    assert trend_chart_png(trend, "USD").startswith(b"\x89PNG")
+    png = trend_chart_png(trend, date(2026, 10, 22), date(2026, 11, 20), "USD", {"stripe": "Stripe"})
+    assert png.startswith(b"\x89PNG")

@@ -59,8 +59,8 @@ def build_landing_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=key,
         partitions_def=daily_partitions,
-        group_name="ingestion",
-        kinds={"python", "postgres"},
+        group_name=spec.name,  # each source's assets in one box of the graph, titled with its name
+        kinds={spec.name, "python", "postgres"},
         owners=OWNERS,
         tags={"processor": spec.name} if spec is not LEDGER else {},
         pool=spec.pool,

@@ -15,6 +15,7 @@ from recon_assets.defs.reconciliation.checks import (
 from recon_assets.defs.reconciliation.resources import ReconciliationSettings
 from recon_assets.domain.casework import age_days
 from recon_assets.domain.matching import price_discrepancies, reconcile, total_at_risk
+from recon_assets.domain.money import display
 from recon_assets.domain.summary import match_rate, summarise_day
 from recon_assets.partitions import (
     OWNERS,
@@ -79,8 +80,8 @@ def build_reconciliation_assets(spec: SourceSpec) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=key,
         partitions_def=daily_partitions,
-        group_name="reconciliation",
-        kinds={"python", "pandas", "postgres"},
+        group_name=spec.name,
+        kinds={spec.name, "python", "pandas", "postgres"},
         owners=OWNERS,
         tags={"processor": spec.name},
         deps=[
@@ -123,7 +124,7 @@ def build_reconciliation_assets(spec: SourceSpec) -> list[dg.AssetsDefinition]:
                 **{f"{name}_count": dg.MetadataValue.int(n) for name, n in type_counts.items()},
                 "discrepancy_count": dg.MetadataValue.int(len(priced)),
                 "amount_at_risk": dg.MetadataValue.float(float(at_risk)),
-                "amount_at_risk_exact": f"{at_risk} {rates.reporting_currency}",
+                "amount_at_risk_exact": display(at_risk, rates.reporting_currency),
                 "resolved_this_run": dg.MetadataValue.int(changes["resolved"]),
                 "reopened_this_run": dg.MetadataValue.int(changes["reopened"]),
                 "largest_discrepancies": dg.MetadataValue.md(_largest_table(priced)),
@@ -134,8 +135,8 @@ def build_reconciliation_assets(spec: SourceSpec) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=summary,
         partitions_def=daily_partitions,
-        group_name="reconciliation",
-        kinds={"python", "postgres"},
+        group_name=spec.name,
+        kinds={spec.name, "python", "postgres"},
         owners=OWNERS,
         tags={"processor": spec.name},
         deps=[key],

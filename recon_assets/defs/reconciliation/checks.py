@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pandas as pd
 
+from recon_assets.domain.money import display
 from recon_assets.domain.risk import RiskLevel, RiskThresholds
 from recon_assets.partitions import daily_partitions
 
@@ -74,12 +75,13 @@ def evaluate_risk(
         asset_key=asset_key,
         passed=level == RiskLevel.LOW,
         severity=_SEVERITY.get(level, dg.AssetCheckSeverity.WARN),
-        description=f"risk level {level.value}: {missing_count} missing, {amount_at_risk} {reporting_currency} at risk",
+        description=f"risk level {level.value}: {missing_count} missing, "
+        f"{display(amount_at_risk, reporting_currency)} at risk",
         metadata={
             "risk_level": level.value,
             "missing_count": missing_count,
             "amount_at_risk": dg.MetadataValue.float(float(amount_at_risk)),
-            "amount_at_risk_exact": f"{amount_at_risk} {reporting_currency}",
+            "amount_at_risk_exact": display(amount_at_risk, reporting_currency),
             "discrepancy_rate": dg.MetadataValue.float(discrepancy_rate),
             "thresholds": dg.MetadataValue.json(
                 {k: str(v) for k, v in thresholds.__dict__.items()} | {"currency": reporting_currency}

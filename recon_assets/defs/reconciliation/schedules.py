@@ -7,8 +7,7 @@ from recon_assets.partitions import daily_partitions
 
 daily_reconciliation_job = dg.define_asset_job(
     "daily_reconciliation",
-    selection=dg.AssetSelection.groups("ingestion", "reconciliation", "reporting")
-    - dg.AssetSelection.assets(asset_keys.OPEN_DISCREPANCIES),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(asset_keys.OPEN_DISCREPANCIES),
     partitions_def=daily_partitions,
     description="Land, reconcile and report one business day for every processor.",
 )

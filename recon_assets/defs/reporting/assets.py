@@ -8,13 +8,14 @@ import dagster as dg
 from recon_assets import asset_keys
 from recon_assets.defs.casework.resources import ExceptionPolicySettings
 from recon_assets.defs.reporting.resources import ReportStore
+from recon_assets.domain import daily_summary as page
+from recon_assets.domain.charts import trend_chart_png
 from recon_assets.domain.reports import (
-    daily_summary_html,
-    daily_summary_markdown,
+    PROCESSOR_FILES,
     discrepancies_csv,
+    processor_files,
     report_path,
     summary_json,
-    trend_chart_png,
 )
 from recon_assets.partitions import OWNERS, daily_partitions, partition_day, refresh_when_inputs_change
 from recon_assets.processors.registry import PROCESSORS, SourceSpec
@@ -22,6 +23,7 @@ from recon_assets.warehouse import audit, casework, findings, runs
 from recon_assets.warehouse.resource import WarehouseResource
 
 TREND_DAYS = 30
+CHART = "trend.png"
 
 
 def _uri_metadata(uris: dict[str, str]) -> dict[str, dg.MetadataValue]:
@@ -34,8 +36,8 @@ def build_report_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     @dg.asset(
         key=asset_keys.reconciliation_report(spec.name),
         partitions_def=daily_partitions,
-        group_name="reporting",
-        kinds={"python", "s3"},
+        group_name=spec.name,
+        kinds={spec.name, "python", "s3"},
         owners=OWNERS,
         tags={"processor": spec.name},
         deps=[asset_keys.reconciliation_summary(spec.name)],
@@ -56,15 +58,13 @@ def build_report_asset(spec: SourceSpec) -> dg.AssetsDefinition:
                 raise dg.Failure(f"{spec.name} {day} has no reconciliation summary yet")
             rows = findings.report_rows(conn, spec.name, day)
             document = summary_json(summaries[0])
+            bodies = {
+                "discrepancies_csv": (discrepancies_csv(rows), "text/csv"),
+                "summary_json": (json.dumps(document, indent=2).encode(), "application/json"),
+            }
             uris = {
-                "discrepancies_csv": report_store.put(
-                    report_path(day, "discrepancies.csv", spec.name), discrepancies_csv(rows), "text/csv"
-                ),
-                "summary_json": report_store.put(
-                    report_path(day, "summary.json", spec.name),
-                    json.dumps(document, indent=2).encode(),
-                    "application/json",
-                ),
+                key: report_store.put(report_path(day, name, spec.name), *bodies[key])
+                for _, key, name in PROCESSOR_FILES
             }
             with conn.transaction():
                 runs.record_report_uris(conn, day, uris, spec.name)
@@ -104,42 +104,44 @@ def daily_summary(
     exception_policy: ExceptionPolicySettings,
 ) -> dg.MaterializeResult:
     day = partition_day(context)
+    first = day - timedelta(days=TREND_DAYS - 1)
     with warehouse.connection() as conn:
-        trend = runs.trend(conn, day - timedelta(days=TREND_DAYS - 1), day)
+        trend = runs.trend(conn, first, day)
         summaries = runs.fetch_runs(conn, day, day)
+        previous = runs.fetch_runs(conn, day - timedelta(days=1), day - timedelta(days=1))
         currency = summaries[0]["reporting_currency"].strip() if summaries else "USD"
-        chart = "trend.png"
         backlog = casework.aging(conn, exception_policy.policy(), day)
         # the audit chain's head, published outside the database (a versioned bucket) as its anchor
         head = audit.chain_head(conn)
         head_text = f"row {head.row_id}, {head.row_hash}" if head else None
-        markdown = daily_summary_markdown(day, summaries, currency, chart, backlog, head_text)
-        uris = {
-            **(
-                {
-                    "audit_head": report_store.put(
-                        report_path(day, audit.PUBLISHED_HEAD), audit.published_head(head, day), "application/json"
-                    )
-                }
-                if head
-                else {}
-            ),  # fmt: skip
-            "trend_png": report_store.put(report_path(day, chart), trend_chart_png(trend, currency), "image/png"),
-            "summary_markdown": report_store.put(
-                report_path(day, "daily_summary.md"), markdown.encode(), "text/markdown; charset=utf-8"
-            ),
-            "summary_html": report_store.put(
-                report_path(day, "daily_summary.html"),
-                daily_summary_html(day, summaries, currency, chart, backlog).encode(),
-                "text/html; charset=utf-8",
-            ),
-        }
+        names = {p: spec.display_name for p, spec in PROCESSORS.items()}
+        summary = page.build_daily_summary(
+            day, summaries, previous, currency, names=names,
+            files={r["processor_name"]: processor_files(r["processor_name"], r["report_uris"]) for r in summaries},
+            aging=backlog, chart=CHART, audit_head=head_text,
+        )  # fmt: skip
+        markdown = page.markdown(summary)
+        uris = {}
+        if head:
+            uris["audit_head"] = report_store.put(
+                report_path(day, audit.PUBLISHED_HEAD), audit.published_head(head, day), "application/json"
+            )
+        uris["trend_png"] = report_store.put(
+            report_path(day, CHART), trend_chart_png(trend, first, day, currency, names), "image/png"
+        )
+        uris["summary_markdown"] = report_store.put(
+            report_path(day, "daily_summary.md"), markdown.encode(), "text/markdown; charset=utf-8"
+        )
+        uris["summary_html"] = report_store.put(
+            report_path(day, "daily_summary.html"), page.html(summary).encode(), "text/html; charset=utf-8"
+        )
         with conn.transaction():
             runs.record_report_uris(conn, day, {"daily_summary_html": uris["summary_html"]})
     return dg.MaterializeResult(
         metadata={
             **_uri_metadata(uris),
             "processors_reconciled": dg.MetadataValue.int(len(summaries)),
+            "risk_level": summary.level.value,
             "audit_log_head": head_text or "",
             "preview": dg.MetadataValue.md(markdown),
         }

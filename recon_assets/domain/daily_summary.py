@@ -1,0 +1,187 @@
+"""The day across processors, for a controller: what a page, an email and a Markdown preview all say.
+
+``build_daily_summary`` turns the day's summary rows into a ``DailySummary`` (figures formatted per
+currency, the change since the day before, links to each processor's files); ``markdown`` and
+``html`` render it. The HTML comes from the Jinja2 templates beside this module, which the alert
+email shares: inline styles and no scripts, so a mail client shows it as a browser does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+import pandas as pd
+
+from recon_assets.domain.matching import DISCREPANCY_TYPES, MISSING_TYPES
+from recon_assets.domain.money import display
+from recon_assets.domain.risk import RiskLevel
+from recon_assets.domain.templating import render
+
+MARKER = {RiskLevel.LOW: "🟩", RiskLevel.MEDIUM: "🟨", RiskLevel.HIGH: "🟧", RiskLevel.CRITICAL: "🟥"}  # Markdown
+FINDING_LABELS = {kind: kind.replace("_", " ").capitalize() for kind in DISCREPANCY_TYPES}
+
+
+@dataclass(frozen=True)
+class ProcessorDay:
+    name: str
+    level: RiskLevel
+    processor_records: int
+    ledger_entries: int
+    matched: int
+    missing: int
+    findings: Mapping[str, int]  # discrepancy type -> open findings
+    at_risk: str  # formatted, reporting currency
+    volume: str
+    files: Sequence[tuple[str, str]] = ()  # (label, link)
+
+
+@dataclass(frozen=True)
+class DailySummary:
+    day: date
+    currency: str
+    level: RiskLevel
+    at_risk: str
+    missing: int
+    processors: Sequence[ProcessorDay]
+    changes: Sequence[str]  # since the day before, in words
+    backlog: Sequence[Mapping[str, str]] = ()  # open exceptions by processor, age and severity
+    chart: str | None = None
+    audit_head: str | None = None
+    finding_labels: Mapping[str, str] = field(default_factory=lambda: FINDING_LABELS)
+
+    @property
+    def headline(self) -> str:
+        count = len(self.processors)
+        return f"{self.at_risk} at risk across {count} processor{'s' * (count != 1)}, {self.missing} missing"
+
+
+def worst_level(runs: Sequence[Mapping]) -> RiskLevel:
+    order = list(RiskLevel)
+    return max((RiskLevel(r["risk_level"]) for r in runs), key=order.index, default=RiskLevel.LOW)
+
+
+def _total_at_risk(runs: Sequence[Mapping]) -> Decimal:
+    return sum((Decimal(r["total_discrepancy_amount"]) for r in runs), Decimal(0))
+
+
+def _signed(value: Decimal | int, currency: str | None = None) -> str:
+    text = display(abs(value), currency) if currency else f"{abs(value):,}"
+    return f"{'+' if value > 0 else '−' if value < 0 else '±'}{text}"
+
+
+def changes_since(runs: Sequence[Mapping], previous: Sequence[Mapping], currency: str, names: Mapping[str, str]):
+    """What changed since the day before, in a few short sentences."""
+    if not previous:
+        return ["no reconciled day before it to compare with"]
+    missing = sum(r["missing_transaction_count"] for r in runs) - sum(r["missing_transaction_count"] for r in previous)
+    said = [f"{_signed(_total_at_risk(runs) - _total_at_risk(previous), currency)} at risk",
+            f"{_signed(missing)} missing"]  # fmt: skip
+    before = {r["processor_name"]: RiskLevel(r["risk_level"]) for r in previous}
+    for run in runs:
+        was, now = before.get(run["processor_name"]), RiskLevel(run["risk_level"])
+        if was is not None and was != now:
+            said.append(f"{names.get(run['processor_name'], run['processor_name'])} {was.value} → {now.value}")
+    return said
+
+
+def _backlog(aging: pd.DataFrame | None, currency: str, names: Mapping[str, str]) -> list[dict[str, str]]:
+    if aging is None or aging.empty:
+        return []
+    return [
+        {
+            "Processor": names.get(row.processor_name, row.processor_name),
+            "Open for (days)": str(row.age_bucket).replace("-", "–"),
+            "Severity": str(row.severity).capitalize(),
+            "Open": f"{int(row.open_count):,}",
+            "At risk": display(row.amount_at_risk, currency),
+        }
+        for row in aging.itertuples()
+    ]
+
+
+def build_daily_summary(
+    day: date,
+    runs: Sequence[Mapping],
+    previous: Sequence[Mapping],
+    currency: str,
+    *,
+    names: Mapping[str, str],
+    files: Mapping[str, Sequence[tuple[str, str]]],
+    aging: pd.DataFrame | None = None,
+    chart: str | None = None,
+    audit_head: str | None = None,
+) -> DailySummary:
+    """The day's summary rows (reconciliation_runs) and the day before's, as a controller reads them."""
+    processors = [
+        ProcessorDay(
+            name=names.get(run["processor_name"], run["processor_name"]),
+            level=RiskLevel(run["risk_level"]),
+            processor_records=int(run["processor_transaction_count"]),
+            ledger_entries=int(run["internal_transaction_count"]),
+            matched=int(run["matched_count"]),
+            missing=int(run["missing_transaction_count"]),
+            findings={kind: int(run[f"{kind}_count"]) for kind in DISCREPANCY_TYPES},
+            at_risk=display(run["total_discrepancy_amount"], currency),
+            volume=display(run["total_volume_processed"], currency),
+            files=files.get(run["processor_name"], ()),
+        )
+        for run in runs
+    ]
+    return DailySummary(
+        day=day,
+        currency=currency,
+        level=worst_level(runs),
+        at_risk=display(_total_at_risk(runs), currency),
+        missing=sum(p.missing for p in processors),
+        processors=processors,
+        changes=changes_since(runs, previous, currency, names),
+        backlog=_backlog(aging, currency, names),
+        chart=chart,
+        audit_head=audit_head,
+    )
+
+
+def _badge_md(level: RiskLevel) -> str:
+    return f"{MARKER[level]} **{level.value}**"
+
+
+def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def markdown(summary: DailySummary) -> str:
+    lines = [f"# Reconciliation summary for {summary.day.isoformat()}", "",
+             f"{_badge_md(summary.level)} · {summary.headline}", "",
+             f"Since the day before: {'; '.join(summary.changes)}.", ""]  # fmt: skip
+    if not summary.processors:
+        lines += ["_No processor was reconciled for this day._", ""]
+    else:
+        lines += _md_table(
+            ("Processor", "Risk", "Records (processor / ledger)", "Missing", "At risk", "Files"),
+            [(p.name, _badge_md(p.level), f"{p.processor_records:,} / {p.ledger_entries:,}", f"{p.missing:,}",
+              p.at_risk, " · ".join(f"[{label}]({link})" for label, link in p.files) or "–")
+             for p in summary.processors],
+        )  # fmt: skip
+        lines += ["", "## Findings by type", ""]
+        lines += _md_table(
+            ("Finding", *(p.name for p in summary.processors)),
+            [(label, *(f"{p.findings[kind]:,}" for p in summary.processors))
+             for kind, label in summary.finding_labels.items()]
+            + [("Matched", *(f"{p.matched:,}" for p in summary.processors)),
+               ("Volume", *(p.volume for p in summary.processors))],
+        )  # fmt: skip
+    if summary.backlog:
+        lines += ["", "## Open exceptions by age", ""]
+        lines += _md_table(tuple(summary.backlog[0]), [tuple(row.values()) for row in summary.backlog])
+    if summary.chart:
+        lines += ["", f"![Amount at risk and missing transactions, last 30 days]({summary.chart})"]
+    if summary.audit_head:
+        lines += ["", f"Audit log head: `{summary.audit_head}` (`recon audit verify` checks the log against it)"]
+    return "\n".join(lines) + "\n"
+
+
+def html(summary: DailySummary) -> str:
+    return render("daily_summary.html.j2", summary=summary, missing_types=MISSING_TYPES)
