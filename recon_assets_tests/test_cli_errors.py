@@ -52,6 +52,7 @@ def test_bad_input_is_one_line(env, warehouse_url, argv):
         assert conn.execute("SELECT count(*) FROM audit_logs").fetchone() == (before,)
 
 
+@pytest.mark.e2e
 def test_recon_dev_serves_the_ui_and_ctrl_c_ends_it_quietly(env, tmp_path):
     """``recon dev`` is ``dagster dev`` in the project's root; Ctrl-C (SIGINT to the terminal's process
     group) stops both without a traceback."""

@@ -20,6 +20,8 @@ from recon_assets.sandbox.server import SANDBOX_CREDENTIALS as C
 from recon_assets.sandbox.world import expected_findings
 from recon_assets.warehouse.embedded import stop_embedded_server
 
+pytestmark = pytest.mark.e2e  # real processes: run once in CI, against the embedded server
+
 ROOT = Path(__file__).resolve().parents[1]
 DAY = date(2026, 11, 20)
 

@@ -24,6 +24,8 @@ from recon_assets.sandbox.world import SandboxConfig, expected_findings
 from recon_assets_tests.misbehaving import MisbehavingProxy
 from recon_assets_tests.test_cli_run import ROOT
 
+pytestmark = pytest.mark.e2e  # real processes: run once in CI, against the embedded server
+
 DAY = date(2026, 11, 20)
 BIG = SandboxConfig(daily_volume=2000)  # dozens of pages per day: the workers are busy when a write fails
 

@@ -97,6 +97,7 @@ def alert_email(folder: Path) -> Path:
     return path
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("sandbox_config", [BUSY])
 def test_summary_and_alert_fit_a_desktop_and_a_phone_and_link_to_files_that_exist(reported_days):
     if not Path(CHROMIUM).exists() and not os.environ.get("RECON_REQUIRE_BROWSER"):

@@ -66,6 +66,7 @@ def roles(tmp_path, warehouse_url):
         processes.stop_all()
 
 
+@pytest.mark.e2e
 def test_three_roles_serve_the_location_and_complete_a_run(roles, warehouse_url):
     data = roles.graphql(WORKSPACE_QUERY)["workspaceOrError"]
     (entry,) = data["locationEntries"]
