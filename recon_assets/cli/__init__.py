@@ -67,9 +67,12 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from recon_assets.sandbox.server import SandboxServer
+    from recon_assets.sandbox.server import SandboxServer, warm_day
 
-    server = SandboxServer(SandboxConfig(seed=args.seed, daily_volume=args.daily_volume), args.host, args.port)
+    config = SandboxConfig(seed=args.seed, daily_volume=args.daily_volume, processors=tuple(args.processors))
+    if args.warm:  # the day generated before the server answers, so no caller waits for it
+        warm_day(config, args.warm)
+    server = SandboxServer(config, args.host, args.port)
     server.state.latency_ms = args.latency_ms
     print(f"recon: sandbox serving on {server.url}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
@@ -142,6 +145,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=SandboxConfig.seed)
     serve.add_argument("--daily-volume", type=int, default=SandboxConfig.daily_volume)
     serve.add_argument("--latency-ms", type=float, default=0.0)
+    serve.add_argument("--processors", nargs="+", choices=tuple(PROCESSORS), default=list(SandboxConfig.processors))
+    serve.add_argument("--warm", type=business_date, help="generate this day before answering")
     serve.set_defaults(func=cmd_sandbox)
     return root
 

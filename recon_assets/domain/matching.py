@@ -16,6 +16,8 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from recon_assets.domain.money import FxRates
 
@@ -61,33 +63,78 @@ _STATUS_CODES = {
 class ReconciliationResult:
     """Outcomes for the day's processor records and the day's discrepancies."""
 
-    outcomes: pd.DataFrame  # processor_txn_id, outcome, ledger_id
+    outcomes: pa.Table  # processor_txn_id, outcome, ledger_id: one row per processor record of the day
     discrepancies: pd.DataFrame  # DISCREPANCY_COLUMNS (+ amount_at_risk once priced)
 
     def outcome_counts(self) -> dict[str, int]:
-        counts = self.outcomes["outcome"].value_counts()
-        return {name: int(counts.get(name, 0)) for name in PROCESSOR_OUTCOMES}
+        counts = dict.fromkeys(PROCESSOR_OUTCOMES, 0)
+        for entry in pc.value_counts(self.outcomes["outcome"]).to_pylist():
+            counts[entry["values"]] = entry["counts"]
+        return counts
 
     def discrepancy_counts(self) -> dict[str, int]:
         counts = self.discrepancies["discrepancy_type"].value_counts()
         return {name: int(counts.get(name, 0)) for name in DISCREPANCY_TYPES}
 
 
-def normalised_status_codes(statuses: pd.Series) -> np.ndarray:
-    codes, uniques = pd.factorize(statuses)  # a handful of distinct values: normalise those, not every row
-    lookup = np.array([_STATUS_CODES.get(str(u).lower(), _UNKNOWN) for u in uniques] + [_UNKNOWN], dtype=np.int8)
-    return lookup[codes]  # code -1 (missing) picks the trailing _UNKNOWN
+PROCESSOR_SCHEMA = pa.schema(
+    [("processor_txn_id", pa.string()), ("business_date", pa.date32()), ("amount_minor", pa.int64()),
+     ("currency", pa.string()), ("status", pa.string())]
+)  # fmt: skip
+LEDGER_SCHEMA = pa.schema(
+    [("ledger_id", pa.string()), ("processor_reference", pa.string()), ("business_date", pa.date32()),
+     ("amount_minor", pa.int64()), ("currency", pa.string()), ("status", pa.string()),
+     ("booked_at", pa.timestamp("us", tz="UTC"))]
+)  # fmt: skip
+_EPOCH = date(1970, 1, 1)
 
 
-def _day_numbers(values: pd.Series) -> np.ndarray:
-    return pd.to_datetime(values).to_numpy(dtype="datetime64[D]").astype(np.int64)
+def as_table(frame: pa.Table | pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    """``frame``'s columns the engine reads, as an Arrow table of ``schema``'s types."""
+    if isinstance(frame, pa.Table):
+        return frame.select(schema.names).cast(schema)
+    return pa.Table.from_pandas(frame[list(schema.names)], schema=schema, preserve_index=False)
 
 
-def _timestamps(values: pd.Series) -> np.ndarray:
-    return pd.to_datetime(values, utc=True).to_numpy(dtype="datetime64[ns]").astype(np.int64)
+def records_of_day(processor: pa.Table | pd.DataFrame, day: date) -> int:
+    """How many of the frame's processor records belong to ``day``."""
+    return int(np.count_nonzero(_day_offsets(as_table(processor, PROCESSOR_SCHEMA), day) == 0))
 
 
-def _primary_ledger_rows(ref_codes: np.ndarray, ledger: pd.DataFrame, n_codes: int) -> np.ndarray:
+def normalised_status_codes(statuses: pa.Array) -> np.ndarray:
+    encoded = pc.dictionary_encode(statuses)  # a handful of distinct values: normalise those, not every row
+    lookup = np.array(
+        [_STATUS_CODES.get(str(u).lower(), _UNKNOWN) for u in encoded.dictionary.to_pylist()] + [_UNKNOWN],
+        dtype=np.int8,
+    )
+    return lookup[encoded.indices.fill_null(-1).to_numpy()]  # code -1 (missing) picks the trailing _UNKNOWN
+
+
+def _codes(*arrays: pa.Array) -> tuple[list[np.ndarray], list]:
+    """One integer code per distinct value across ``arrays`` (a hash join's keys), and the values."""
+    encoded = pc.dictionary_encode(pa.concat_arrays(arrays))
+    missing = len(encoded.dictionary)  # a missing value gets the code after the last value's
+    codes = encoded.indices.fill_null(missing).to_numpy().astype(np.int64)
+    bounds = np.cumsum([0] + [len(a) for a in arrays])
+    return [codes[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)], encoded.dictionary.to_pylist()
+
+
+def _day_offsets(table: pa.Table, day: date) -> np.ndarray:
+    """Each row's business date in days from ``day``."""
+    days = table["business_date"].combine_chunks().view(pa.int32()).to_numpy(zero_copy_only=False)
+    return days.astype(np.int64) - (day - _EPOCH).days
+
+
+def _column(table: pa.Table, name: str) -> pa.Array:
+    return table[name].combine_chunks()
+
+
+def _values(table: pa.Table, name: str, rows: np.ndarray) -> np.ndarray:
+    """``rows`` of one column as a NumPy array (objects for text; few rows: the findings)."""
+    return _column(table, name).take(pa.array(rows, type=pa.int64())).to_numpy(zero_copy_only=False)
+
+
+def _primary_ledger_rows(ref_codes: np.ndarray, ledger: pa.Table, n_codes: int) -> np.ndarray:
     """True for the ledger row compared for each reference: earliest booked_at, then lowest ledger_id."""
     is_primary = np.ones(len(ref_codes), dtype=bool)
     repeated = np.bincount(ref_codes, minlength=n_codes)[ref_codes] > 1
@@ -96,8 +143,8 @@ def _primary_ledger_rows(ref_codes: np.ndarray, ledger: pd.DataFrame, n_codes: i
         group = pd.DataFrame(
             {
                 "code": ref_codes[rows],
-                "booked": _timestamps(ledger["booked_at"].iloc[rows]),
-                "ledger_id": ledger["ledger_id"].to_numpy()[rows],
+                "booked": _column(ledger, "booked_at").cast(pa.int64()).to_numpy()[rows],
+                "ledger_id": _values(ledger, "ledger_id", rows),
                 "row": rows,
             }
         ).sort_values(["code", "booked", "ledger_id"], kind="stable")
@@ -107,53 +154,45 @@ def _primary_ledger_rows(ref_codes: np.ndarray, ledger: pd.DataFrame, n_codes: i
 
 
 def reconcile(
-    processor: pd.DataFrame,
-    ledger: pd.DataFrame,
+    processor: pa.Table | pd.DataFrame,
+    ledger: pa.Table | pd.DataFrame,
     day: date,
     tolerance_minor: Mapping[str, int] | None = None,
 ) -> ReconciliationResult:
     """Reconcile one processor's records of ``day`` against the ledger.
 
     Both frames may hold the neighbouring days too (the settlement window); only findings that belong
-    to ``day`` are returned. ``tolerance_minor`` allows an absolute difference per currency.
+    to ``day`` are returned. ``tolerance_minor`` allows an absolute difference per currency. Text stays
+    in Arrow (hashed and gathered there); the comparisons are NumPy over integer codes.
     """
-    day_number = np.datetime64(day, "D").astype(np.int64)
-    processor = _within_window(processor, day_number)
-    ledger = _within_window(ledger, day_number)
-    n_p, n_l = len(processor), len(ledger)
-    keys = np.concatenate(
-        [processor["processor_txn_id"].to_numpy(dtype=object), ledger["processor_reference"].to_numpy(dtype=object)]
-    )
-    codes, uniques = pd.factorize(keys)
-    p_code, l_code = codes[:n_p], codes[n_p:]
-    n_codes = len(uniques)
+    processor = _within_window(as_table(processor, PROCESSOR_SCHEMA), day)
+    ledger = _within_window(as_table(ledger, LEDGER_SCHEMA), day)
+    n_p, n_l = processor.num_rows, ledger.num_rows
+    (p_code, l_code), keys = _codes(_column(processor, "processor_txn_id"), _column(ledger, "processor_reference"))
+    n_codes = len(keys) + 1  # + 1: the code of a missing reference
 
     is_primary = _primary_ledger_rows(l_code, ledger, n_codes)
-    ledger_row_of_code = np.full(n_codes + 1, -1, dtype=np.int64)
+    ledger_row_of_code = np.full(n_codes, -1, dtype=np.int64)
     primary_rows = np.flatnonzero(is_primary)
     ledger_row_of_code[l_code[primary_rows]] = primary_rows
     ledger_row = ledger_row_of_code[p_code]
     booked = ledger_row >= 0
     li = np.where(booked, ledger_row, 0)
 
-    currencies = np.concatenate(
-        [processor["currency"].to_numpy(dtype=object), ledger["currency"].to_numpy(dtype=object)]
-    )
-    cur_codes, cur_uniques = pd.factorize(currencies)
-    p_cur, l_cur = cur_codes[:n_p], cur_codes[n_p:]
-    p_amt = processor["amount_minor"].to_numpy(dtype=np.int64)
-    l_amt = ledger["amount_minor"].to_numpy(dtype=np.int64)
-    p_st = normalised_status_codes(processor["status"])
-    l_st = normalised_status_codes(ledger["status"])
+    (p_cur, l_cur), currencies = _codes(_column(processor, "currency"), _column(ledger, "currency"))
+    p_amt = _column(processor, "amount_minor").to_numpy()
+    l_amt = _column(ledger, "amount_minor").to_numpy()
+    p_st = normalised_status_codes(_column(processor, "status"))
+    l_st = normalised_status_codes(_column(ledger, "status"))
 
-    tol_by_currency = np.zeros(len(cur_uniques) + 1, dtype=np.int64)
-    for i, code in enumerate(cur_uniques):
+    tol_by_currency = np.zeros(len(currencies) + 1, dtype=np.int64)
+    for i, code in enumerate(currencies):
         tol_by_currency[i] = int((tolerance_minor or {}).get(code, 0))
 
     if n_l:
         l_cur_p, l_amt_p, l_st_p = l_cur[li], l_amt[li], l_st[li]
     else:
-        l_cur_p = np.full(n_p, -1)
+        l_cur_p = np.full(n_p, len(currencies) + 1)
         l_amt_p = np.zeros(n_p, dtype=np.int64)
         l_st_p = np.full(n_p, _UNKNOWN, dtype=np.int8)
     # by precedence: the first condition that holds decides the record's outcome
@@ -168,30 +207,29 @@ def reconcile(
         [_CODE[NOT_BOOKED_FAILED], _CODE[MISSING_IN_LEDGER], _CODE[CURRENCY_MISMATCH], _CODE[AMOUNT_MISMATCH],
          _CODE[STATUS_MISMATCH]],
         default=_CODE[MATCHED],
-    )  # fmt: skip
+    ).astype(np.int8)  # fmt: skip
 
-    p_today = _day_numbers(processor["business_date"]) == day_number if n_p else np.zeros(0, bool)
-    l_today = _day_numbers(ledger["business_date"]) == day_number if n_l else np.zeros(0, bool)
-
+    p_today = _day_offsets(processor, day) == 0
+    l_today = _day_offsets(ledger, day) == 0
     matched_ledger = np.zeros(n_l, dtype=bool)
     matched_ledger[ledger_row[booked]] = True
 
-    outcome_names = np.array(PROCESSOR_OUTCOMES, dtype=object)
-    ledger_ids = ledger["ledger_id"].to_numpy(dtype=object)
-    outcomes = pd.DataFrame(
+    today = np.flatnonzero(p_today)
+    ledger_of_today = pa.array(li[today], mask=~booked[today], type=pa.int64())
+    outcomes = pa.table(
         {
-            "processor_txn_id": processor["processor_txn_id"].to_numpy(dtype=object)[p_today],
-            "outcome": outcome_names[outcome[p_today]],
-            "ledger_id": np.where(booked, ledger_ids[li] if n_l else None, None)[p_today],
+            "processor_txn_id": _column(processor, "processor_txn_id").take(pa.array(today, type=pa.int64())),
+            "outcome": pa.DictionaryArray.from_arrays(pa.array(outcome[today]), pa.array(PROCESSOR_OUTCOMES)),
+            "ledger_id": _column(ledger, "ledger_id").take(ledger_of_today)
+            if n_l
+            else pa.nulls(len(today), pa.string()),
         }
     )
 
     parts = [
         _processor_side_findings(processor, ledger, p_today, outcome, li, booked),
         _ledger_only_findings(ledger, is_primary & ~matched_ledger & l_today, MISSING_AT_PROCESSOR, None),
-        _ledger_only_findings(
-            ledger, ~is_primary & l_today, DUPLICATE, ledger_ids[ledger_row_of_code[l_code]] if n_l else None
-        ),
+        _ledger_only_findings(ledger, ~is_primary & l_today, DUPLICATE, ledger_row_of_code[l_code]),
     ]
     discrepancies = (
         pd.concat([p for p in parts if len(p)], ignore_index=True)
@@ -201,13 +239,10 @@ def reconcile(
     return ReconciliationResult(outcomes=outcomes, discrepancies=discrepancies)
 
 
-def _within_window(frame: pd.DataFrame, day_number: int) -> pd.DataFrame:
+def _within_window(table: pa.Table, day: date) -> pa.Table:
     """Rows of day-1 .. day+1 only: a booking two days off is outside the settlement window."""
-    if frame.empty:
-        return frame
-    offset = _day_numbers(frame["business_date"]) - day_number
-    inside = np.abs(offset) <= 1
-    return frame if inside.all() else frame.loc[inside].reset_index(drop=True)
+    inside = np.abs(_day_offsets(table, day)) <= 1
+    return table if inside.all() else table.filter(pa.array(inside))
 
 
 def _empty_discrepancies() -> pd.DataFrame:
@@ -224,55 +259,56 @@ def _processor_side_findings(processor, ledger, p_today, outcome, li, booked) ->
     kinds = np.array(PROCESSOR_OUTCOMES, dtype=object)[outcome[rows]]
     has_ledger = booked[rows]
     lrows = li[rows]
-    p_amt = processor["amount_minor"].to_numpy(dtype=np.int64)[rows]
-    p_cur = processor["currency"].to_numpy(dtype=object)[rows]
+    p_amt = _values(processor, "amount_minor", rows).astype(np.int64)
+    p_cur = _values(processor, "currency", rows)
 
-    def ledger_col(name, fill):
-        if not len(ledger):
-            return np.full(len(rows), fill, dtype=object)
-        values = ledger[name].to_numpy(dtype=object)[lrows]
-        return np.where(has_ledger, values, fill)
+    def ledger_col(name):
+        if not ledger.num_rows:
+            return np.full(len(rows), None, dtype=object)
+        return np.where(has_ledger, _values(ledger, name, lrows).astype(object), None)
 
-    l_amt = ledger_col("amount_minor", None)
-    at_risk = np.abs(p_amt).astype(object)
+    l_amt = ledger_col("amount_minor")
+    at_risk = np.abs(p_amt)
     amount_rows = kinds == AMOUNT_MISMATCH
     at_risk[amount_rows] = np.abs(p_amt[amount_rows] - l_amt[amount_rows].astype(np.int64))
     return pd.DataFrame(
         {
             "discrepancy_type": kinds,
-            "processor_txn_id": processor["processor_txn_id"].to_numpy(dtype=object)[rows],
-            "ledger_id": ledger_col("ledger_id", None),
+            "processor_txn_id": _values(processor, "processor_txn_id", rows),
+            "ledger_id": ledger_col("ledger_id"),
             "related_ledger_id": None,
             "processor_amount_minor": pd.array(p_amt, dtype="Int64"),
             "processor_currency": p_cur,
-            "processor_status": processor["status"].to_numpy(dtype=object)[rows],
+            "processor_status": _values(processor, "status", rows),
             "ledger_amount_minor": pd.array(l_amt, dtype="Int64"),
-            "ledger_currency": ledger_col("currency", None),
-            "ledger_status": ledger_col("status", None),
-            "at_risk_minor": pd.array(at_risk.astype(np.int64), dtype="Int64"),
+            "ledger_currency": ledger_col("currency"),
+            "ledger_status": ledger_col("status"),
+            "at_risk_minor": pd.array(at_risk, dtype="Int64"),
             "at_risk_currency": p_cur,
         }
     )
 
 
-def _ledger_only_findings(ledger, mask, kind, related_ids) -> pd.DataFrame:
+def _ledger_only_findings(ledger, mask, kind, primary_row_of_each) -> pd.DataFrame:
     rows = np.flatnonzero(mask)
     if not len(rows):
         return _empty_discrepancies()
-    amounts = ledger["amount_minor"].to_numpy(dtype=np.int64)[rows]
-    currencies = ledger["currency"].to_numpy(dtype=object)[rows]
+    amounts = _values(ledger, "amount_minor", rows).astype(np.int64)
+    currencies = _values(ledger, "currency", rows)
     return pd.DataFrame(
         {
             "discrepancy_type": kind,
-            "processor_txn_id": ledger["processor_reference"].to_numpy(dtype=object)[rows],
-            "ledger_id": ledger["ledger_id"].to_numpy(dtype=object)[rows],
-            "related_ledger_id": related_ids[rows] if related_ids is not None else None,
+            "processor_txn_id": _values(ledger, "processor_reference", rows),
+            "ledger_id": _values(ledger, "ledger_id", rows),
+            "related_ledger_id": (
+                _values(ledger, "ledger_id", primary_row_of_each[rows]) if primary_row_of_each is not None else None
+            ),
             "processor_amount_minor": pd.array([None] * len(rows), dtype="Int64"),
             "processor_currency": None,
             "processor_status": None,
             "ledger_amount_minor": pd.array(amounts, dtype="Int64"),
             "ledger_currency": currencies,
-            "ledger_status": ledger["status"].to_numpy(dtype=object)[rows],
+            "ledger_status": _values(ledger, "status", rows),
             "at_risk_minor": pd.array(np.abs(amounts), dtype="Int64"),
             "at_risk_currency": currencies,
         }

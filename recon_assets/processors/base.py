@@ -8,25 +8,27 @@ whether it finished or not, always stops every worker: no thread outlives the fe
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
+import gc
 import queue
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any, ClassVar
 
-from pydantic import ValidationError
+import orjson
+import zstandard
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from recon_assets.domain.money import MoneyError
 from recon_assets.domain.records import QuarantinedRecord
+from recon_assets.processors.fast import FastReader, Refused
 from recon_assets.processors.http import ApiError, FetchStats, HttpClient
 
-PageStream = Callable[[], Iterator[list[Any]]]
+PageStream = Callable[[], Iterator["Page"]]
 
 
 class SkipRecord(Exception):
@@ -50,16 +52,70 @@ def day_windows(day: date, count: int) -> list[tuple[datetime, datetime]]:
     return list(zip(edges[:-1], edges[1:], strict=True))
 
 
+@dataclass(frozen=True)
+class PageFormat:
+    """How one endpoint's response pages are read: where the records are, and their wire models.
+
+    Three readings, fastest first: msgspec over the whole page (derived from the models); pydantic over
+    the whole page (it coerces what msgspec will not); pydantic record by record, so that only the
+    records at fault are refused, each with its reason."""
+
+    list_key: str
+    page_model: type[BaseModel]
+    record_model: type[BaseModel]
+    optional: bool = False  # an empty page may leave the list out (Square answers {})
+    fast: FastReader = field(init=False, repr=False)
+    page: TypeAdapter = field(init=False, repr=False)
+    record: TypeAdapter = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fast", FastReader(self.page_model))
+        object.__setattr__(self, "page", TypeAdapter(self.page_model))
+        object.__setattr__(self, "record", TypeAdapter(self.record_model))
+
+
+@dataclass
+class Page:
+    """One response as received, and the records it holds."""
+
+    endpoint: str
+    list_key: str
+    body: bytes
+    records: list[tuple[int, Any]]  # (position in the page's list, the record as its wire model)
+    rejected: list[tuple[int, Any, str]]  # (position, the item as received, why it was refused)
+    envelope: Any  # the page's own fields: the validated page model, or the decoded body
+    stored: bytes = b""  # the body zstd-compressed, as the warehouse keeps it (made by the worker that read it)
+
+    def field(self, name: str, default: Any = None) -> Any:
+        """One of the page's own fields (a cursor, has_more), however the page was read."""
+        if isinstance(self.envelope, dict):
+            return self.envelope.get(name, default)
+        return getattr(self.envelope, name, default)
+
+    def item(self, position: int) -> Any:
+        """The record at ``position`` exactly as the source sent it (for the quarantine)."""
+        return orjson.loads(self.body)[self.list_key][position]
+
+
+@dataclass
+class Landed:
+    """What one page gave: the page itself and its canonical records, each with its position."""
+
+    page_no: int
+    page: Page
+    records: list[tuple[int, Any]]
+
+
 @dataclass
 class FetchResult:
-    """A day's records as batches, streamed; the rest is final once the batches are consumed.
+    """A day's pages as they arrive, streamed; the rest is final once the pages are consumed.
 
     ``conflicting_ids`` are ids that arrived in versions with different contents: every version after
-    the first is already in ``quarantine``; the first may have been streamed out in a batch, and the
-    caller moves it to the quarantine too.
+    the first is already in ``quarantine``; the first may have been streamed out, and the caller moves
+    it to the quarantine too.
     """
 
-    batches: Iterator[list[Any]]
+    pages: Iterator[Landed]
     quarantine: list[QuarantinedRecord] = field(default_factory=list)
     conflicting_ids: set[str] = field(default_factory=set)
     stats: FetchStats = field(default_factory=FetchStats)
@@ -85,22 +141,44 @@ class SourceClient(ABC):
         """Independent page streams that together cover the day (run concurrently)."""
 
     @abstractmethod
-    def parse(self, raw: dict[str, Any]) -> Any:
-        """Validate one raw record and return the canonical model (or raise SkipRecord)."""
-
-    def identity(self, raw: dict[str, Any]) -> Hashable:
-        """What makes two records the same record (a repeat rather than a new one)."""
-        return raw.get("id")
+    def canonical(self, record: Any, endpoint: str) -> Any:
+        """The canonical record (ProcessorRecord, LedgerRecord) of one wire record read from ``endpoint``;
+        raises SkipRecord for a record that moves no money we reconcile, ValueError for one that
+        contradicts itself. The record is the endpoint's pydantic model or the struct derived from it."""
 
     def record_id(self, raw: dict[str, Any]) -> str | None:
+        """The id of a record as received, for the quarantine."""
         value = raw.get("id")
         return str(value) if value is not None else None
 
-    def page_items(self, body: Any, key: str, path: str, page: int, *, optional: bool = False) -> list[Any]:
-        """The records of one page; a page whose envelope lacks them fails the fetch with one line.
+    def read_page(self, body: bytes, fmt: PageFormat, path: str, number: int) -> Page:
+        """One response page, read in one pass; a page that does not validate as a whole is read record
+        by record, so that only the records at fault are refused."""
+        stored = _compressor().compress(body)  # in the worker: zstd lets go of the GIL while it works
+        for reading, refusal in ((fmt.fast.read, Refused), (fmt.page.validate_json, ValidationError)):
+            try:
+                page = reading(body)
+            except refusal:
+                continue
+            records = list(enumerate(getattr(page, fmt.list_key) or []))
+            return Page(path, fmt.list_key, body, records, [], page, stored)
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise ApiError(self.name, path, 200, "response is not valid JSON") from None
+        records, rejected = [], []
+        for position, item in enumerate(self.page_items(document, fmt.list_key, path, number, optional=fmt.optional)):
+            if not isinstance(item, dict):
+                rejected.append((position, item, f"not a JSON object but a JSON {type(item).__name__}"))
+                continue
+            try:
+                records.append((position, fmt.record.validate_python(item)))
+            except ValidationError as exc:
+                rejected.append((position, item, _reason(exc)))
+        return Page(path, fmt.list_key, body, records, rejected, document, stored)
 
-        ``optional``: the API leaves the list out of an empty page (Square answers ``{}``).
-        """
+    def page_items(self, body: Any, key: str, path: str, page: int, *, optional: bool = False) -> list[Any]:
+        """The records of one decoded page; a page whose envelope lacks them fails the fetch in one line."""
         if isinstance(body, dict) and key not in body and optional:
             return []
         items = body.get(key) if isinstance(body, dict) else None
@@ -111,75 +189,96 @@ class SourceClient(ABC):
 
     @contextlib.contextmanager
     def fetch_day(self, day: date) -> Iterator[FetchResult]:
-        """The day's records, streamed in batches while the caller consumes them; leaving the block stops
-        every worker, also when the caller failed half-way."""
+        """The day's pages, streamed while the caller consumes them; leaving the block stops every
+        worker, also when the caller failed half-way."""
         self.http.cancelled.clear()
         pages = _concurrent_pages(self.streams(day), self.workers, self.http.cancelled)
-        result = FetchResult(batches=iter(()), stats=self.http.stats)
-        result.batches = self._batches(day, pages, result)
+        result = FetchResult(pages=iter(()), stats=self.http.stats)
+        result.pages = self._landed(day, pages, result)
         try:
-            yield result
+            with _collector_paused():
+                yield result
         finally:
             self.http.cancelled.set()
-            result.batches.close()
+            result.pages.close()
             pages.close()
 
-    def _batches(self, day: date, pages: Iterator[list[Any]], result: FetchResult) -> Iterator[list[Any]]:
+    def _landed(self, day: date, pages: Iterator[Page], result: FetchResult) -> Iterator[Landed]:
         stats = result.stats
-        versions: dict[Hashable, bytes] = {}  # identity -> digest of the first version seen
+        versions: dict[tuple, int] = {}  # identity -> hash of the first version's canonical record
         started = time.perf_counter()
         try:
-            for page in pages:
-                stats.add(pages=1)
-                batch = []
-                for raw in page:
-                    record = self._accept(raw, day, versions, result)
-                    if record is not None:
-                        batch.append(record)
-                stats.add(records=len(batch))
-                if batch:
-                    yield batch
+            for page_no, page in enumerate(pages, start=1):
+                for _, raw, reason in page.rejected:
+                    record_id = self.record_id(raw) if isinstance(raw, dict) else None
+                    self._quarantine(result, record_id, reason, raw)
+                records, counts = self._accept(page, day, versions, result)
+                stats.add(pages=1, records=len(records), **counts)
+                yield Landed(page_no, page, records)
         finally:
             stats.add(seconds=time.perf_counter() - started)
 
-    def _accept(self, raw: Any, day: date, versions: dict[Hashable, bytes], result: FetchResult) -> Any:
-        """The canonical record for ``raw``, or None when it is a repeat, skipped, quarantined or of another day."""
-        stats = result.stats
-        if not isinstance(raw, dict):
-            self._quarantine(result, None, f"not a JSON object but a JSON {type(raw).__name__}", raw)
-            return None
-        key = self.identity(raw)
-        if key is not None:  # a record without an id is quarantined by ``parse`` with its reason
-            digest, first = _digest(raw), versions.get(key)
-            if first is None:
-                versions[key] = digest
-            elif first == digest:
-                stats.add(duplicates_dropped=1)
-                return None
+    def _accept(self, page: Page, day: date, versions: dict, result: FetchResult):
+        """The page's canonical records of ``day`` with their positions, and how many were left out (repeats,
+        records that move no money, records of another day); records at fault are quarantined."""
+        accepted, skipped, repeats, elsewhere = [], 0, 0, 0
+        canonical_of, endpoint = self.canonical, page.endpoint
+        for position, record in page.records:
+            try:
+                canonical = canonical_of(record, endpoint)
+            except SkipRecord:
+                skipped += 1
+                continue
+            except (MoneyError, ValueError) as exc:
+                self._quarantine(result, getattr(record, "id", None), _reason(exc), page.item(position))
+                continue
+            key, digest, known = canonical.key, hash(canonical), len(versions)
+            if versions.setdefault(key, digest) != digest:
+                result.conflicting_ids.add(key[0])
+                self._quarantine(result, key[0], CONFLICT_REASON, page.item(position))
+            elif len(versions) == known:
+                repeats += 1
+            elif canonical.business_date != day:
+                elsewhere += 1
             else:
-                result.conflicting_ids.add(self.record_id(raw))
-                self._quarantine(result, self.record_id(raw), CONFLICT_REASON, raw)
-                return None
-        try:
-            record = self.parse(raw)
-        except SkipRecord:
-            stats.add(skipped_non_payment=1)
-            return None
-        except (ValidationError, MoneyError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            self._quarantine(result, self.record_id(raw), _reason(exc), raw)
-            return None
-        if record.business_date != day:
-            stats.add(outside_day_dropped=1)
-            return None
-        return record
+                accepted.append((position, canonical))
+        counts = {"skipped_non_payment": skipped, "duplicates_dropped": repeats, "outside_day_dropped": elsewhere}
+        return accepted, counts
 
     def _quarantine(self, result: FetchResult, record_id: str | None, reason: str, raw: Any) -> None:
         result.quarantine.append(QuarantinedRecord(source=self.name, record_id=record_id, reason=reason, raw=raw))
         result.stats.add(quarantined=1)
 
 
-def _digest(raw: dict[str, Any]) -> bytes:
-    return hashlib.blake2b(json.dumps(raw, sort_keys=True, default=str).encode(), digest_size=16).digest()
+_local = threading.local()
+_pauses = {"count": 0, "was_enabled": False}
+_pauses_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a day streams through: a fetch makes millions of small
+    objects, none in a reference cycle (reference counting frees them), and each collection would walk
+    all of them (it more than doubled the cost of a record). Nested or concurrent fetches share the pause."""
+    with _pauses_lock:
+        if _pauses["count"] == 0:
+            _pauses["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _pauses["count"] += 1
+    try:
+        yield
+    finally:
+        with _pauses_lock:
+            _pauses["count"] -= 1
+            if _pauses["count"] == 0 and _pauses["was_enabled"]:
+                gc.enable()
+
+
+def _compressor() -> zstandard.ZstdCompressor:
+    """One per thread: a compressor must not be shared between threads."""
+    if not hasattr(_local, "compressor"):
+        _local.compressor = zstandard.ZstdCompressor(level=1)
+    return _local.compressor
 
 
 def _reason(exc: Exception) -> str:
@@ -191,7 +290,7 @@ def _reason(exc: Exception) -> str:
 _DONE = object()
 
 
-def _concurrent_pages(streams: list[PageStream], workers: int, cancelled: threading.Event) -> Iterator[list[Any]]:
+def _concurrent_pages(streams: list[PageStream], workers: int, cancelled: threading.Event) -> Iterator[Page]:
     """Pages from all streams as they arrive, with at most ``workers`` streams running at once.
 
     A bounded queue keeps memory flat. The first error is raised here and cancels the other streams;

@@ -4,11 +4,14 @@ time budget) and statistics. A fetch can be cancelled: backoff sleeps wake at on
 
 from __future__ import annotations
 
+import os
 import threading
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import requests
 import tenacity
 
@@ -110,14 +113,35 @@ class HttpClient:
         self.stats = stats or FetchStats()
         self.cancelled = threading.Event()  # set by the fetch that owns this client to stop every stream
         self._local = threading.local()
+        # one policy object for every request of every thread (tenacity keeps its state per thread)
+        self._retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_Retryable),
+            wait=_WaitRetryAfterOrJitter(self.policy),
+            stop=(
+                tenacity.stop_after_attempt(self.policy.max_attempts)
+                | tenacity.stop_when_event_set(self.cancelled)
+                | _StopOverBudget(self.policy.budget_seconds)
+            ),
+            sleep=self.cancelled.wait,  # an interruptible sleep: cancelling wakes it at once
+            before_sleep=lambda _: self.stats.add(retries=1),
+            reraise=True,
+        )
 
     @property
     def session(self) -> requests.Session:
         if not hasattr(self._local, "session"):
-            self._local.session = requests.Session()
+            self._local.session = _session()
         return self._local.session
 
-    def request_json(
+    def request_json(self, method: str, path: str, **request: Any) -> Any:
+        """The response body, decoded (for small answers: a token, a list of locations)."""
+        body = self.request(method, path, **request)
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise ApiError(self.source, path, 200, "response is not valid JSON") from None
+
+    def request(
         self,
         method: str,
         path: str,
@@ -126,20 +150,9 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         data: Mapping[str, str] | None = None,
         auth: tuple[str, str] | None = None,
-    ) -> Any:
-        policy = self.policy
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(_Retryable),
-            wait=_WaitRetryAfterOrJitter(policy),
-            stop=(
-                tenacity.stop_after_attempt(policy.max_attempts)
-                | tenacity.stop_when_event_set(self.cancelled)
-                | _StopOverBudget(policy.budget_seconds)
-            ),
-            sleep=self.cancelled.wait,  # an interruptible sleep: cancelling wakes it at once
-            before_sleep=lambda _: self.stats.add(retries=1),
-            reraise=True,
-        )
+    ) -> bytes:
+        """The response body as received, after retries; raises ApiError when it never succeeded."""
+        retrying = self._retrying
         try:
             return retrying(self._attempt, method, path, params=params, headers=headers, data=data, auth=auth)
         except _Retryable as failure:
@@ -165,15 +178,23 @@ class HttpClient:
             raise _Retryable(self.source, path, None, type(exc).__name__) from None
         status = response.status_code
         if status < 400:
-            try:
-                return response.json()
-            except ValueError:
-                raise ApiError(self.source, path, status, "response is not valid JSON") from None
+            return response.content
         if status == 401:
             raise Unauthorized(self.source, path, status, "credentials rejected")
         if status in RETRYABLE_STATUSES:
             raise _Retryable(self.source, path, status, _error_summary(response), _retry_after(response))
         raise ApiError(self.source, path, status, _error_summary(response))
+
+
+def _session() -> requests.Session:
+    """A session that reads the environment once: unless a proxy is configured (then requests honours it,
+    and NO_PROXY, request by request), no per-request lookup of proxies, ~/.netrc or CA bundle variables,
+    which cost a file-system call per page."""
+    session = requests.Session()
+    if not urllib.request.getproxies():
+        session.trust_env = False
+        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    return session
 
 
 def _retry_after(response: requests.Response) -> float | None:

@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import time
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from recon_assets.domain.money import to_minor
-from recon_assets.domain.records import Kind, ProcessorTransaction, Status
-from recon_assets.processors.base import BrokenEnvelope, PageStream, SkipRecord, SourceClient, day_windows
+from recon_assets.domain.records import Currency, Kind, ProcessorRecord, Status, minor_units, signed
+from recon_assets.processors.base import (
+    BrokenEnvelope,
+    PageFormat,
+    PageStream,
+    SkipRecord,
+    SourceClient,
+    day_windows,
+)
 from recon_assets.processors.http import Unauthorized
 
 PAGE_SIZE = 500  # PayPal's maximum
+PATH = "/v1/reporting/transactions"
 _STATUS = {"S": Status.SUCCEEDED, "P": Status.PENDING, "D": Status.FAILED, "V": Status.REFUNDED}
-_COMPACT_OFFSET = re.compile(r"([+-]\d{2})(\d{2})$")
-
-
-def parse_paypal_time(value: str) -> datetime:
-    """PayPal's spec writes ``+00:00``; its live responses write ``+0000``. Accept both."""
-    return datetime.fromisoformat(_COMPACT_OFFSET.sub(r"\1:\2", value.replace("Z", "+00:00")))
 
 
 def format_paypal_time(value: datetime) -> str:
@@ -30,25 +31,32 @@ def format_paypal_time(value: datetime) -> str:
 
 
 class PayPalMoney(BaseModel):
-    currency_code: str
-    value: str
+    currency_code: Currency
+    value: str  # a decimal string, converted exactly
 
 
 class PayPalTransactionInfo(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    transaction_id: str
+    transaction_id: str = Field(min_length=1, max_length=255)
     transaction_event_code: str
-    transaction_initiation_date: str
+    # PayPal's spec writes +00:00, its live responses +0000: both are read
+    transaction_initiation_date: AwareDatetime
     transaction_amount: PayPalMoney
     fee_amount: PayPalMoney | None = None
-    transaction_status: str
+    transaction_status: Literal["S", "P", "D", "V"]
 
 
-def _total_pages(body: dict[str, Any]) -> int:
-    try:
-        return int(body.get("total_pages") or 0)
-    except (TypeError, ValueError):
-        return 0
+class PayPalTransaction(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    transaction_info: PayPalTransactionInfo
+
+
+class PayPalPage(BaseModel):
+    transaction_details: list[PayPalTransaction]
+    total_pages: int = 0
+
+
+FORMAT = PageFormat("transaction_details", PayPalPage, PayPalTransaction)
 
 
 def event_kind(event_code: str) -> Kind:
@@ -83,13 +91,13 @@ class PayPalClient(SourceClient):
                 self._token_expires = time.monotonic() + max(0, int(body.get("expires_in", 0)) - 60)
             return self._token
 
-    def _get(self, path: str, params: dict[str, Any]) -> Any:
+    def _get(self, path: str, params: dict[str, Any]) -> bytes:
         token = self._access_token()
         try:
-            return self.http.request_json("GET", path, params=params, headers={"Authorization": f"Bearer {token}"})
+            return self.http.request("GET", path, params=params, headers={"Authorization": f"Bearer {token}"})
         except Unauthorized:  # expired or revoked early: refresh once
             token = self._access_token(refresh=True)
-            return self.http.request_json("GET", path, params=params, headers={"Authorization": f"Bearer {token}"})
+            return self.http.request("GET", path, params=params, headers={"Authorization": f"Bearer {token}"})
 
     def streams(self, day: date) -> list[PageStream]:
         return [lambda s=s, e=e: self._pages(s, e) for s, e in day_windows(day, self.windows)]
@@ -99,38 +107,35 @@ class PayPalClient(SourceClient):
             "start_date": format_paypal_time(start), "end_date": format_paypal_time(end),
             "fields": "all", "page_size": PAGE_SIZE, "page": 1, "balance_affecting_records_only": "Y",
         }  # fmt: skip
-        path = "/v1/reporting/transactions"
         while True:
-            body = self._get(path, params)
-            yield self.page_items(body, "transaction_details", path, params["page"])
-            if params["page"] >= _total_pages(body):
+            page = self.read_page(self._get(PATH, params), FORMAT, PATH, params["page"])
+            yield page
+            if params["page"] >= _whole(page.field("total_pages", 0)):
                 return
             params["page"] += 1
-
-    def identity(self, raw: dict[str, Any]):
-        info = raw.get("transaction_info")
-        if not isinstance(info, dict) or info.get("transaction_id") is None:
-            return None
-        return info.get("transaction_id"), info.get("transaction_event_code")
 
     def record_id(self, raw: dict[str, Any]) -> str | None:
         info = raw.get("transaction_info")
         return info.get("transaction_id") if isinstance(info, dict) else None
 
-    def parse(self, raw: dict[str, Any]) -> ProcessorTransaction:
-        info = PayPalTransactionInfo.model_validate(raw["transaction_info"])
+    def canonical(self, record: PayPalTransaction, endpoint: str) -> ProcessorRecord:
+        info = record.transaction_info
         kind = event_kind(info.transaction_event_code)
         money = info.transaction_amount
-        currency = money.currency_code.upper()
-        fee = to_minor(info.fee_amount.value, currency) if info.fee_amount else 0
-        return ProcessorTransaction(
-            processor=self.name,
+        fee = to_minor(info.fee_amount.value, money.currency_code) if info.fee_amount else 0
+        return ProcessorRecord(
             processor_txn_id=info.transaction_id,
             kind=kind,
-            amount_minor=to_minor(money.value, currency),
-            currency=currency,
-            fee_minor=abs(fee),
+            amount_minor=signed(kind, to_minor(money.value, money.currency_code)),
+            currency=money.currency_code,
+            fee_minor=minor_units(abs(fee)),
             status=_STATUS[info.transaction_status],
-            occurred_at=parse_paypal_time(info.transaction_initiation_date),
-            raw=raw,
+            occurred_at=info.transaction_initiation_date.astimezone(UTC),
         )
+
+
+def _whole(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from recon_assets.domain.records import Kind, ProcessorTransaction, Status
-from recon_assets.processors.base import BrokenEnvelope, PageStream, SourceClient, day_windows
+from recon_assets.domain.records import Currency, Kind, MinorUnits, ProcessorRecord, Status, signed
+from recon_assets.processors.base import BrokenEnvelope, PageFormat, PageStream, SourceClient, day_windows
 
 PAGE_LIMIT = 100
 SQUARE_VERSION = "2025-10-16"
@@ -27,8 +27,8 @@ def rfc3339(value: datetime) -> str:
 
 
 class SquareMoney(BaseModel):
-    amount: int
-    currency: str
+    amount: MinorUnits
+    currency: Currency
 
 
 class SquareFee(BaseModel):
@@ -38,15 +38,38 @@ class SquareFee(BaseModel):
 
 class SquarePayment(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: str
-    created_at: datetime
+    id: str = Field(min_length=1, max_length=255)
+    created_at: AwareDatetime
     amount_money: SquareMoney
-    status: str
+    status: Literal["COMPLETED", "APPROVED", "PENDING", "CANCELED", "FAILED"]
     processing_fee: list[SquareFee] | None = None
 
 
-class SquareRefund(SquarePayment):
+class SquareRefund(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str = Field(min_length=1, max_length=255)
+    created_at: AwareDatetime
+    amount_money: SquareMoney
+    status: Literal["COMPLETED", "PENDING", "REJECTED", "FAILED"]
+    processing_fee: list[SquareFee] | None = None
     payment_id: str | None = None
+
+
+class SquarePayments(BaseModel):
+    payments: list[SquarePayment] = []
+    cursor: str | None = None
+
+
+class SquareRefunds(BaseModel):
+    refunds: list[SquareRefund] = []
+    cursor: str | None = None
+
+
+# Square leaves the list out of an empty page ({} or just a cursor)
+FORMATS = {
+    "/v2/payments": PageFormat("payments", SquarePayments, SquarePayment, optional=True),
+    "/v2/refunds": PageFormat("refunds", SquareRefunds, SquareRefund, optional=True),
+}
 
 
 class SquareClient(SourceClient):
@@ -70,44 +93,38 @@ class SquareClient(SourceClient):
     def streams(self, day: date) -> list[PageStream]:
         windows = day_windows(day, self.windows)
         payments = [
-            lambda s=s, e=e, loc=loc: self._pages("/v2/payments", "payments", s, e, loc)
+            lambda s=s, e=e, loc=loc: self._pages("/v2/payments", s, e, loc)
             for loc in self.location_ids()
             for s, e in windows
         ]
-        refunds = [lambda s=s, e=e: self._pages("/v2/refunds", "refunds", s, e, None) for s, e in windows]
+        refunds = [lambda s=s, e=e: self._pages("/v2/refunds", s, e, None) for s, e in windows]
         return payments + refunds
 
-    def _pages(self, path: str, key: str, start: datetime, end: datetime, location_id: str | None):
+    def _pages(self, path: str, start: datetime, end: datetime, location_id: str | None):
         params: dict[str, Any] = {
             "begin_time": rfc3339(start), "end_time": rfc3339(end), "sort_order": "ASC", "limit": PAGE_LIMIT,
         }  # fmt: skip
         if location_id:
             params["location_id"] = location_id
-        for page in itertools.count(1):
-            body = self.http.request_json("GET", path, params=params, headers=self._headers)
-            items = self.page_items(body, key, path, page, optional=True)
-            yield [{**item, "_kind": key} if isinstance(item, dict) else item for item in items]
-            if not body.get("cursor"):
+        for number in itertools.count(1):
+            body = self.http.request("GET", path, params=params, headers=self._headers)
+            page = self.read_page(body, FORMATS[path], path, number)
+            yield page
+            cursor = page.field("cursor")
+            if not cursor:
                 return
-            params["cursor"] = body["cursor"]
+            params["cursor"] = cursor
 
-    def identity(self, raw: dict[str, Any]):
-        return (raw.get("_kind"), raw["id"]) if raw.get("id") is not None else None
-
-    def parse(self, raw: dict[str, Any]) -> ProcessorTransaction:
-        payload = {k: v for k, v in raw.items() if k != "_kind"}
-        is_refund = raw.get("_kind") == "refunds"
-        record = (SquareRefund if is_refund else SquarePayment).model_validate(payload)
-        fee = sum(f.amount_money.amount for f in record.processing_fee or [])
+    def canonical(self, record: SquarePayment | SquareRefund, endpoint: str) -> ProcessorRecord:
+        is_refund = endpoint == "/v2/refunds"
+        kind = Kind.REFUND if is_refund else Kind.CHARGE
         amount = record.amount_money.amount
-        return ProcessorTransaction(
-            processor=self.name,
-            processor_txn_id=record.id,
-            kind=Kind.REFUND if is_refund else Kind.CHARGE,
-            amount_minor=-amount if is_refund else amount,
-            currency=record.amount_money.currency,
-            fee_minor=fee,
-            status=(_REFUND_STATUS if is_refund else _PAYMENT_STATUS)[record.status],
-            occurred_at=record.created_at,
-            raw=payload,
+        return ProcessorRecord(
+            record.id,
+            kind,
+            signed(kind, -amount if is_refund else amount),
+            record.amount_money.currency,
+            sum(f.amount_money.amount for f in record.processing_fee or ()),
+            (_REFUND_STATUS if is_refund else _PAYMENT_STATUS)[record.status],
+            record.created_at.astimezone(UTC),
         )

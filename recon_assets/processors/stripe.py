@@ -6,11 +6,11 @@ import itertools
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from recon_assets.domain.money import exponent
-from recon_assets.domain.records import Kind, ProcessorTransaction, Status
-from recon_assets.processors.base import BrokenEnvelope, PageStream, SourceClient, day_windows
+from recon_assets.domain.records import STATUSES, Currency, Kind, MinorUnits, ProcessorRecord, Status, signed
+from recon_assets.processors.base import BrokenEnvelope, PageFormat, PageStream, SourceClient, day_windows
 
 PAGE_LIMIT = 100  # Stripe's maximum
 
@@ -21,10 +21,10 @@ STRIPE_AMOUNT_EXPONENTS = {"ISK": 2, "MGA": 0}
 
 class StripeCharge(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: str
+    id: str = Field(min_length=1, max_length=255)
     object: Literal["charge"]
-    amount: int
-    currency: str
+    amount: MinorUnits
+    currency: Currency
     created: int
     status: Literal["succeeded", "pending", "failed"]
     refunded: bool = False
@@ -32,13 +32,28 @@ class StripeCharge(BaseModel):
 
 class StripeRefund(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: str
+    id: str = Field(min_length=1, max_length=255)
     object: Literal["refund"]
-    amount: int
-    currency: str
+    amount: MinorUnits
+    currency: Currency
     created: int
     status: Literal["pending", "requires_action", "succeeded", "failed", "canceled"]
 
+
+class StripeChargeList(BaseModel):
+    data: list[StripeCharge]
+    has_more: bool
+
+
+class StripeRefundList(BaseModel):
+    data: list[StripeRefund]
+    has_more: bool
+
+
+FORMATS = {
+    "/v1/charges": PageFormat("data", StripeChargeList, StripeCharge),
+    "/v1/refunds": PageFormat("data", StripeRefundList, StripeRefund),
+}
 
 _REFUND_STATUS = {
     "succeeded": Status.SUCCEEDED, "pending": Status.PENDING, "requires_action": Status.PENDING,
@@ -48,9 +63,8 @@ _REFUND_STATUS = {
 
 def iso_minor_from_stripe(amount: int, currency: str) -> int:
     """Stripe's smallest-unit integer to ISO 4217 minor units."""
-    code = currency.upper()
-    iso = exponent(code)
-    shift = STRIPE_AMOUNT_EXPONENTS.get(code, iso) - iso
+    iso = exponent(currency)
+    shift = STRIPE_AMOUNT_EXPONENTS.get(currency, iso) - iso
     return amount // 10**shift if shift > 0 else amount * 10 ** (-shift)
 
 
@@ -63,7 +77,7 @@ class StripeClient(SourceClient):
         return [
             (lambda path=path, start=start, end=end: self._pages(path, start, end))
             for start, end in day_windows(day, self.windows)
-            for path in ("/v1/charges", "/v1/refunds")
+            for path in FORMATS
         ]
 
     def _pages(self, path: str, start: datetime, end: datetime):
@@ -71,35 +85,35 @@ class StripeClient(SourceClient):
             "created[gte]": int(start.timestamp()), "created[lt]": int(end.timestamp()), "limit": PAGE_LIMIT,
         }  # fmt: skip
         headers = {"Authorization": f"Bearer {self.key}"}
-        for page in itertools.count(1):
-            body = self.http.request_json("GET", path, params=params, headers=headers)
-            data = self.page_items(body, "data", path, page)
-            yield data
-            if not body.get("has_more") or not data:
+        for number in itertools.count(1):
+            page = self.read_page(self.http.request("GET", path, params=params, headers=headers), FORMATS[path],
+                                  path, number)  # fmt: skip
+            yield page
+            if not page.field("has_more") or not (page.records or page.rejected):
                 return
             # page after the last record that has an id (a garbage entry at the end is quarantined, not followed)
-            ids = [item["id"] for item in data if isinstance(item, dict) and isinstance(item.get("id"), str)]
-            if not ids:
-                raise BrokenEnvelope(self.name, path, 200, f"page {page}: no record has an id to page after")
-            params["starting_after"] = ids[-1]
+            last = _last_id(page)
+            if last is None:
+                raise BrokenEnvelope(self.name, path, 200, f"page {number}: no record has an id to page after")
+            params["starting_after"] = last
 
-    def parse(self, raw: dict[str, Any]) -> ProcessorTransaction:
-        if raw.get("object") == "refund":
-            refund = StripeRefund.model_validate(raw)
-            kind, amount, status = Kind.REFUND, -refund.amount, _REFUND_STATUS[refund.status]
-            record = refund
+    def canonical(self, record: StripeCharge | StripeRefund, endpoint: str) -> ProcessorRecord:
+        amount = iso_minor_from_stripe(record.amount, record.currency)
+        if record.object == "refund":
+            kind, status, amount = Kind.REFUND, _REFUND_STATUS[record.status], -amount
         else:
-            charge = StripeCharge.model_validate(raw)
-            status = Status.REFUNDED if charge.refunded and charge.status == "succeeded" else Status(charge.status)
-            kind, amount, record = Kind.CHARGE, charge.amount, charge
-        return ProcessorTransaction(
-            processor=self.name,
-            processor_txn_id=record.id,
-            kind=kind,
-            amount_minor=iso_minor_from_stripe(amount, record.currency),
-            currency=record.currency,
-            fee_minor=0,  # Stripe reports fees on balance transactions, not on charges
-            status=status,
-            occurred_at=datetime.fromtimestamp(record.created, tz=UTC),
-            raw=raw,
-        )
+            kind = Kind.CHARGE
+            status = Status.REFUNDED if record.refunded and record.status == "succeeded" else STATUSES[record.status]
+        # fee 0: Stripe reports fees on balance transactions, not on charges
+        created = datetime.fromtimestamp(record.created, tz=UTC)
+        return ProcessorRecord(record.id, kind, signed(kind, amount), record.currency, 0, status, created)
+
+
+def _last_id(page) -> str | None:
+    """The id of the page's last entry that has one, valid or not."""
+    last_valid = page.records[-1][1].id if page.records else None
+    last_position = page.records[-1][0] if page.records else -1
+    for position, raw, _ in reversed(page.rejected):
+        if position > last_position and isinstance(raw, dict) and isinstance(raw.get("id"), str) and raw["id"]:
+            return raw["id"]
+    return last_valid

@@ -19,11 +19,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlparse
 
+import orjson
+
 from recon_assets.contracts import ledger_entry_values, ledger_page_limits
 from recon_assets.sandbox import formats
 from recon_assets.sandbox.world import (
     SQUARE_LOCATIONS,
-    Movement,
     SandboxConfig,
     expected_findings,
     ledger_bookings,
@@ -95,29 +96,66 @@ def _days(start: datetime, end: datetime) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+def _generated_once(maxsize: int):
+    """``lru_cache`` under a lock: the many concurrent first requests for a day wait for one generation of
+    it instead of each generating it again."""
+
+    def decorate(function):
+        cached = functools.lru_cache(maxsize=maxsize)(function)
+        lock = threading.Lock()
+
+        @functools.wraps(function)
+        def once(*args):
+            with lock:
+                return cached(*args)
+
+        return once
+
+    return decorate
+
+
+@_generated_once(maxsize=16)
+def _encoded_day(config: SandboxConfig, processor: str, day: date, compact: bool) -> list[bytes]:
+    """Each of the day's movements in its processor's wire format, encoded once (the first
+    ``bad_currency_records`` with an invalid currency; PayPal's offsets compact when asked)."""
+    encode = {
+        "stripe": lambda m, currency: formats.stripe_object(m, currency),
+        "paypal": lambda m, currency: formats.paypal_detail(m, currency, compact),
+        "square": lambda m, currency: formats.square_object(m, currency),
+    }[processor]
+    bad = config.bad_currency_records
+    return [orjson.dumps(encode(m, "XYZ" if i < bad else None))
+            for i, m in enumerate(processor_movements(config, processor, day))]  # fmt: skip
+
+
 @functools.lru_cache(maxsize=256)
 def _window(
-    config: SandboxConfig, processor: str, start: datetime, end: datetime, kind: str | None, location: str | None
-) -> tuple[list[Movement], dict[str, int]]:
-    """Movements created in [start, end), oldest first, with an index by id."""
-    items = []
+    config: SandboxConfig,
+    processor: str,
+    start: datetime,
+    end: datetime,
+    kind: str | None,
+    location: str | None,
+    compact: bool = False,
+) -> tuple[list[str], list[bytes], dict[str, int]]:
+    """Movements created in [start, end), oldest first: their ids, their encoded records, and an index by id."""
+    ids: list[str] = []
+    records: list[bytes] = []
     for day in _days(start, end):
         day_items = processor_movements(config, processor, day)
-        stamps = [m.created for m in day_items]
-        lo, hi = bisect.bisect_left(stamps, start), bisect.bisect_left(stamps, end)
-        items.extend(
-            m for m in day_items[lo:hi]
-            if (kind is None or m.kind == kind) and (location is None or m.location_id == location)
-        )  # fmt: skip
-    return items, {m.txn_id: i for i, m in enumerate(items)}
+        encoded = _encoded_day(config, processor, day, compact)
+        stamps = [m.created for m in day_items]  # sorted: movements are oldest first
+        for i in range(bisect.bisect_left(stamps, start), bisect.bisect_left(stamps, end)):
+            m = day_items[i]
+            if (kind is None or m.kind == kind) and (location is None or m.location_id == location):
+                ids.append(m.txn_id)
+                records.append(encoded[i])
+    return ids, records, {txn_id: i for i, txn_id in enumerate(ids)}
 
 
-def _bad_currency(config: SandboxConfig, processor: str, m: Movement) -> str | None:
-    """The first ``bad_currency_records`` movements of each day carry an invalid currency."""
-    if not config.bad_currency_records:
-        return None
-    day_items = processor_movements(config, processor, m.created.date())
-    return "XYZ" if m in day_items[: config.bad_currency_records] else None
+def _json_list(records: list[bytes]) -> orjson.Fragment:
+    """Records already encoded, as a JSON array to splice into a response."""
+    return orjson.Fragment(b"[" + b",".join(records) + b"]")
 
 
 def _token(offset: int) -> str:
@@ -232,20 +270,17 @@ class SandboxApi:
                 400,
                 {"error": {"type": "invalid_request_error", "message": "created[gte] and created[lt] are required"}},
             ) from None
-        items, index = _window(self.config, "stripe", start, end, kind, None)
-        newest_first = len(items) - 1  # Stripe lists newest first
+        ids, records, index = _window(self.config, "stripe", start, end, kind, None)
+        newest_first = len(ids) - 1  # Stripe lists newest first
         after = params.get("starting_after")
         if after is not None and after not in index:
             raise HttpError(400, {"error": {"type": "invalid_request_error", "message": "No such object"}})
         first = 0 if after is None else newest_first - index[after] + 1
-        page = [items[newest_first - i] for i in range(first, min(first + limit, len(items)))]
+        page = [records[newest_first - i] for i in range(first, min(first + limit, len(ids)))]
         if after is not None and self.state.stripe_repeat_across_pages:
-            page.insert(0, items[index[after]])  # as when records shift under a cursor
+            page.insert(0, records[index[after]])  # as when records shift under a cursor
         url = "/v1/charges" if kind == "charge" else "/v1/refunds"
-        return {
-            "object": "list", "url": url, "has_more": first + limit < len(items),
-            "data": [formats.stripe_object(m, _bad_currency(self.config, "stripe", m)) for m in page],
-        }  # fmt: skip
+        return {"object": "list", "url": url, "has_more": first + limit < len(ids), "data": _json_list(page)}
 
     # --- PayPal -----------------------------------------------------------------------------
     def paypal_transactions(self, params, headers) -> dict[str, Any]:
@@ -253,20 +288,16 @@ class SandboxApi:
         start, end = _time(params.get("start_date"), "start_date"), _time(params.get("end_date"), "end_date")
         size = _int(params, "page_size", 100, 1, 500)
         page = _int(params, "page", 1, 1, 2**31 - 1)
-        items, _ = _window(self.config, "paypal", start, end, None, None)
-        chunk = items[(page - 1) * size : page * size]
-        compact = self.state.paypal_compact_offsets
+        ids, records, _ = _window(self.config, "paypal", start, end, None, None, self.state.paypal_compact_offsets)
         return {
-            "transaction_details": [
-                formats.paypal_detail(m, _bad_currency(self.config, "paypal", m), compact) for m in chunk
-            ],
+            "transaction_details": _json_list(records[(page - 1) * size : page * size]),
             "account_number": "RECONSANDBOX1",
             "start_date": formats.paypal_time(start),
             "end_date": formats.paypal_time(end),
             "last_refreshed_datetime": formats.paypal_time(datetime.now(UTC).replace(microsecond=0)),
             "page": page,
-            "total_items": len(items),
-            "total_pages": (len(items) + size - 1) // size,
+            "total_items": len(ids),
+            "total_pages": (len(ids) + size - 1) // size,
             "links": [{"href": "/v1/reporting/transactions", "rel": "self", "method": "GET"}],
         }
 
@@ -292,13 +323,13 @@ class SandboxApi:
         # ListPayments covers the default (first) location unless told; ListPaymentRefunds covers all.
         location = params.get("location_id") or (SQUARE_LOCATIONS[0] if key == "payments" else None)
         kind = "charge" if key == "payments" else "refund"
-        items, _ = _window(self.config, "square", start, end, kind, location)
+        _, records, _ = _window(self.config, "square", start, end, kind, location)
         if params.get("sort_order", "DESC") == "DESC":
-            items = items[::-1]
+            records = records[::-1]
         offset = _offset(params.get("cursor"))
-        chunk = items[offset : offset + limit]
-        body: dict[str, Any] = {key: [formats.square_object(m, _bad_currency(self.config, "square", m)) for m in chunk]}
-        if offset + limit < len(items):
+        chunk = records[offset : offset + limit]
+        body: dict[str, Any] = {key: _json_list(chunk)} if chunk else {}  # Square leaves an empty list out
+        if offset + limit < len(records):
             body["cursor"] = _token(offset + limit)
         return body
 
@@ -317,15 +348,14 @@ class SandboxApi:
         processor = params.get("processor")
         if processor and processor not in known:
             raise HttpError(400, {"error": {"code": "BAD_PARAM", "message": "unknown processor"}})
-        processors = [processor] if processor else list(known)
+        processors = [processor] if processor else [p for p in known if p in self.config.processors]
         default_limit, max_limit = ledger_page_limits()
         limit = _int(params, "limit", default_limit, 1, max_limit)
         entries = _ledger_day(self.config, tuple(processors), day)
         offset = _offset(params.get("page_token"))
-        chunk = entries[offset : offset + limit]
         more = offset + limit < len(entries)
         return {
-            "data": [formats.ledger_entry(b) for b in chunk],
+            "data": _json_list(entries[offset : offset + limit]),
             "next_page_token": _token(offset + limit) if more else None,
         }
 
@@ -353,15 +383,18 @@ class SandboxApi:
         return {"ok": True}
 
 
-@functools.lru_cache(maxsize=64)
-def _ledger_day(config: SandboxConfig, processors: tuple[str, ...], day: date):
-    entries = [b for p in processors for b in ledger_bookings(config, p, day)]
-    return sorted(entries, key=lambda b: (b.booked_at, b.ledger_id))
+@_generated_once(maxsize=16)
+def _ledger_day(config: SandboxConfig, processors: tuple[str, ...], day: date) -> list[bytes]:
+    """The ledger's entries of the day, oldest first, each encoded once."""
+    entries = sorted((b for p in processors for b in ledger_bookings(config, p, day)),
+                     key=lambda b: (b.booked_at, b.ledger_id))  # fmt: skip
+    return [orjson.dumps(formats.ledger_entry(b)) for b in entries]
 
 
 def _handler_for(api: SandboxApi):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go as two writes: never hold the body for an ACK
 
         def log_message(self, format, *args):  # noqa: A002 - quiet by default
             pass
@@ -385,7 +418,7 @@ def _handler_for(api: SandboxApi):
                     headers["Retry-After"] = str(fault.retry_after)
             else:
                 try:
-                    status, payload = 200, json.dumps(api.handle(method, url.path, params, self.headers, body)).encode()
+                    status, payload = 200, orjson.dumps(api.handle(method, url.path, params, self.headers, body))
                 except HttpError as exc:
                     status, payload, headers = exc.status, json.dumps(exc.body).encode(), exc.headers
             self.send_response(status)
@@ -438,6 +471,13 @@ class SandboxServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def warm_day(config: SandboxConfig, day: date) -> None:
+    """Generate ``day`` (and what its ledger day reads of its neighbours) ahead of the first request."""
+    for processor in config.processors:
+        _encoded_day(config, processor, day, False)
+    _ledger_day(config, tuple(config.processors), day)
 
 
 _in_process: dict[SandboxConfig, SandboxServer] = {}

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import math
-import random
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+
+import numpy as np
 
 from recon_assets.domain.money import exponent
 
@@ -43,6 +43,7 @@ class SandboxConfig:
     bad_currency_records: int = 0  # processor records sent with an invalid currency (quarantine tests)
     # payments of exact amounts added to each day, (currency, minor units) each: booked correctly, never faulted
     extra_payments: tuple[tuple[str, int], ...] = ()
+    processors: tuple[str, ...] = tuple(PROCESSOR_CURRENCIES)  # the processors that trade (the ledger books theirs)
 
     def with_fault_rates(self, **rates: float) -> SandboxConfig:
         merged = dict(self.fault_rates) | rates
@@ -80,207 +81,268 @@ class Booking:
 
 
 @dataclass
+class Table:
+    """Equal-length numpy columns, one row per record."""
+
+    columns: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+    def take(self, rows) -> Table:
+        return Table({name: column[rows] for name, column in self.columns.items()})
+
+
+@dataclass
 class World:
+    """One processor's day: its movements (sorted by creation) and the ledger's bookings of them, as
+    columns, and the findings the faults planted in it must produce."""
+
     processor: str
     day: date
-    movements: list[Movement] = field(default_factory=list)
-    bookings: list[Booking] = field(default_factory=list)
+    movements: Table
+    bookings: Table
     expected: set[tuple[str, str | None, str | None]] = field(default_factory=set)
 
 
-def _rng(*parts: object) -> random.Random:
+def _rng(*parts: object) -> np.random.Generator:
     digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
+    return np.random.default_rng(int.from_bytes(digest[:8], "big"))
 
 
-_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_ALNUM = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", dtype=np.uint8)
+_B62 = np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
 
 
-def _txn_id(rng: random.Random, processor: str, kind: str) -> str:
+def _random_text(rng: np.random.Generator, alphabet: np.ndarray, count: int, length: int) -> np.ndarray:
+    letters = alphabet[rng.integers(0, len(alphabet), size=(count, length))]
+    return np.ascontiguousarray(letters).view(f"S{length}").ravel().astype(str).astype(object)
+
+
+def _txn_ids(rng: np.random.Generator, processor: str, kind: str, count: int) -> np.ndarray:
     if processor == "stripe":
-        return ("ch_" if kind == "charge" else "re_") + "".join(rng.choices(_B62, k=24))
+        return ("ch_" if kind == "charge" else "re_") + _random_text(rng, _B62, count, 24)
     if processor == "paypal":
-        return "".join(rng.choices(_ALNUM, k=17))
-    return "".join(rng.choices(_B62, k=22)) + ("" if kind == "charge" else "_R")
+        return _random_text(rng, _ALNUM, count, 17)
+    return _random_text(rng, _B62, count, 22) + ("" if kind == "charge" else "_R")
 
 
-def _amount_minor(rng: random.Random, currency: str) -> int:
-    major_usd = min(25_000.0, math.exp(rng.gauss(3.8, 1.2)))  # a long tail of large payments
-    per_usd = {"JPY": 150, "KWD": 0.31, "EUR": 0.93, "GBP": 0.79, "CAD": 1.37, "AUD": 1.52}.get(currency, 1)
-    minor = max(1, round(major_usd * per_usd * 10 ** exponent(currency)))
-    if currency == "KWD":  # Stripe takes three-decimal amounts in multiples of 10
-        minor = max(10, minor // 10 * 10)
+_PER_USD = {"JPY": 150, "KWD": 0.31, "EUR": 0.93, "GBP": 0.79, "CAD": 1.37, "AUD": 1.52}
+
+
+def _per_currency(currencies: np.ndarray, value) -> np.ndarray:
+    """``value(currency)`` for each row, computed once per distinct currency."""
+    codes, rows = np.unique(currencies.astype(str), return_inverse=True)
+    return np.array([value(c) for c in codes], dtype=float)[rows]
+
+
+def _amounts_minor(rng: np.random.Generator, currencies: np.ndarray) -> np.ndarray:
+    major_usd = np.minimum(25_000.0, np.exp(rng.normal(3.8, 1.2, len(currencies))))  # a long tail of large payments
+    per_usd = _per_currency(currencies, lambda c: _PER_USD.get(c, 1))
+    scale = _per_currency(currencies, lambda c: 10 ** exponent(c))
+    minor = np.maximum(1, np.rint(major_usd * per_usd * scale)).astype(np.int64)
+    kwd = currencies == "KWD"  # Stripe takes three-decimal amounts in multiples of 10
+    minor[kwd] = np.maximum(10, minor[kwd] // 10 * 10)
     return minor
 
 
-def _in_day(day: date, seconds: float) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC) + timedelta(seconds=seconds)
+def _fees(amounts: np.ndarray, currencies: np.ndarray, failed: np.ndarray) -> np.ndarray:
+    fixed = _per_currency(currencies, lambda c: 30 if exponent(c) == 2 else 0).astype(np.int64)
+    return np.where(failed, 0, np.rint(amounts * 0.029).astype(np.int64) + fixed)
 
 
-@functools.lru_cache(maxsize=64)
+WELL_INSIDE = (600, 23 * 3600)  # seconds of the day between which a fault is never near midnight
+LATE, EARLY = 23 * 3600 + 57 * 60, 3 * 60  # from/until: booked by the ledger on the neighbouring day
+
+
+def _moments(day: date, seconds) -> list[datetime]:
+    """Seconds since the day's start (UTC) as moments."""
+    start = datetime.combine(day, time.min, tzinfo=UTC)
+    return [start + timedelta(seconds=int(s)) for s in seconds]
+
+
+@functools.lru_cache(maxsize=16)
 def world(config: SandboxConfig, processor: str, day: date) -> World:
-    """The world of one processor's day."""
+    """The world of one processor's day, generated with numpy: a million movements take seconds."""
     rng = _rng(config.seed, processor, day.isoformat())
-    currencies, weights = zip(*PROCESSOR_CURRENCIES[processor], strict=True)
-    out = World(processor=processor, day=day)
+    codes, weights = zip(*PROCESSOR_CURRENCIES[processor], strict=True)
+    codes = np.array(codes, dtype=object)
+    n = config.daily_volume
 
-    payments: list[Movement] = []
-    for _ in range(config.daily_volume):
-        roll = rng.random()
-        if roll < config.near_midnight_rate / 2:
-            seconds = 86_400 - rng.uniform(1, 180)  # booked by the ledger the next day
-        elif roll < config.near_midnight_rate:
-            seconds = rng.uniform(0, 180)  # booked by the ledger the previous day
-        else:
-            seconds = rng.uniform(600, 86_400 - 3_600)
-        currency = rng.choices(currencies, weights)[0]
-        status_roll = rng.random()
-        status = (
-            "failed" if status_roll < config.failed_rate
-            else "pending" if status_roll < config.failed_rate + config.pending_rate
-            else "succeeded"
-        )  # fmt: skip
-        amount = _amount_minor(rng, currency)
-        payments.append(
-            Movement(
-                txn_id=_txn_id(rng, processor, "charge"),
-                kind="charge",
-                amount_minor=amount,
-                currency=currency,
-                status=status,
-                created=_in_day(day, seconds).replace(microsecond=0),
-                fee_minor=0 if status == "failed" else round(amount * 0.029) + (30 if exponent(currency) == 2 else 0),
-                location_id=rng.choice(SQUARE_LOCATIONS) if processor == "square" else None,
-            )
-        )
-    extras = set()
-    for currency, amount in config.extra_payments:
-        payment = Movement(
-            txn_id=_txn_id(rng, processor, "charge"),
-            kind="charge",
-            amount_minor=amount,
-            currency=currency,
-            status="succeeded",
-            created=_in_day(day, rng.uniform(3_600, 80_000)).replace(microsecond=0),
-            fee_minor=round(amount * 0.029),
-            location_id=SQUARE_LOCATIONS[0] if processor == "square" else None,
-        )
-        payments.append(payment)
-        extras.add(payment.txn_id)
-    refunds = [
-        Movement(
-            txn_id=_txn_id(rng, processor, "refund"),
-            kind="refund",
-            amount_minor=-p.amount_minor,
-            currency=p.currency,
-            status="succeeded",
-            created=p.created + timedelta(minutes=rng.randint(1, 30)),
-            fee_minor=0,
-            location_id=p.location_id,
-            parent_id=p.txn_id,
-        )
-        for p in payments
-        if p.status == "succeeded" and _well_inside(p.created) and rng.random() < config.refund_rate
-    ]
-    out.movements = sorted(payments + refunds, key=lambda m: (m.created, m.txn_id))
+    roll = rng.random(n)
+    half = config.near_midnight_rate / 2
+    seconds = np.where(
+        roll < half, 86_400 - rng.uniform(1, 180, n),  # booked by the ledger the next day
+        np.where(roll < config.near_midnight_rate, rng.uniform(0, 180, n),  # booked the previous day
+                 rng.uniform(600, 86_400 - 3_600, n)),
+    ).astype(np.int64)  # fmt: skip
+    currencies = codes[rng.choice(len(codes), n, p=np.array(weights) / sum(weights))]
+    status_roll = rng.random(n)
+    statuses = np.where(status_roll < config.failed_rate, "failed",
+                        np.where(status_roll < config.failed_rate + config.pending_rate, "pending", "succeeded")
+                        ).astype(object)  # fmt: skip
+    amounts = _amounts_minor(rng, currencies)
+    locations = (np.array(SQUARE_LOCATIONS, dtype=object)[rng.integers(0, 2, n)] if processor == "square"
+                 else np.full(n, None, dtype=object))  # fmt: skip
+    payments = Table({
+        "txn_id": _txn_ids(rng, processor, "charge", n), "kind": np.full(n, "charge", dtype=object),
+        "amount_minor": amounts, "currency": currencies, "status": statuses, "seconds": seconds,
+        "fee_minor": _fees(amounts, currencies, statuses == "failed"), "location_id": locations,
+        "parent_id": np.full(n, None, dtype=object), "extra": np.zeros(n, dtype=bool),
+    })  # fmt: skip
+    if config.extra_payments:
+        extra_currencies = np.array([c for c, _ in config.extra_payments], dtype=object)
+        extra_amounts = np.array([a for _, a in config.extra_payments], dtype=np.int64)
+        k = len(extra_amounts)
+        extras = Table({
+            "txn_id": _txn_ids(rng, processor, "charge", k), "kind": np.full(k, "charge", dtype=object),
+            "amount_minor": extra_amounts, "currency": extra_currencies,
+            "status": np.full(k, "succeeded", dtype=object),
+            "seconds": rng.uniform(3_600, 80_000, k).astype(np.int64),
+            "fee_minor": np.rint(extra_amounts * 0.029).astype(np.int64),
+            "location_id": np.full(k, SQUARE_LOCATIONS[0] if processor == "square" else None, dtype=object),
+            "parent_id": np.full(k, None, dtype=object), "extra": np.ones(k, dtype=bool),
+        })  # fmt: skip
+        payments = _concat(payments, extras)
 
-    eligible = [
-        i for i, m in enumerate(out.movements)
-        if _well_inside(m.created) and m.status == "succeeded" and m.txn_id not in extras
-    ]  # fmt: skip
-    rng.shuffle(eligible)
-    faults: dict[int, str] = {}
+    inside = (payments["seconds"] >= WELL_INSIDE[0]) & (payments["seconds"] <= WELL_INSIDE[1])
+    refunded = (payments["status"] == "succeeded") & inside & (rng.random(len(payments)) < config.refund_rate)
+    parents = payments.take(np.flatnonzero(refunded))
+    r = len(parents)
+    refunds = Table({
+        "txn_id": _txn_ids(rng, processor, "refund", r), "kind": np.full(r, "refund", dtype=object),
+        "amount_minor": -parents["amount_minor"], "currency": parents["currency"],
+        "status": np.full(r, "succeeded", dtype=object),
+        "seconds": parents["seconds"] + 60 * rng.integers(1, 31, r),
+        "fee_minor": np.zeros(r, dtype=np.int64), "location_id": parents["location_id"],
+        "parent_id": parents["txn_id"], "extra": np.zeros(r, dtype=bool),
+    })  # fmt: skip
+    both = _concat(payments, refunds)
+    movements = both.take(np.lexsort((both["txn_id"].astype(str), both["seconds"])))
+
+    faults = _plant_faults(config, rng, movements)
+    bookings, expected = _book(config, rng, processor, day, movements, faults, codes, np.array(weights))
+    return World(processor=processor, day=day, movements=movements, bookings=bookings, expected=expected)
+
+
+def _concat(*tables: Table) -> Table:
+    return Table({name: np.concatenate([t[name] for t in tables]) for name in tables[0].columns})
+
+
+def _plant_faults(config: SandboxConfig, rng: np.random.Generator, movements: Table) -> np.ndarray:
+    """The fault planted on each movement ("" for none): only on succeeded movements well inside the day."""
+    seconds = movements["seconds"]
+    eligible = np.flatnonzero(
+        (seconds >= WELL_INSIDE[0]) & (seconds <= WELL_INSIDE[1])
+        & (movements["status"] == "succeeded") & ~movements["extra"]
+    )  # fmt: skip
+    eligible = eligible[rng.permutation(len(eligible))]
+    faults = np.full(len(movements), "", dtype=object)
+    taken = 0
     for fault, rate in config.fault_rates:
         if fault == "missing_at_processor":
-            continue
-        count = round(rate * len(out.movements))
-        for i in eligible[:count]:
-            faults[i] = fault
-        eligible = eligible[count:]
-
-    ledger_seq = 0
-
-    def next_ledger_id() -> str:
-        nonlocal ledger_seq
-        ledger_seq += 1
-        return f"led_{processor[:2]}{day:%Y%m%d}{ledger_seq:06d}"
-
-    for i, m in enumerate(out.movements):
-        fault = faults.get(i)
-        if m.status == "failed":
-            continue  # a failed payment moved no money and is not booked
-        if fault == "missing_in_ledger":
-            out.expected.add(("missing_in_ledger", m.txn_id, None))
-            continue
-        seconds_late = rng.uniform(1, 90)
-        if m.created.time() >= time(23, 57):
-            seconds_late = rng.uniform(200, 400)  # lands on the next day
-        elif m.created.time() < time(0, 3):
-            seconds_late = -rng.uniform(200, 400)  # booked before midnight, the previous day
-        booking = Booking(
-            ledger_id=next_ledger_id(),
-            processor=processor,
-            reference=m.txn_id,
-            kind=m.kind,
-            amount_minor=m.amount_minor,
-            currency=m.currency,
-            status=m.status,
-            booked_at=(m.created + timedelta(seconds=seconds_late)).replace(microsecond=0),
-            fee_minor=m.fee_minor,
-        )
-        if fault == "amount_mismatch":
-            delta = rng.choice([1, -1]) * max(1, abs(m.amount_minor) // rng.choice([100, 20, 1_000_000]))
-            booking = replace(booking, amount_minor=m.amount_minor + delta)
-        elif fault == "currency_mismatch":
-            others = [c for c in currencies if c != m.currency and exponent(c) == exponent(m.currency)]
-            booking = replace(booking, currency=(others or [c for c in currencies if c != m.currency])[0])
-        elif fault == "status_mismatch":
-            booking = replace(booking, status="pending")
-        out.bookings.append(booking)
-        if fault == "duplicate":
-            copy = replace(booking, ledger_id=next_ledger_id(), booked_at=booking.booked_at + timedelta(minutes=7))
-            out.bookings.append(copy)
-            out.expected.add(("duplicate", m.txn_id, copy.ledger_id))
-        elif fault:
-            out.expected.add((fault, m.txn_id, booking.ledger_id))
-
-    phantoms = round(dict(config.fault_rates).get("missing_at_processor", 0) * len(out.movements))
-    for _ in range(phantoms):
-        currency = rng.choices(currencies, weights)[0]
-        booking = Booking(
-            ledger_id=next_ledger_id(),
-            processor=processor,
-            reference=_txn_id(rng, processor, "charge"),
-            kind="charge",
-            amount_minor=_amount_minor(rng, currency),
-            currency=currency,
-            status="succeeded",
-            booked_at=_in_day(day, rng.uniform(3_600, 80_000)).replace(microsecond=0),
-            fee_minor=None,
-        )
-        out.bookings.append(booking)
-        out.expected.add(("missing_at_processor", booking.reference, booking.ledger_id))
-    return out
+            continue  # a booking with no movement at all: made by _book
+        count = round(rate * len(movements))
+        faults[eligible[taken : taken + count]] = fault
+        taken += count
+    return faults
 
 
-def _well_inside(moment: datetime) -> bool:
-    return time(0, 10) <= moment.time() <= time(23, 0)
+def _book(config, rng, processor, day, movements: Table, faults: np.ndarray, codes, weights):
+    """The ledger's bookings of the movements (with the planted faults), and the findings they must produce."""
+    n = len(movements)
+    seconds = movements["seconds"]
+    booked = (movements["status"] != "failed") & (faults != "missing_in_ledger")
+    late = np.where(seconds >= LATE, rng.uniform(200, 400, n),  # lands on the next day
+                    np.where(seconds < EARLY, -rng.uniform(200, 400, n),  # booked before midnight
+                             rng.uniform(1, 90, n)))  # fmt: skip
+    booked_seconds = (seconds + late).astype(np.int64)
+    rows = np.flatnonzero(booked)
+    duplicate = faults[rows] == "duplicate"
+    # ids in movement order; a duplicate's copy takes the id right after its original
+    sequence = np.cumsum(1 + duplicate) - duplicate
+    prefix = f"led_{processor[:2]}{day:%Y%m%d}"
+    amounts = movements["amount_minor"][rows].copy()
+    currencies = movements["currency"][rows].copy()
+    statuses = movements["status"][rows].copy()
+    mismatch = faults[rows] == "amount_mismatch"
+    if mismatch.any():
+        divisor = np.array([100, 20, 1_000_000])[rng.integers(0, 3, mismatch.sum())]
+        sign = np.where(rng.random(mismatch.sum()) < 0.5, 1, -1)
+        amounts[mismatch] += sign * np.maximum(1, np.abs(amounts[mismatch]) // divisor)
+    for i in np.flatnonzero(faults[rows] == "currency_mismatch"):
+        same = [c for c in codes if c != currencies[i] and exponent(c) == exponent(currencies[i])]
+        currencies[i] = (same or [c for c in codes if c != currencies[i]])[0]
+    statuses[faults[rows] == "status_mismatch"] = "pending"
+    originals = Table({
+        "ledger_id": np.array([f"{prefix}{s:06d}" for s in sequence], dtype=object),
+        "reference": movements["txn_id"][rows], "kind": movements["kind"][rows], "amount_minor": amounts,
+        "currency": currencies, "status": statuses, "seconds": booked_seconds[rows],
+        "fee_minor": movements["fee_minor"][rows],
+    })  # fmt: skip
+    copies = originals.take(np.flatnonzero(duplicate))
+    copies.columns["ledger_id"] = np.array([f"{prefix}{s + 1:06d}" for s in sequence[duplicate]], dtype=object)
+    copies.columns["seconds"] = copies["seconds"] + 7 * 60
+    phantom_count = round(dict(config.fault_rates).get("missing_at_processor", 0) * n)
+    phantom_currencies = codes[rng.choice(len(codes), phantom_count, p=weights / weights.sum())]
+    last = int(sequence[-1] + duplicate[-1]) if len(sequence) else 0  # the last id given so far
+    phantoms = Table({
+        "ledger_id": np.array([f"{prefix}{last + i + 1:06d}" for i in range(phantom_count)], dtype=object),
+        "reference": _txn_ids(rng, processor, "charge", phantom_count),
+        "kind": np.full(phantom_count, "charge", dtype=object),
+        "amount_minor": _amounts_minor(rng, phantom_currencies), "currency": phantom_currencies,
+        "status": np.full(phantom_count, "succeeded", dtype=object),
+        "seconds": rng.uniform(3_600, 80_000, phantom_count).astype(np.int64),
+        "fee_minor": np.full(phantom_count, None, dtype=object),
+    })  # fmt: skip
+    originals.columns["fee_minor"] = originals["fee_minor"].astype(object)
+    copies.columns["fee_minor"] = copies["fee_minor"].astype(object)
+    bookings = _concat(originals, copies, phantoms)
+
+    expected = {("missing_in_ledger", txn, None) for txn in movements["txn_id"][faults == "missing_in_ledger"]}
+    mismatched = np.isin(faults[rows], ("amount_mismatch", "currency_mismatch", "status_mismatch"))
+    expected |= set(zip(faults[rows][mismatched], originals["reference"][mismatched],
+                        originals["ledger_id"][mismatched], strict=True))  # fmt: skip
+    expected |= {("duplicate", ref, lid) for ref, lid in zip(copies["reference"], copies["ledger_id"], strict=True)}
+    expected |= {("missing_at_processor", ref, lid) for ref, lid in zip(phantoms["reference"], phantoms["ledger_id"],
+                                                                          strict=True)}  # fmt: skip
+    return bookings, expected
 
 
+@functools.lru_cache(maxsize=8)
 def processor_movements(config: SandboxConfig, processor: str, day: date) -> list[Movement]:
-    return world(config, processor, day).movements
+    """The day's movements as the processor records them, oldest first."""
+    m = world(config, processor, day).movements
+    return [
+        Movement(txn_id, kind, int(amount), currency, status, created, int(fee), location, parent)
+        for txn_id, kind, amount, currency, status, created, fee, location, parent in zip(
+            m["txn_id"], m["kind"], m["amount_minor"].tolist(), m["currency"], m["status"],
+            _moments(day, m["seconds"].tolist()), m["fee_minor"].tolist(), m["location_id"], m["parent_id"],
+            strict=True,
+        )
+    ]  # fmt: skip
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=8)
 def ledger_bookings(config: SandboxConfig, processor: str, day: date) -> list[Booking]:
     """The ledger's entries booked on ``day``: the day's own and the neighbours' cross-midnight ones."""
-    entries = [
-        b
-        for offset in (-1, 0, 1)
-        for b in world(config, processor, day + timedelta(days=offset)).bookings
-        if b.booked_at.date() == day
-    ]
+    entries = []
+    for offset in (-1, 0, 1):
+        b = world(config, processor, day + timedelta(days=offset)).bookings
+        seconds = b["seconds"] + offset * 86_400  # from the start of ``day``
+        rows = b.take(np.flatnonzero((seconds >= 0) & (seconds < 86_400)))
+        entries += [
+            Booking(ledger_id, processor, reference, kind, int(amount), currency, status, booked_at,
+                    None if fee is None else int(fee))
+            for ledger_id, reference, kind, amount, currency, status, booked_at, fee in zip(
+                rows["ledger_id"], rows["reference"], rows["kind"], rows["amount_minor"].tolist(), rows["currency"],
+                rows["status"], _moments(day, (rows["seconds"] + offset * 86_400).tolist()), rows["fee_minor"],
+                strict=True,
+            )
+        ]  # fmt: skip
     return sorted(entries, key=lambda b: (b.booked_at, b.ledger_id))
 
 

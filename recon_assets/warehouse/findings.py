@@ -7,39 +7,55 @@ from datetime import date, timedelta
 
 import pandas as pd
 import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
 from psycopg import sql
 
 from recon_assets.domain.casework import KEPT_WHEN_FOUND_AGAIN
+from recon_assets.domain.matching import LEDGER_SCHEMA, PROCESSOR_SCHEMA
 from recon_assets.domain.reports import FINDING_COLUMNS
-from recon_assets.warehouse.store import audit, copy_rows, read_frame, replace_partition
-
-OUTCOME_COLUMNS = ("business_date", "processor_name", "processor_txn_id", "outcome", "ledger_id", "dagster_run_id")
+from recon_assets.warehouse.store import audit, copy_table, delete_partition, read_frame, read_table
 
 
-def load_window(conn: psycopg.Connection, processor: str, day: date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The processor's records and the ledger's entries of day-1 .. day+1 (the settlement window)."""
+def load_window(conn: psycopg.Connection, processor: str, day: date) -> tuple[pa.Table, pa.Table]:
+    """The processor's records and the ledger's entries of day-1 .. day+1 (the settlement window), as Arrow."""
     bounds = (processor, day - timedelta(days=1), day + timedelta(days=1))
-    processor_frame = read_frame(
+    processor_records = read_table(
         conn,
         """SELECT processor_txn_id, business_date, amount_minor, currency, status
            FROM processor_transactions WHERE processor_name = %s AND business_date BETWEEN %s AND %s""",
         bounds,
+        PROCESSOR_SCHEMA,
     )
-    ledger_frame = read_frame(
+    ledger_entries = read_table(
         conn,
         """SELECT ledger_id, processor_reference, business_date, amount_minor, currency, status, booked_at
            FROM ledger_transactions WHERE processor_name = %s AND business_date BETWEEN %s AND %s""",
         bounds,
+        LEDGER_SCHEMA,
     )
-    return processor_frame, ledger_frame
+    return processor_records, ledger_entries
 
 
-def replace_outcomes(conn: psycopg.Connection, processor: str, day: date, outcomes: pd.DataFrame, run_id: str) -> None:
+def replace_outcomes(conn: psycopg.Connection, processor: str, day: date, outcomes: pa.Table, run_id: str) -> None:
     """The day's outcome per processor record (matched, missing_in_ledger, ...), replacing the last run's."""
-    rows = [(day, processor, r.processor_txn_id, r.outcome, r.ledger_id, run_id) for r in outcomes.itertuples()]
-    replace_partition(
-        conn, "transaction_outcomes", {"processor_name": processor, "business_date": day}, OUTCOME_COLUMNS, [rows]
+    outcomes = outcomes.take(
+        pc.sort_indices(outcomes["processor_txn_id"])
+    )  # in key order: the index takes them page by page
+    n = outcomes.num_rows
+    rows = pa.table(
+        {
+            "business_date": pa.repeat(pa.scalar(day, pa.date32()), n),
+            "processor_name": pa.repeat(pa.scalar(processor), n),
+            "processor_txn_id": outcomes["processor_txn_id"],
+            "outcome": outcomes["outcome"].cast(pa.string()),
+            "ledger_id": outcomes["ledger_id"],
+            "dagster_run_id": pa.repeat(pa.scalar(run_id), n),
+        }
     )
+    with conn.transaction():
+        delete_partition(conn, "transaction_outcomes", {"processor_name": processor, "business_date": day})
+        copy_table(conn, "transaction_outcomes", rows)
 
 
 def report_rows(conn: psycopg.Connection, processor: str, day: date) -> pd.DataFrame:
@@ -94,11 +110,11 @@ def sync_discrepancies(
                 ledger_amount_minor bigint, ledger_currency char(3), ledger_status text,
                 at_risk_minor bigint, at_risk_currency char(3), amount_at_risk numeric) ON COMMIT DROP"""
         )
-        rows = (
-            [None if pd.isna(v) else v for v in rec]
-            for rec in findings[list(DISCREPANCY_WRITE_COLUMNS)].itertuples(index=False, name=None)
+        copy_table(
+            conn,
+            "incoming_discrepancies",
+            pa.Table.from_pandas(findings[list(DISCREPANCY_WRITE_COLUMNS)], preserve_index=False),
         )
-        copy_rows(conn, "incoming_discrepancies", DISCREPANCY_WRITE_COLUMNS, rows)
         params = {
             "processor": processor, "day": day, "currency": reporting_currency,
             "run_id": run_id, "today": detected_on, "kept": KEPT_WHEN_FOUND_AGAIN,

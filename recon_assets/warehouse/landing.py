@@ -3,61 +3,69 @@ queries the data-quality checks run on what was landed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import orjson
 import pandas as pd
 import psycopg
+import zstandard
 from psycopg import sql
 
-from recon_assets.warehouse.store import copy_rows, delete_partition, read_frame, replace_partition, where
+from recon_assets.domain.records import LedgerRecord, ProcessorRecord
+from recon_assets.warehouse.store import copy_rows, delete_partition, read_frame, where
 
-
-def processor_row(record, day: date, run_id: str) -> tuple:
-    return (
-        day, record.processor, record.processor_txn_id, record.kind.value, record.amount_minor, record.currency,
-        record.fee_minor, record.status.value, record.occurred_at, record.raw, run_id,
-    )  # fmt: skip
-
-
-def ledger_row(record, day: date, run_id: str) -> tuple:
-    return (
-        record.ledger_id, day, record.processor, record.processor_reference, record.kind.value,
-        record.amount_minor, record.currency, record.fee_minor, record.status.value, record.booked_at,
-        record.merchant_id, record.raw, run_id,
-    )  # fmt: skip
+TRACE_COLUMNS = ("page_no", "page_index", "dagster_run_id")  # where each row came from, and which run landed it
+TRACE_TYPES = ("int4", "int4", "text")
 
 
 @dataclass(frozen=True)
 class LandingTable:
     """Where one kind of source lands: a processor's records (partitioned by processor and day) or the
-    ledger's entries (partitioned by day, every processor's together)."""
+    ledger's entries (partitioned by day, every processor's together).
+
+    A row is the partition's key, the canonical record's fields in order, then the trace: so a row is
+    ``row_prefix + record + (page_no, page_index, run_id)``, a tuple concatenation. ``types`` are for
+    binary COPY."""
 
     name: str
     id_column: str
-    columns: tuple[str, ...]
-    to_row: Callable[[Any, date, str], tuple]
+    record_columns: tuple[str, ...]  # the canonical record's fields, in order: the table's columns are named alike
+    record_types: tuple[str, ...]
     per_processor: bool
 
+    @property
+    def partition_columns(self) -> tuple[str, ...]:
+        return ("business_date", "processor_name") if self.per_processor else ("business_date",)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.partition_columns + self.record_columns + TRACE_COLUMNS
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        return ("date", "text")[: len(self.partition_columns)] + self.record_types + TRACE_TYPES
+
     def partition(self, source: str, day: date) -> dict[str, Any]:
-        return {"processor_name": source, "business_date": day} if self.per_processor else {"business_date": day}
+        return dict(zip(self.partition_columns, self.row_prefix(source, day), strict=True))
+
+    def row_prefix(self, source: str, day: date) -> tuple:
+        return (day, source) if self.per_processor else (day,)
 
 
 PROCESSOR_TRANSACTIONS = LandingTable(
-    "processor_transactions", "processor_txn_id",
-    ("business_date", "processor_name", "processor_txn_id", "kind", "amount_minor", "currency",
-     "fee_minor", "status", "occurred_at", "raw", "dagster_run_id"),
-    processor_row, per_processor=True,
+    "processor_transactions", "processor_txn_id", ProcessorRecord._fields,
+    ("text", "text", "int8", "text", "int8", "text", "timestamptz"), per_processor=True,
 )  # fmt: skip
 LEDGER_TRANSACTIONS = LandingTable(
-    "ledger_transactions", "ledger_id",
-    ("ledger_id", "business_date", "processor_name", "processor_reference", "kind", "amount_minor",
-     "currency", "fee_minor", "status", "booked_at", "merchant_id", "raw", "dagster_run_id"),
-    ledger_row, per_processor=False,
+    "ledger_transactions", "ledger_id", LedgerRecord._fields,
+    ("text", "text", "text", "text", "int8", "text", "int8", "text", "timestamptz", "text"), per_processor=False,
 )  # fmt: skip
 QUARANTINE_COLUMNS = ("source", "business_date", "record_id", "reason", "raw", "dagster_run_id")
+PAGE_COLUMNS = ("source", "business_date", "page_no", "endpoint", "list_key", "encoding", "body", "dagster_run_id")
+PAGE_TYPES = ("text", "date", "int4", "text", "text", "text", "bytea", "text")
 
 
 def lock_partition(conn: psycopg.Connection, *parts: object) -> None:
@@ -71,12 +79,23 @@ class AlreadyLanded(RuntimeError):
     """A record of the day carries an id the warehouse already holds for another day."""
 
 
-def replace_rows(
-    conn: psycopg.Connection, table: LandingTable, source: str, day: date, batches: Iterable[Sequence[Sequence]]
-) -> tuple[int, int]:
-    """Replace the partition's rows with ``batches`` (streamed into COPY); returns (deleted, written)."""
+def clear_partition(conn: psycopg.Connection, table: LandingTable, source: str, day: date) -> int:
+    """Remove the partition's rows and pages (inside the caller's transaction); returns the rows removed."""
+    delete_partition(conn, "source_pages", {"source": source, "business_date": day})
+    return delete_partition(conn, table.name, table.partition(source, day))
+
+
+def copy_pages(conn: psycopg.Connection, source: str, day: date, pages: Sequence[tuple], run_id: str) -> int:
+    """The responses as received: (page_no, endpoint, list_key, zstd-compressed body) each."""
+    rows = [(source, day, page_no, endpoint, key, "zstd", body, run_id) for page_no, endpoint, key, body in pages]
+    return copy_rows(conn, "source_pages", PAGE_COLUMNS, rows, PAGE_TYPES)
+
+
+def copy_records(conn: psycopg.Connection, table: LandingTable, source: str, day: date, rows: Sequence[tuple]):
+    """The canonical records' rows (see ``LandingTable``), with binary COPY; a record the warehouse already
+    holds for another day fails the landing in one line."""
     try:
-        return replace_partition(conn, table.name, table.partition(source, day), table.columns, batches)
+        return copy_rows(conn, table.name, table.columns, rows, table.types)
     except psycopg.errors.UniqueViolation as exc:
         detail = (exc.diag.message_detail or "").replace("Key ", "").rstrip(".")
         raise AlreadyLanded(
@@ -86,17 +105,63 @@ def replace_rows(
 
 
 def withdraw(conn: psycopg.Connection, table: LandingTable, source: str, day: date, ids: Iterable[str]):
-    """Remove rows of the partition by id; returns their (id, raw, amount_minor, currency) to quarantine them."""
+    """Remove rows of the partition by id; returns their (id, page_no, page_index)."""
     ids = sorted(i for i in ids if i is not None)
     if not ids:
         return []
     return conn.execute(
-        sql.SQL("DELETE FROM {} WHERE {} AND {} = ANY(%s) RETURNING {}, raw, amount_minor, currency").format(
-            sql.Identifier(table.name), where(table.partition(source, day)),
-            sql.Identifier(table.id_column), sql.Identifier(table.id_column),
-        ),
+        sql.SQL("DELETE FROM {} WHERE {} AND {} = ANY(%s) RETURNING {}, page_no, page_index")
+        .format(sql.Identifier(table.name), where(table.partition(source, day)), sql.Identifier(table.id_column),
+                sql.Identifier(table.id_column)),
         (ids,),
     ).fetchall()  # fmt: skip
+
+
+def record_as_received(conn: psycopg.Connection, source: str, day: date, page_no: int, page_index: int) -> Any:
+    """One record exactly as the source sent it, read from its page."""
+    endpoint, list_key, body = conn.execute(
+        "SELECT endpoint, list_key, body FROM source_pages WHERE source = %s AND business_date = %s AND page_no = %s",
+        (source, day, page_no),
+    ).fetchone()
+    return orjson.loads(zstandard.ZstdDecompressor().decompress(body))[list_key][page_index]
+
+
+def landed_record(conn: psycopg.Connection, table: LandingTable, record_id: str) -> tuple[str, date, Any] | None:
+    """(source, business_date, the record as received) of a landed record, or None."""
+    source = sql.SQL("processor_name" if table.per_processor else "'ledger'")
+    found = conn.execute(
+        sql.SQL("SELECT {}, business_date, page_no, page_index, raw FROM {} WHERE {} = %s").format(
+            source, sql.Identifier(table.name), sql.Identifier(table.id_column)
+        ),
+        (record_id,),
+    ).fetchone()
+    if found is None:
+        return None
+    source_name, day, page_no, page_index, raw = found
+    return source_name, day, raw if page_no is None else record_as_received(conn, source_name, day, page_no, page_index)
+
+
+def landed_totals(conn: psycopg.Connection, table: LandingTable, source: str, day: date) -> dict[str, tuple[int, int]]:
+    """What the partition holds now: (rows, amount in minor units) per currency."""
+    return {
+        currency: (count, int(total))
+        for currency, count, total in conn.execute(
+            sql.SQL("SELECT currency, count(*), sum(amount_minor) FROM {} WHERE {} GROUP BY currency").format(
+                sql.Identifier(table.name), where(table.partition(source, day))
+            )
+        )
+    }
+
+
+def landed_preview(conn: psycopg.Connection, table: LandingTable, source: str, day: date, rows: int) -> pd.DataFrame:
+    """The partition's first ``rows`` records, in the order the source sent them."""
+    return read_frame(
+        conn,
+        sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY page_no, page_index LIMIT {}").format(
+            sql.SQL(", ").join(map(sql.Identifier, table.record_columns)), sql.Identifier(table.name),
+            where(table.partition(source, day)), sql.Literal(rows),
+        ),
+    )  # fmt: skip
 
 
 def replace_quarantine(conn: psycopg.Connection, source: str, day: date, rows: Iterable[Sequence]) -> int:
@@ -188,8 +253,9 @@ def trailing_daily_average(conn: psycopg.Connection, table: LandingTable, source
 def ledger_duplicate_bookings(conn: psycopg.Connection, day: date) -> int:
     """Ledger entries of the day beyond the first for the same processor reference."""
     (duplicates,) = conn.execute(
-        """SELECT count(*) - count(DISTINCT (processor_name, processor_reference))
-           FROM ledger_transactions WHERE business_date = %s""",
+        """SELECT coalesce(sum(copies - 1), 0) FROM (
+               SELECT count(*) AS copies FROM ledger_transactions WHERE business_date = %s
+               GROUP BY processor_name, processor_reference) AS per_reference""",
         (day,),
     ).fetchone()
     return int(duplicates)

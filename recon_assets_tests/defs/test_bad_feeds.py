@@ -39,7 +39,8 @@ def test_every_version_of_a_contradicted_id_is_quarantined_and_the_rest_reconcil
             data.append({**kept["first"], "amount": kept["first"]["amount"] + 99100})
 
     for neighbour in (DAY - timedelta(days=1), DAY + timedelta(days=1)):  # payments booked across midnight
-        assert materialize(resources, neighbour, [asset_keys.LEDGER_TRANSACTIONS]).success
+        assert materialize(resources, neighbour, [asset_keys.LEDGER_TRANSACTIONS,
+                                                  asset_keys.raw_transactions("stripe")]).success  # fmt: skip
     with MisbehavingProxy(sandbox.url, {"/v1/charges": contradict}) as proxy:
         stripe = SourceApiResource(source="stripe", base_url=proxy.url, fetch_windows=1, fetch_workers=1)
         result = materialize({**resources, "stripe_api": stripe}, DAY, STRIPE_DAY)

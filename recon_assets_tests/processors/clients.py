@@ -21,5 +21,5 @@ def make(name, url, windows=1, workers=1, policy=FAST, **options):
 def fetch(client, day: date = DAY):
     """Every record of the day, and the fetch's result (quarantine, statistics)."""
     with client.fetch_day(day) as result:
-        records = [r for batch in result.batches for r in batch]
+        records = [record for landed in result.pages for _, record in landed.records]
     return records, result

@@ -63,7 +63,7 @@ def test_a_page_without_its_list_fails_in_one_line_naming_the_page(proxy):
     ("change", "reason"),
     [
         ({"amount": 1e20}, "amount"),  # a JSON float
-        ({"amount": 10**20}, "less than or equal to 9223372036854775807"),  # a JSON integer beyond bigint
+        ({"amount": 10**20}, "amount"),  # a JSON integer beyond bigint
         ({"amount": -500}, "a charge with a negative amount"),
         ({"amount": "12.50"}, "valid integer"),
         ({"currency": "zzz"}, "unknown ISO 4217 currency"),

@@ -4,7 +4,7 @@ import pytest
 import requests
 
 from recon_assets.processors.http import ApiError, HttpClient
-from recon_assets.processors.paypal import parse_paypal_time
+from recon_assets.processors.paypal import FORMAT as PAYPAL_FORMAT
 from recon_assets.processors.stripe import StripeClient
 from recon_assets.sandbox.server import SANDBOX_CREDENTIALS as C
 from recon_assets.sandbox.world import SandboxConfig, ledger_bookings, processor_movements
@@ -86,8 +86,14 @@ def test_bad_currency_is_quarantined(sandbox, name):
 
 
 def test_paypal_offsets_in_both_styles():
-    assert parse_paypal_time("2026-11-20T10:00:00+0000") == parse_paypal_time("2026-11-20T10:00:00+00:00")
-    assert parse_paypal_time("2026-11-20T12:00:00+0200").hour == 12
+    """PayPal's spec writes +00:00, its live responses +0000: both are read, to the same moment."""
+    info = {"transaction_id": "X", "transaction_event_code": "T0006", "transaction_status": "S",
+            "transaction_amount": {"currency_code": "USD", "value": "1.00"}}  # fmt: skip
+    read = [
+        PAYPAL_FORMAT.record.validate_python({"transaction_info": {**info, "transaction_initiation_date": stamp}})
+        for stamp in ("2026-11-20T10:00:00+0000", "2026-11-20T10:00:00+00:00", "2026-11-20T12:00:00+0200")
+    ]
+    assert len({r.transaction_info.transaction_initiation_date for r in read}) == 1
 
 
 def test_stripe_record_repeated_across_pages_is_kept_once_and_counted(sandbox, sandbox_config):

@@ -9,10 +9,12 @@ import requests
 
 from recon_assets.contracts import ledger_contract
 from recon_assets.processors.http import HttpClient
+from recon_assets.processors.ledger import FORMAT as LEDGER_FORMAT
 from recon_assets.processors.ledger import LedgerClient
+from recon_assets.processors.stripe import FORMATS as STRIPE_FORMATS
 from recon_assets.processors.stripe import StripeClient
 from recon_assets.sandbox.server import SANDBOX_CREDENTIALS as C
-from recon_assets.sandbox.world import SandboxConfig, expected_findings, world
+from recon_assets.sandbox.world import SandboxConfig, expected_findings, ledger_bookings, processor_movements, world
 from recon_assets_tests.conftest import SPECS
 
 DAY = date(2026, 11, 20)
@@ -95,20 +97,24 @@ def test_stripe_objects_have_stripes_fields_and_types(sandbox, path, kind):
 def test_clients_parse_the_processors_own_examples():
     examples = json.loads((SPECS / "stripe-example-objects.json").read_text())
     client = StripeClient(HttpClient("stripe", "http://127.0.0.1:9"), "x")
-    charge, refund = client.parse(examples["charge"]), client.parse(examples["refund"])
+    charge, refund = (client.canonical(STRIPE_FORMATS[path].record.validate_python(examples[kind]), path)
+                      for path, kind in (("/v1/charges", "charge"), ("/v1/refunds", "refund")))  # fmt: skip
     assert (charge.amount_minor, charge.currency, charge.kind.value) == (100, "USD", "charge")
     assert (refund.amount_minor, refund.kind.value) == (-100, "refund")
     ledger = LedgerClient(HttpClient("ledger", "http://127.0.0.1:9"), "x")
-    entry = ledger.parse({"id": "led_1", "processor": "paypal", "processor_reference": "ABC", "kind": "charge",
-                          "amount": "1.250", "currency": "KWD", "status": "succeeded",
-                          "booked_at": "2026-11-20T10:00:00Z"})  # fmt: skip
+    entry = ledger.canonical(LEDGER_FORMAT.record.validate_python(
+        {"id": "led_1", "processor": "paypal", "processor_reference": "ABC", "kind": "charge", "amount": "1.250",
+         "currency": "KWD", "status": "succeeded", "booked_at": "2026-11-20T10:00:00Z"}
+    ), "/v1/transactions")  # fmt: skip
     assert entry.amount_minor == 1250
 
 
 def test_sandbox_is_deterministic():
-    a = world(SandboxConfig(seed=3), "stripe", DAY)
-    world.cache_clear()
-    b = world(SandboxConfig(seed=3), "stripe", DAY)
-    assert a.movements == b.movements and a.bookings == b.bookings
-    assert expected_findings(SandboxConfig(seed=3), "stripe", DAY) == b.expected
-    assert world(SandboxConfig(seed=4), "stripe", DAY).movements != a.movements
+    config = SandboxConfig(seed=3)
+    first = processor_movements(config, "stripe", DAY), ledger_bookings(config, "stripe", DAY)
+    for cached in (world, processor_movements, ledger_bookings):
+        cached.cache_clear()
+    again = processor_movements(config, "stripe", DAY), ledger_bookings(config, "stripe", DAY)
+    assert first == again and len(first[0]) > 300
+    assert expected_findings(config, "stripe", DAY) == world(config, "stripe", DAY).expected
+    assert processor_movements(SandboxConfig(seed=4), "stripe", DAY) != first[0]

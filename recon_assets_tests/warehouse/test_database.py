@@ -1,23 +1,24 @@
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 
 import psycopg
 import pytest
 
-from recon_assets.warehouse import store
-from recon_assets.warehouse.database import check_reachable, upgrade
+from recon_assets.warehouse import landing, store
+from recon_assets.warehouse.database import MIGRATIONS, check_reachable, upgrade
 from recon_assets.warehouse.landing import PROCESSOR_TRANSACTIONS
 from recon_assets.warehouse.urls import ConfigurationError, DatabaseUrl
 
 TABLES = {
     "processor_transactions", "ledger_transactions", "discrepancies", "reconciliation_runs", "audit_logs",
-    "transaction_outcomes", "quarantined_records", "currency_exponents",
+    "transaction_outcomes", "quarantined_records", "currency_exponents", "source_pages",
 }  # fmt: skip
 
 
 def test_migrations_create_the_schema_once(fresh_database):
-    assert upgrade(fresh_database) == ["0002"]
+    (newest,) = sorted(p.stem.split("_")[0] for p in MIGRATIONS.glob("versions/0*.py"))[-1:]
+    assert upgrade(fresh_database) == [newest]
     assert upgrade(fresh_database) == []
     with psycopg.connect(fresh_database.libpq) as conn:
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
@@ -42,34 +43,33 @@ def test_audit_log_is_append_only(warehouse_url):
 
 
 def _row(txn_id: str, day: date):
-    return (day, "stripe", txn_id, "charge", 100, "USD", 0, "succeeded", "2026-01-01T10:00:00Z", {}, "run")
+    occurred = datetime(2026, 1, 1, 10, tzinfo=UTC)
+    return (day, "stripe", txn_id, "charge", 100, "USD", 0, "succeeded", occurred, 1, 0, "run")
 
 
 def test_a_partition_write_failing_half_way_keeps_the_previous_rows(warehouse_url):
     day = date(2026, 1, 1)
-    partition = {"processor_name": "stripe", "business_date": day}
+
+    def replace(batches):
+        with conn.transaction():
+            landing.clear_partition(conn, PROCESSOR_TRANSACTIONS, "stripe", day)
+            for batch in batches:
+                landing.copy_records(conn, PROCESSOR_TRANSACTIONS, "stripe", day, batch)
+
     with psycopg.connect(warehouse_url.libpq) as conn:
-        store.replace_partition(
-            conn, "processor_transactions", partition, PROCESSOR_TRANSACTIONS.columns,
-            [[_row("a", day), _row("b", day)]],
-        )  # fmt: skip
+        replace([[_row("a", day), _row("b", day)]])
 
         def failing_batches():
             yield [_row("c", day)]
             raise ConnectionError("feed broke mid-fetch")
 
         with pytest.raises(ConnectionError):
-            store.replace_partition(
-                conn, "processor_transactions", partition, PROCESSOR_TRANSACTIONS.columns, failing_batches()
-            )
+            replace(failing_batches())
         ids = [r[0] for r in conn.execute("SELECT processor_txn_id FROM processor_transactions ORDER BY 1")]
         assert ids == ["a", "b"]
         # a re-run replaces, never duplicates
         for _ in range(2):
-            store.replace_partition(
-                conn, "processor_transactions", partition, PROCESSOR_TRANSACTIONS.columns,
-                [[_row("a", day)], [_row("c", day)]],
-            )  # fmt: skip
+            replace([[_row("a", day)], [_row("c", day)]])
         ids = [r[0] for r in conn.execute("SELECT processor_txn_id FROM processor_transactions ORDER BY 1")]
         assert ids == ["a", "c"]
 

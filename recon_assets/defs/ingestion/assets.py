@@ -9,6 +9,7 @@ from recon_assets.defs.ingestion.resources import DataQualitySettings, SourceApi
 from recon_assets.defs.reconciliation.resources import ReconciliationSettings
 from recon_assets.partitions import OWNERS, daily_partitions, partition_day
 from recon_assets.processors.registry import LEDGER, SOURCES, SourceSpec
+from recon_assets.stopwatch import Stopwatch
 from recon_assets.warehouse.landing import LEDGER_TRANSACTIONS, PROCESSOR_TRANSACTIONS
 from recon_assets.warehouse.resource import WarehouseResource
 
@@ -77,8 +78,10 @@ def build_landing_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         quality: DataQualitySettings = context.resources.data_quality_settings
         rates = settings.rates()
         metadata = land_day(context, warehouse, api.client(), table, day, spec.finality_lag)
-        with warehouse.connection() as conn:
+        stopwatch = Stopwatch()
+        with stopwatch.part("checks"), warehouse.connection() as conn:
             checks = evaluate_quality(conn, key, table, spec.name, day, quality, rates)
+        metadata |= stopwatch.as_metadata()
         return dg.MaterializeResult(metadata={**metadata, "sandbox": api.is_sandbox}, check_results=checks)
 
     return landed

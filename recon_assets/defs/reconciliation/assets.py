@@ -14,7 +14,7 @@ from recon_assets.defs.reconciliation.checks import (
 )
 from recon_assets.defs.reconciliation.resources import ReconciliationSettings
 from recon_assets.domain.casework import age_days
-from recon_assets.domain.matching import price_discrepancies, reconcile, total_at_risk
+from recon_assets.domain.matching import price_discrepancies, reconcile, records_of_day, total_at_risk
 from recon_assets.domain.money import display
 from recon_assets.domain.summary import match_rate, summarise_day
 from recon_assets.partitions import (
@@ -25,6 +25,7 @@ from recon_assets.partitions import (
     settlement_window,
 )
 from recon_assets.processors.registry import PROCESSORS, SourceSpec
+from recon_assets.stopwatch import Stopwatch
 from recon_assets.warehouse import findings, runs, store
 from recon_assets.warehouse.landing import lock_partition
 from recon_assets.warehouse.resource import WarehouseResource
@@ -105,16 +106,20 @@ def build_reconciliation_assets(spec: SourceSpec) -> list[dg.AssetsDefinition]:
         day = partition_day(context)
         rates = reconciliation_settings.rates()
         run_id = context.run.run_id
+        stopwatch = Stopwatch()
         with warehouse.connection() as conn, conn.transaction():
             lock_partition(conn, "discrepancies", spec.name, day)
-            processor_frame, ledger_frame = findings.load_window(conn, spec.name, day)
-            result = reconcile(processor_frame, ledger_frame, day, reconciliation_settings.tolerance())
-            priced = price_discrepancies(result.discrepancies, rates)
-            findings.replace_outcomes(conn, spec.name, day, result.outcomes, run_id)
-            changes = findings.sync_discrepancies(
-                conn, spec.name, day, priced, rates.reporting_currency, run_id, datetime.now(UTC).date()
-            )
-        day_records = int((pd.to_datetime(processor_frame["business_date"]).dt.date == day).sum())
+            with stopwatch.part("read"):
+                processor_frame, ledger_frame = findings.load_window(conn, spec.name, day)
+            with stopwatch.part("match"):
+                result = reconcile(processor_frame, ledger_frame, day, reconciliation_settings.tolerance())
+                priced = price_discrepancies(result.discrepancies, rates)
+            with stopwatch.part("write"):
+                findings.replace_outcomes(conn, spec.name, day, result.outcomes, run_id)
+                changes = findings.sync_discrepancies(
+                    conn, spec.name, day, priced, rates.reporting_currency, run_id, datetime.now(UTC).date()
+                )
+        day_records = records_of_day(processor_frame, day)
         type_counts = result.discrepancy_counts()
         at_risk = total_at_risk(result.discrepancies, rates)
         context.log.info(f"{spec.name} {day}: {sum(type_counts.values())} discrepancies, {changes}")
@@ -128,6 +133,7 @@ def build_reconciliation_assets(spec: SourceSpec) -> list[dg.AssetsDefinition]:
                 "resolved_this_run": dg.MetadataValue.int(changes["resolved"]),
                 "reopened_this_run": dg.MetadataValue.int(changes["reopened"]),
                 "largest_discrepancies": dg.MetadataValue.md(_largest_table(priced)),
+                **stopwatch.as_metadata(),
             },
             check_results=[evaluate_invariants(key, day_records, result.outcomes, result.discrepancies)],
         )

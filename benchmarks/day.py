@@ -1,0 +1,153 @@
+"""One business day through the real path, timed stage by stage; prints a line per stage and the total.
+
+python benchmarks/day.py --transactions 1000000 [--processors stripe paypal square] [--database-url URL]
+
+The sandbox serves the day from its own process over loopback (no latency); the day's assets are then
+materialised in this process as Dagster materialises them, one stage after the other, into a fresh
+warehouse database: each processor's records and the ledger's entries landed, read back, matched, the
+findings written, the summary and the reports. Generating the sandbox's day is reported, not counted.
+The last line:
+
+day: <records per second> records/s end to end (<seconds> s for <N> processor + <M> ledger records; peak RSS <MB> MB)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import date
+
+import dagster as dg
+import psycopg
+import requests
+from dagster_aws.s3 import S3Resource
+
+from recon_assets import asset_keys
+from recon_assets.definitions import build_definitions
+from recon_assets.defs.ingestion.resources import SourceApiResource
+from recon_assets.defs.reporting.resources import ReportStore
+from recon_assets.processors.registry import SOURCES
+from recon_assets.sandbox.world import SandboxConfig
+from recon_assets.warehouse.database import upgrade
+from recon_assets.warehouse.embedded import ensure_embedded_server
+from recon_assets.warehouse.resource import WarehouseResource
+from recon_assets.warehouse.urls import DatabaseUrl
+
+DAY = date(2026, 1, 2)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextlib.contextmanager
+def sandbox_process(config: SandboxConfig) -> Iterator[str]:
+    """``recon sandbox serve`` in its own process, its day generated before it answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "recon_assets.cli", "sandbox", "serve", "--port", str(port),
+               "--daily-volume", str(config.daily_volume), "--processors", *config.processors,
+               "--warm", DAY.isoformat()]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            with contextlib.suppress(requests.ConnectionError):
+                requests.get(f"{url}/_sandbox/truth", timeout=600)  # 400 without parameters: it is up and warm
+                break
+            if process.poll() is not None:
+                raise RuntimeError("the sandbox did not start")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def fresh_warehouse(server: str | None, keep: bool) -> Iterator[DatabaseUrl]:
+    base = DatabaseUrl.parse(server) if server else ensure_embedded_server(None)
+    name = f"recon_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(base.libpq, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = base.with_database(name)
+    upgrade(url)
+    try:
+        yield url
+    finally:
+        if keep:
+            print(f"warehouse kept: {url.redacted}")
+        else:
+            with psycopg.connect(base.libpq, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--transactions", type=int, default=1_000_000, help="processor records of the day")
+    parser.add_argument("--processors", nargs="+", default=["stripe"], choices=[s for s in SOURCES if s != "ledger"])
+    parser.add_argument("--database-url", help="a PostgreSQL server to create the warehouse on (default: embedded)")
+    parser.add_argument("--keep", action="store_true", help="keep the warehouse database (to profile a stage)")
+    args = parser.parse_args()
+
+    base = SandboxConfig()
+    per_processor = args.transactions // len(args.processors)
+    config = SandboxConfig(
+        daily_volume=round(per_processor / (1 + base.refund_rate)), processors=tuple(args.processors)
+    )
+    started = time.perf_counter()
+    with sandbox_process(config) as url, fresh_warehouse(args.database_url, args.keep) as warehouse, \
+            tempfile.TemporaryDirectory() as reports:  # fmt: skip
+        print(f"sandbox: the day generated and served from its own process in {time.perf_counter() - started:.1f} s")
+        resources = {
+            **build_definitions().resources,
+            **{spec.resource_key: SourceApiResource(source=spec.name, base_url=url) for spec in SOURCES.values()},
+            "warehouse": WarehouseResource(database_url=warehouse.libpq),
+            "report_store": ReportStore(s3=S3Resource(), local_dir=reports),
+        }
+        stages = [(f"land {p}", [asset_keys.raw_transactions(p)]) for p in args.processors]
+        stages += [("land ledger", [asset_keys.LEDGER_TRANSACTIONS])]
+        stages += [(f"reconcile {p}", [asset_keys.discrepancies(p)]) for p in args.processors]
+        stages += [("summarise", [asset_keys.reconciliation_summary(p) for p in args.processors])]
+        stages += [("report", [asset_keys.reconciliation_report(p) for p in args.processors])]
+        definitions = build_definitions()
+        all_assets = [a for a in definitions.assets if isinstance(a, dg.AssetsDefinition)]
+        total, counts = 0.0, {}
+        with dg.instance_for_test() as instance:
+            for name, keys in stages:
+                began = time.perf_counter()
+                result = dg.materialize(all_assets, partition_key=DAY.isoformat(), selection=keys,
+                                        resources=resources, instance=instance)  # fmt: skip
+                seconds = time.perf_counter() - began
+                total += seconds
+                metadata = {
+                    e.asset_key.to_user_string(): e.materialization.metadata
+                    for e in result.get_asset_materialization_events()
+                }
+                rows = sum(int(m["row_count"].value) for m in metadata.values() if "row_count" in m)
+                counts[name] = rows
+                parts = {k: v.value for m in metadata.values() for k, v in m.items() if k.startswith("seconds_")}
+                detail = ", ".join(f"{k.removeprefix('seconds_')} {v:.1f} s" for k, v in parts.items())
+                rate = f"{rows / seconds:,.0f} records/s" if rows else "-"
+                print(f"{name:>18}: {seconds:6.1f} s  {rate:>20}  peak RSS {peak_rss_mb():,.0f} MB"
+                      + (f"  ({detail})" if detail else ""))  # fmt: skip
+        processor_rows = sum(counts[f"land {p}"] for p in args.processors)
+        ledger_rows = counts["land ledger"]
+        rate = (processor_rows + ledger_rows) / total
+        print(
+            f"day: {rate:,.0f} records/s end to end ({total:.1f} s for {processor_rows} processor + "
+            f"{ledger_rows} ledger records; peak RSS {peak_rss_mb():,.0f} MB)"
+        )
+
+
+if __name__ == "__main__":
+    main()
