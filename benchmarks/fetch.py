@@ -68,7 +68,7 @@ def main() -> None:
             client = PROCESSORS[args.processor].client_class(http, *C[args.processor], **paging)
             started = time.perf_counter()
             with client.fetch_day(DAY) as result:
-                fetched = sum(len(landed.records) for landed in result.pages)
+                fetched = sum(len(batch.records) for batch in result.batches)
             seconds = time.perf_counter() - started
             assert fetched == expected, (fetched, expected)
             print(f"{label:>16}: {fetched:,} records, {result.stats.pages:,} pages in {seconds:.1f} s "

@@ -1,19 +1,21 @@
 """The canonical records every source is normalised into, and the rules every source's records obey.
 
 Each source's wire models (in ``recon_assets.processors``) are pydantic models read a page at a time;
-the types below are the checks they share. The canonical records are plain named tuples: a million of
-them a day must cost next to nothing.
+the types below are the checks they share. Canonical records are made a batch at a time, column by
+column: a million of them a day must cost next to nothing.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any
 
+import numpy as np
 from pydantic import AfterValidator, BaseModel, Field
 
-from recon_assets.domain.money import is_known_currency
+from recon_assets.domain.money import MoneyError, is_known_currency, to_minor
 
 
 class Kind(StrEnum):
@@ -26,11 +28,6 @@ class Status(StrEnum):
     PENDING = "pending"
     FAILED = "failed"
     REFUNDED = "refunded"
-
-
-# Members by value: a dictionary lookup, where calling the enum costs a Python call a record.
-KINDS = {kind.value: kind for kind in Kind}
-STATUSES = {status.value: status for status in Status}
 
 
 def _iso_currency(value: str) -> str:
@@ -47,66 +44,67 @@ MinorUnits = Annotated[int, Field(ge=BIGINT[0], le=BIGINT[1])]
 Currency = Annotated[str, AfterValidator(_iso_currency)]
 
 
-class ProcessorRecord(NamedTuple):
-    """One processor money movement (a charge or a refund), amounts signed in minor units."""
+@dataclass(frozen=True)
+class RecordLayout:
+    """The fields of a canonical record, in order: a record is a tuple of them."""
 
-    processor_txn_id: str
-    kind: Kind
-    amount_minor: int
-    currency: str
-    fee_minor: int
-    status: Status
-    occurred_at: datetime  # UTC
+    fields: tuple[str, ...]
+    id_field: str  # with ``kind``, what makes two records the same record
+    time_field: str  # the moment that decides the record's business day (UTC)
 
-    @property
-    def key(self) -> tuple[str, str]:
-        """What makes two records the same record: a repeat has the same key."""
-        return self.processor_txn_id, self.kind
-
-    @property
-    def business_date(self):
-        return self.occurred_at.date()
+    def position(self, name: str) -> int:
+        return self.fields.index(name)
 
 
-class LedgerRecord(NamedTuple):
-    """One entry the business booked in its own ledger."""
-
-    ledger_id: str
-    processor_name: str
-    processor_reference: str
-    kind: Kind
-    amount_minor: int
-    currency: str
-    fee_minor: int | None
-    status: Status
-    booked_at: datetime  # UTC
-    merchant_id: str | None
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.ledger_id, self.kind
-
-    @property
-    def business_date(self):
-        return self.booked_at.date()
+# One processor money movement (a charge or a refund), amounts signed in minor units, times in UTC.
+PROCESSOR_RECORD = RecordLayout(
+    ("processor_txn_id", "kind", "amount_minor", "currency", "fee_minor", "status", "occurred_at"),
+    id_field="processor_txn_id", time_field="occurred_at",
+)  # fmt: skip
+# One entry the business booked in its own ledger.
+LEDGER_RECORD = RecordLayout(
+    ("ledger_id", "processor_name", "processor_reference", "kind", "amount_minor", "currency", "fee_minor",
+     "status", "booked_at", "merchant_id"),
+    id_field="ledger_id", time_field="booked_at",
+)  # fmt: skip
 
 
-def minor_units(amount_minor: int) -> int:
-    """``amount_minor``, checked to be an amount the warehouse can hold (a bigint)."""
-    if not BIGINT[0] <= amount_minor <= BIGINT[1]:
-        raise ValueError(f"an amount no bigint holds ({amount_minor} minor units)")
-    return amount_minor
+@dataclass
+class Canonical:
+    """A batch of wire records made canonical: one column per field of the record's schema, one entry per
+    wire record, and the records left out (by their index in the batch)."""
+
+    columns: dict[str, Any]  # a list or a NumPy array per field
+    refused: dict[int, str] = field(default_factory=dict)  # the record contradicts itself: why
+    skipped: np.ndarray | None = None  # True where the record moves no money we reconcile
 
 
-def signed(kind: Kind, amount_minor: int) -> int:
-    """``amount_minor``, checked: an amount the warehouse can hold, with the sign of its kind (a processor's
-    charge moves money in and its refund out)."""
-    minor_units(amount_minor)
-    if kind == Kind.CHARGE and amount_minor < 0:
-        raise ValueError(f"a charge with a negative amount ({amount_minor})")
-    if kind == Kind.REFUND and amount_minor > 0:
-        raise ValueError(f"a refund with a positive amount ({amount_minor})")
-    return amount_minor
+def wrong_sign(is_refund: np.ndarray, amounts: np.ndarray) -> dict[int, str]:
+    """Records whose amount has the wrong sign for their kind: a processor's charge moves money in, its
+    refund out."""
+    negative_charges = np.flatnonzero(~is_refund & (amounts < 0))
+    positive_refunds = np.flatnonzero(is_refund & (amounts > 0))
+    reasons = {int(i): f"a charge with a negative amount ({amounts[i]})" for i in negative_charges}
+    return reasons | {int(i): f"a refund with a positive amount ({amounts[i]})" for i in positive_refunds}
+
+
+def minor_column(values: Sequence, currencies: Sequence[str]) -> tuple[np.ndarray, dict[int, str]]:
+    """Major-unit decimals (``"12.50"``, ``Decimal("1.250")``) to minor units exactly, value by value;
+    ``None`` stays 0. Values that cannot be held are refused by index, with the reason."""
+    minor, refused = np.zeros(len(values), dtype=np.int64), {}
+    for i, (value, currency) in enumerate(zip(values, currencies, strict=True)):
+        if value is None:
+            continue
+        try:
+            amount = to_minor(value, currency)
+        except MoneyError as exc:
+            refused[i] = str(exc)
+            continue
+        if not BIGINT[0] <= amount <= BIGINT[1]:
+            refused[i] = f"an amount no bigint holds ({amount} minor units)"
+            continue
+        minor[i] = amount
+    return minor, refused
 
 
 class QuarantinedRecord(BaseModel):

@@ -9,30 +9,28 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import queue
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any, ClassVar
 
+import numpy as np
 import orjson
 import zstandard
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from recon_assets.domain.money import MoneyError
-from recon_assets.domain.records import QuarantinedRecord
+from recon_assets.domain.records import PROCESSOR_RECORD, Canonical, QuarantinedRecord, RecordLayout
 from recon_assets.processors.fast import FastReader, Refused
 from recon_assets.processors.http import ApiError, FetchStats, HttpClient
 
 PageStream = Callable[[], Iterator["Page"]]
-
-
-class SkipRecord(Exception):
-    """A source record that is not a money movement we reconcile (e.g. a PayPal fee or transfer)."""
 
 
 class BrokenEnvelope(ApiError):
@@ -98,12 +96,12 @@ class Page:
 
 
 @dataclass
-class Landed:
-    """What one page gave: the page itself and its canonical records, each with its position."""
+class Batch:
+    """A few pages as they arrived, and the canonical records of the day they gave: each a tuple of the
+    record's fields followed by its page number and its position in that page."""
 
-    page_no: int
-    page: Page
-    records: list[tuple[int, Any]]
+    pages: list[tuple[int, Page]]  # (page number, page)
+    records: list[tuple]
 
 
 @dataclass
@@ -115,13 +113,14 @@ class FetchResult:
     it to the quarantine too.
     """
 
-    pages: Iterator[Landed]
+    batches: Iterator[Batch]
     quarantine: list[QuarantinedRecord] = field(default_factory=list)
     conflicting_ids: set[str] = field(default_factory=set)
     stats: FetchStats = field(default_factory=FetchStats)
 
 
 CONFLICT_REASON = "conflicting versions: the source sent this id more than once with different contents"
+PAGES_PER_BATCH = 50  # pages made canonical together: column work amortised, memory still flat
 
 
 class SourceClient(ABC):
@@ -129,6 +128,7 @@ class SourceClient(ABC):
     ``secret`` the client secret, for the APIs that have one."""
 
     name: ClassVar[str]
+    layout: ClassVar[RecordLayout] = PROCESSOR_RECORD
 
     def __init__(self, http: HttpClient, key: str, secret: str | None = None, *, windows: int = 1, workers: int = 1):
         self.http = http
@@ -141,10 +141,10 @@ class SourceClient(ABC):
         """Independent page streams that together cover the day (run concurrently)."""
 
     @abstractmethod
-    def canonical(self, record: Any, endpoint: str) -> Any:
-        """The canonical record (ProcessorRecord, LedgerRecord) of one wire record read from ``endpoint``;
-        raises SkipRecord for a record that moves no money we reconcile, ValueError for one that
-        contradicts itself. The record is the endpoint's pydantic model or the struct derived from it."""
+    def canonical(self, records: list[Any], endpoint: str) -> Canonical:
+        """The canonical records (``layout``) of wire records read from ``endpoint``, column by column, with
+        those that move no money we reconcile (skipped) and those that contradict themselves (refused).
+        Each record is the endpoint's pydantic model or the struct derived from it: the same attributes."""
 
     def record_id(self, raw: dict[str, Any]) -> str | None:
         """The id of a record as received, for the quarantine."""
@@ -189,61 +189,73 @@ class SourceClient(ABC):
 
     @contextlib.contextmanager
     def fetch_day(self, day: date) -> Iterator[FetchResult]:
-        """The day's pages, streamed while the caller consumes them; leaving the block stops every
-        worker, also when the caller failed half-way."""
+        """The day's records in batches, streamed while the caller consumes them; leaving the block stops
+        every worker, also when the caller failed half-way."""
         self.http.cancelled.clear()
         pages = _concurrent_pages(self.streams(day), self.workers, self.http.cancelled)
-        result = FetchResult(pages=iter(()), stats=self.http.stats)
-        result.pages = self._landed(day, pages, result)
+        result = FetchResult(batches=iter(()), stats=self.http.stats)
+        result.batches = self._batches(day, pages, result)
         try:
             with _collector_paused():
                 yield result
         finally:
             self.http.cancelled.set()
-            result.pages.close()
+            result.batches.close()
             pages.close()
 
-    def _landed(self, day: date, pages: Iterator[Page], result: FetchResult) -> Iterator[Landed]:
+    def _batches(self, day: date, pages: Iterator[Page], result: FetchResult) -> Iterator[Batch]:
         stats = result.stats
         versions: dict[tuple, int] = {}  # identity -> hash of the first version's canonical record
         started = time.perf_counter()
         try:
-            for page_no, page in enumerate(pages, start=1):
-                for _, raw, reason in page.rejected:
-                    record_id = self.record_id(raw) if isinstance(raw, dict) else None
-                    self._quarantine(result, record_id, reason, raw)
-                records, counts = self._accept(page, day, versions, result)
-                stats.add(pages=1, records=len(records), **counts)
-                yield Landed(page_no, page, records)
+            for chunk in _chunks(enumerate(pages, start=1), PAGES_PER_BATCH):
+                records, counts = [], Counter()
+                for _, page in chunk:
+                    for _, raw, reason in page.rejected:
+                        self._quarantine(result, self.record_id(raw) if isinstance(raw, dict) else None, reason, raw)
+                for endpoint in dict.fromkeys(page.endpoint for _, page in chunk):
+                    pages_of = [(page_no, page) for page_no, page in chunk if page.endpoint == endpoint]
+                    records += self._accept(pages_of, endpoint, day, versions, result, counts)
+                stats.add(pages=len(chunk), records=len(records), **counts)
+                yield Batch(chunk, records)
         finally:
             stats.add(seconds=time.perf_counter() - started)
 
-    def _accept(self, page: Page, day: date, versions: dict, result: FetchResult):
-        """The page's canonical records of ``day`` with their positions, and how many were left out (repeats,
-        records that move no money, records of another day); records at fault are quarantined."""
-        accepted, skipped, repeats, elsewhere = [], 0, 0, 0
-        canonical_of, endpoint = self.canonical, page.endpoint
-        for position, record in page.records:
-            try:
-                canonical = canonical_of(record, endpoint)
-            except SkipRecord:
-                skipped += 1
+    def _accept(self, pages, endpoint: str, day: date, versions: dict, result: FetchResult, counts: Counter):
+        """The canonical records of ``day`` the pages hold, each followed by its page number and position.
+        Left out and counted: repeats, records that move no money, records of another day; records at
+        fault (refused, or a second version contradicting the first) are quarantined."""
+        layout = self.layout
+        origins = [(page_no, page, position) for page_no, page in pages for position, _ in page.records]
+        made = self.canonical([record for _, page in pages for _, record in page.records], endpoint)
+        columns = [made.columns[name] for name in layout.fields]
+        columns = [c.tolist() if isinstance(c, np.ndarray) else c for c in columns]
+        left_out = set(made.refused)
+        for index, reason in made.refused.items():
+            page_no, page, position = origins[index]
+            self._quarantine(result, columns[0][index], reason, page.item(position))
+        if made.skipped is not None:
+            skipped = np.flatnonzero(made.skipped).tolist()
+            counts["skipped_non_payment"] += len(skipped)
+            left_out.update(skipped)
+        id_at, kind_at, time_at = (layout.position(f) for f in (layout.id_field, "kind", layout.time_field))
+        start, end = day_bounds(day)
+        accepted = []
+        for index, record in enumerate(zip(*columns, strict=True)):
+            if index in left_out:
                 continue
-            except (MoneyError, ValueError) as exc:
-                self._quarantine(result, getattr(record, "id", None), _reason(exc), page.item(position))
-                continue
-            key, digest, known = canonical.key, hash(canonical), len(versions)
+            key, digest, known = (record[id_at], record[kind_at]), hash(record), len(versions)
+            page_no, page, position = origins[index]
             if versions.setdefault(key, digest) != digest:
                 result.conflicting_ids.add(key[0])
                 self._quarantine(result, key[0], CONFLICT_REASON, page.item(position))
             elif len(versions) == known:
-                repeats += 1
-            elif canonical.business_date != day:
-                elsewhere += 1
+                counts["duplicates_dropped"] += 1
+            elif not start <= record[time_at] < end:
+                counts["outside_day_dropped"] += 1
             else:
-                accepted.append((position, canonical))
-        counts = {"skipped_non_payment": skipped, "duplicates_dropped": repeats, "outside_day_dropped": elsewhere}
-        return accepted, counts
+                accepted.append((*record, page_no, position))
+        return accepted
 
     def _quarantine(self, result: FetchResult, record_id: str | None, reason: str, raw: Any) -> None:
         result.quarantine.append(QuarantinedRecord(source=self.name, record_id=record_id, reason=reason, raw=raw))
@@ -279,6 +291,13 @@ def _compressor() -> zstandard.ZstdCompressor:
     if not hasattr(_local, "compressor"):
         _local.compressor = zstandard.ZstdCompressor(level=1)
     return _local.compressor
+
+
+def _chunks(items, size: int):
+    """Lists of ``size`` items (the last may be shorter), taken as they come."""
+    items = iter(items)
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk
 
 
 def _reason(exc: Exception) -> str:

@@ -10,8 +10,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from recon_assets.contracts import ledger_entry_values, ledger_page_limits
-from recon_assets.domain.money import to_minor
-from recon_assets.domain.records import KINDS, STATUSES, Currency, LedgerRecord, minor_units
+from recon_assets.domain.records import LEDGER_RECORD, Canonical, Currency, minor_column
 from recon_assets.processors.base import PageFormat, PageStream, SourceClient
 
 _, PAGE_LIMIT = ledger_page_limits()  # the largest page the contract allows
@@ -46,6 +45,7 @@ class LedgerClient(SourceClient):
     """``key`` is the bearer token; ``processor`` narrows the entries to one processor's."""
 
     name = "ledger"
+    layout = LEDGER_RECORD
 
     def __init__(self, http, key: str, secret: str | None = None, *, processor: str | None = None, **paging):
         super().__init__(http, key, secret, **paging)
@@ -67,17 +67,22 @@ class LedgerClient(SourceClient):
                 return
             params["page_token"] = token
 
-    def canonical(self, entry: LedgerEntry, endpoint: str) -> LedgerRecord:
-        currency = entry.currency
-        return LedgerRecord(
-            entry.id,
-            entry.processor,
-            entry.processor_reference,
-            KINDS[entry.kind],
-            minor_units(to_minor(entry.amount, currency)),
-            currency,
-            minor_units(to_minor(entry.fee, currency)) if entry.fee is not None else None,
-            STATUSES[entry.status],
-            entry.booked_at.astimezone(UTC),
-            entry.merchant_id,
-        )
+    def canonical(self, entries: list[LedgerEntry], endpoint: str) -> Canonical:
+        currencies = [entry.currency for entry in entries]
+        amounts, refused = minor_column([entry.amount for entry in entries], currencies)
+        fees, fee_refused = minor_column([entry.fee for entry in entries], currencies)
+        columns = {
+            "ledger_id": [entry.id for entry in entries],
+            "processor_name": [entry.processor for entry in entries],
+            "processor_reference": [entry.processor_reference for entry in entries],
+            "kind": [entry.kind for entry in entries],
+            "amount_minor": amounts,
+            "currency": currencies,
+            "fee_minor": [
+                None if entry.fee is None else fee for entry, fee in zip(entries, fees.tolist(), strict=True)
+            ],
+            "status": [entry.status for entry in entries],
+            "booked_at": [entry.booked_at.astimezone(UTC) for entry in entries],
+            "merchant_id": [entry.merchant_id for entry in entries],
+        }
+        return Canonical(columns, refused | fee_refused)

@@ -7,15 +7,14 @@ import time
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from recon_assets.domain.money import to_minor
-from recon_assets.domain.records import Currency, Kind, ProcessorRecord, Status, minor_units, signed
+from recon_assets.domain.records import Canonical, Currency, Kind, Status, minor_column, wrong_sign
 from recon_assets.processors.base import (
     BrokenEnvelope,
     PageFormat,
     PageStream,
-    SkipRecord,
     SourceClient,
     day_windows,
 )
@@ -59,13 +58,13 @@ class PayPalPage(BaseModel):
 FORMAT = PageFormat("transaction_details", PayPalPage, PayPalTransaction)
 
 
-def event_kind(event_code: str) -> Kind:
-    """T00xx are payments, T11xx reversals and refunds; other families move no customer money."""
+def event_kind(event_code: str) -> Kind | None:
+    """T00xx are payments, T11xx reversals and refunds; other families move no customer money (None)."""
     if event_code.startswith("T00"):
         return Kind.CHARGE
     if event_code.startswith("T11"):
         return Kind.REFUND
-    raise SkipRecord(event_code)
+    return None
 
 
 class PayPalClient(SourceClient):
@@ -118,20 +117,25 @@ class PayPalClient(SourceClient):
         info = raw.get("transaction_info")
         return info.get("transaction_id") if isinstance(info, dict) else None
 
-    def canonical(self, record: PayPalTransaction, endpoint: str) -> ProcessorRecord:
-        info = record.transaction_info
-        kind = event_kind(info.transaction_event_code)
-        money = info.transaction_amount
-        fee = to_minor(info.fee_amount.value, money.currency_code) if info.fee_amount else 0
-        return ProcessorRecord(
-            processor_txn_id=info.transaction_id,
-            kind=kind,
-            amount_minor=signed(kind, to_minor(money.value, money.currency_code)),
-            currency=money.currency_code,
-            fee_minor=minor_units(abs(fee)),
-            status=_STATUS[info.transaction_status],
-            occurred_at=info.transaction_initiation_date.astimezone(UTC),
-        )
+    def canonical(self, records: list[PayPalTransaction], endpoint: str) -> Canonical:
+        infos = [r.transaction_info for r in records]
+        kinds = [event_kind(info.transaction_event_code) for info in infos]
+        currencies = [info.transaction_amount.currency_code for info in infos]
+        amounts, refused = minor_column([info.transaction_amount.value for info in infos], currencies)
+        fees, fee_refused = minor_column([info.fee_amount.value if info.fee_amount else None for info in infos],
+                                         currencies)  # fmt: skip
+        refused |= fee_refused | wrong_sign(np.array([kind == Kind.REFUND for kind in kinds]), amounts)
+        columns = {
+            "processor_txn_id": [info.transaction_id for info in infos],
+            "kind": kinds,
+            "amount_minor": amounts,
+            "currency": currencies,
+            "fee_minor": np.abs(fees),
+            "status": [_STATUS[info.transaction_status] for info in infos],
+            "occurred_at": [info.transaction_initiation_date.astimezone(UTC) for info in infos],
+        }
+        skipped = np.array([kind is None for kind in kinds], dtype=bool)
+        return Canonical(columns, {i: why for i, why in refused.items() if not skipped[i]}, skipped)
 
 
 def _whole(value: Any) -> int:

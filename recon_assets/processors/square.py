@@ -6,9 +6,10 @@ import itertools
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from recon_assets.domain.records import Currency, Kind, MinorUnits, ProcessorRecord, Status, signed
+from recon_assets.domain.records import BIGINT, Canonical, Currency, Kind, MinorUnits, Status, wrong_sign
 from recon_assets.processors.base import BrokenEnvelope, PageFormat, PageStream, SourceClient, day_windows
 
 PAGE_LIMIT = 100
@@ -115,16 +116,22 @@ class SquareClient(SourceClient):
                 return
             params["cursor"] = cursor
 
-    def canonical(self, record: SquarePayment | SquareRefund, endpoint: str) -> ProcessorRecord:
-        is_refund = endpoint == "/v2/refunds"
-        kind = Kind.REFUND if is_refund else Kind.CHARGE
-        amount = record.amount_money.amount
-        return ProcessorRecord(
-            record.id,
-            kind,
-            signed(kind, -amount if is_refund else amount),
-            record.amount_money.currency,
-            sum(f.amount_money.amount for f in record.processing_fee or ()),
-            (_REFUND_STATUS if is_refund else _PAYMENT_STATUS)[record.status],
-            record.created_at.astimezone(UTC),
-        )
+    def canonical(self, records: list[SquarePayment | SquareRefund], endpoint: str) -> Canonical:
+        count, is_refund = len(records), endpoint == "/v2/refunds"
+        amounts = np.fromiter((r.amount_money.amount for r in records), np.int64, count)
+        amounts = -amounts if is_refund else amounts
+        fees = [sum(f.amount_money.amount for f in r.processing_fee) if r.processing_fee else 0 for r in records]
+        refused = wrong_sign(np.full(count, is_refund), amounts)
+        refused |= {i: f"an amount no bigint holds ({fee} minor units)" for i, fee in enumerate(fees)
+                    if not BIGINT[0] <= fee <= BIGINT[1]}  # fmt: skip
+        statuses = _REFUND_STATUS if is_refund else _PAYMENT_STATUS
+        columns = {
+            "processor_txn_id": [r.id for r in records],
+            "kind": [Kind.REFUND if is_refund else Kind.CHARGE] * count,
+            "amount_minor": amounts,
+            "currency": [r.amount_money.currency for r in records],
+            "fee_minor": [fee if i not in refused else 0 for i, fee in enumerate(fees)],
+            "status": [statuses[r.status] for r in records],
+            "occurred_at": [r.created_at.astimezone(UTC) for r in records],
+        }
+        return Canonical(columns, refused)

@@ -6,10 +6,11 @@ import itertools
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from recon_assets.domain.money import exponent
-from recon_assets.domain.records import STATUSES, Currency, Kind, MinorUnits, ProcessorRecord, Status, signed
+from recon_assets.domain.records import BIGINT, Canonical, Currency, Kind, MinorUnits, Status, wrong_sign
 from recon_assets.processors.base import BrokenEnvelope, PageFormat, PageStream, SourceClient, day_windows
 
 PAGE_LIMIT = 100  # Stripe's maximum
@@ -61,11 +62,9 @@ _REFUND_STATUS = {
 }  # fmt: skip
 
 
-def iso_minor_from_stripe(amount: int, currency: str) -> int:
-    """Stripe's smallest-unit integer to ISO 4217 minor units."""
-    iso = exponent(currency)
-    shift = STRIPE_AMOUNT_EXPONENTS.get(currency, iso) - iso
-    return amount // 10**shift if shift > 0 else amount * 10 ** (-shift)
+def stripe_shift(currency: str) -> int:
+    """How many more decimals Stripe's smallest unit has than ISO 4217's for ``currency``."""
+    return STRIPE_AMOUNT_EXPONENTS.get(currency, exponent(currency)) - exponent(currency)
 
 
 class StripeClient(SourceClient):
@@ -97,16 +96,35 @@ class StripeClient(SourceClient):
                 raise BrokenEnvelope(self.name, path, 200, f"page {number}: no record has an id to page after")
             params["starting_after"] = last
 
-    def canonical(self, record: StripeCharge | StripeRefund, endpoint: str) -> ProcessorRecord:
-        amount = iso_minor_from_stripe(record.amount, record.currency)
-        if record.object == "refund":
-            kind, status, amount = Kind.REFUND, _REFUND_STATUS[record.status], -amount
+    def canonical(self, records: list[StripeCharge | StripeRefund], endpoint: str) -> Canonical:
+        count, is_refund = len(records), endpoint == "/v1/refunds"
+        currencies = [r.currency for r in records]
+        amounts = np.fromiter((r.amount for r in records), np.int64, count)
+        shifts = {currency: stripe_shift(currency) for currency in set(currencies)}
+        refused: dict[int, str] = {}
+        for i in (i for i, currency in enumerate(currencies) if shifts[currency]):  # ISK, MGA: not ISO's unit
+            shift, amount = shifts[currencies[i]], int(amounts[i])
+            iso = amount // 10**shift if shift > 0 else amount * 10**-shift
+            if BIGINT[0] <= iso <= BIGINT[1]:
+                amounts[i] = iso
+            else:
+                refused[i] = f"an amount no bigint holds ({iso} minor units)"
+        if is_refund:
+            amounts = -amounts
+            statuses = [_REFUND_STATUS[r.status] for r in records]
         else:
-            kind = Kind.CHARGE
-            status = Status.REFUNDED if record.refunded and record.status == "succeeded" else STATUSES[record.status]
-        # fee 0: Stripe reports fees on balance transactions, not on charges
-        created = datetime.fromtimestamp(record.created, tz=UTC)
-        return ProcessorRecord(record.id, kind, signed(kind, amount), record.currency, 0, status, created)
+            statuses = [Status.REFUNDED if r.refunded and r.status == "succeeded" else r.status for r in records]
+        refused |= wrong_sign(np.full(count, is_refund), amounts)
+        columns = {
+            "processor_txn_id": [r.id for r in records],
+            "kind": [Kind.REFUND if is_refund else Kind.CHARGE] * count,
+            "amount_minor": amounts,
+            "currency": currencies,
+            "fee_minor": [0] * count,  # Stripe reports fees on balance transactions, not on charges
+            "status": statuses,
+            "occurred_at": [datetime.fromtimestamp(r.created, tz=UTC) for r in records],
+        }
+        return Canonical(columns, refused)
 
 
 def _last_id(page) -> str | None:

@@ -14,7 +14,7 @@ import psycopg
 import zstandard
 from psycopg import sql
 
-from recon_assets.domain.records import LedgerRecord, ProcessorRecord
+from recon_assets.domain.records import LEDGER_RECORD, PROCESSOR_RECORD
 from recon_assets.warehouse.store import copy_rows, delete_partition, read_frame, where
 
 TRACE_COLUMNS = ("page_no", "page_index", "dagster_run_id")  # where each row came from, and which run landed it
@@ -56,11 +56,11 @@ class LandingTable:
 
 
 PROCESSOR_TRANSACTIONS = LandingTable(
-    "processor_transactions", "processor_txn_id", ProcessorRecord._fields,
+    "processor_transactions", "processor_txn_id", PROCESSOR_RECORD.fields,
     ("text", "text", "int8", "text", "int8", "text", "timestamptz"), per_processor=True,
 )  # fmt: skip
 LEDGER_TRANSACTIONS = LandingTable(
-    "ledger_transactions", "ledger_id", LedgerRecord._fields,
+    "ledger_transactions", "ledger_id", LEDGER_RECORD.fields,
     ("text", "text", "text", "text", "int8", "text", "int8", "text", "timestamptz", "text"), per_processor=False,
 )  # fmt: skip
 QUARANTINE_COLUMNS = ("source", "business_date", "record_id", "reason", "raw", "dagster_run_id")

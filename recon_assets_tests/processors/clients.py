@@ -1,5 +1,6 @@
 """The sources' clients as the tests build them: the sandbox's credentials, quick retries."""
 
+from collections import namedtuple
 from datetime import date
 
 from recon_assets.processors.http import HttpClient, RetryPolicy
@@ -19,7 +20,8 @@ def make(name, url, windows=1, workers=1, policy=FAST, **options):
 
 
 def fetch(client, day: date = DAY):
-    """Every record of the day, and the fetch's result (quarantine, statistics)."""
+    """Every record of the day (its fields by name), and the fetch's result (quarantine, statistics)."""
+    record = namedtuple("Record", (*client.layout.fields, "page_no", "page_index"))
     with client.fetch_day(day) as result:
-        records = [record for landed in result.pages for _, record in landed.records]
+        records = [record(*row) for batch in result.batches for row in batch.records]
     return records, result

@@ -7,7 +7,6 @@ run of the same partition waits for the first instead of colliding with it.
 
 from __future__ import annotations
 
-import itertools
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
@@ -24,7 +23,6 @@ from recon_assets.warehouse.landing import LandingTable
 from recon_assets.warehouse.resource import WarehouseResource
 
 PREVIEW_ROWS = 10
-PAGES_PER_COPY = 50  # pages written per pair of COPY statements: memory stays flat, statements stay few
 
 
 def land_day(
@@ -71,14 +69,13 @@ def _land(client: SourceClient, warehouse: WarehouseResource, table: LandingTabl
     with client.fetch_day(day) as fetched, warehouse.connection() as conn, conn.transaction():
         landing.lock_partition(conn, table.name, source, day)
         deleted = landing.clear_partition(conn, table, source, day)
-        # a few pages at a time: the responses as received, then their records (two COPY statements), written
-        # by a second thread while the next pages are fetched; one chunk in flight keeps memory flat
+        # a batch of pages at a time: the responses as received, then their records (two COPY statements),
+        # written by a second thread while the next batch is fetched; one batch in flight keeps memory flat
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy") as writer:
             in_flight = None
-            for chunk in stopwatch.timed("fetch", _chunks(fetched.pages, PAGES_PER_COPY)):
-                pages = [(p.page_no, p.page.endpoint, p.page.list_key, p.page.stored) for p in chunk]
-                rows = [prefix + record + (landed.page_no, position, run_id)
-                        for landed in chunk for position, record in landed.records]  # fmt: skip
+            for batch in stopwatch.timed("fetch", fetched.batches):
+                pages = [(page_no, page.endpoint, page.list_key, page.stored) for page_no, page in batch.pages]
+                rows = [prefix + record + (run_id,) for record in batch.records]
                 with stopwatch.part("write"):
                     if in_flight is not None:
                         in_flight.result()
@@ -106,13 +103,6 @@ def _land(client: SourceClient, warehouse: WarehouseResource, table: LandingTabl
 def _write(conn, table: LandingTable, source: str, day: date, pages: list[tuple], rows: list[tuple], run_id: str):
     landing.copy_pages(conn, source, day, pages, run_id)
     landing.copy_records(conn, table, source, day, rows)
-
-
-def _chunks(items, size: int):
-    """Lists of ``size`` items (the last may be shorter), taken as they come."""
-    items = iter(items)
-    while chunk := list(itertools.islice(items, size)):
-        yield chunk
 
 
 def _json(value: Any) -> str:
