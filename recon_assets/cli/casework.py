@@ -129,6 +129,29 @@ def cmd_exceptions(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_record(args: argparse.Namespace) -> int:
+    """Each record exactly as its source sent it, read back from the compressed page it came on."""
+    import json
+
+    from recon_assets.warehouse.database import connect, prepared_url
+    from recon_assets.warehouse.landing import LEDGER_TRANSACTIONS, PROCESSOR_TRANSACTIONS, landed_record
+
+    missing = 0
+    with connect(prepared_url()) as conn:
+        for record_id in args.ids:
+            found = landed_record(conn, PROCESSOR_TRANSACTIONS, record_id) or landed_record(
+                conn, LEDGER_TRANSACTIONS, record_id
+            )
+            if found is None:
+                print(f"recon: no landed record {record_id}", file=sys.stderr)
+                missing += 1
+                continue
+            source, day, received = found
+            print(f"# {record_id}: {source}, business day {day}, as received")
+            print(json.dumps(received, indent=2, sort_keys=True))
+    return 1 if missing else 0
+
+
 def published_anchors() -> list:
     """Every head published with a daily summary, read back from the report store."""
     import dagster as dg
@@ -189,6 +212,15 @@ def add_parsers(sub, processors: tuple[str, ...]) -> None:
         if name == "resolve":
             action.add_argument("--resolution", required=True, choices=[r.value for r in MANUAL_RESOLUTIONS])
         action.set_defaults(func=cmd_exceptions)
+
+    record = sub.add_parser("record", help="a landed record exactly as its processor or the ledger sent it")
+    record.add_argument(
+        "ids",
+        nargs="+",
+        type=nonempty("the record id"),
+        help="processor transaction ids or ledger ids, as findings name them",
+    )
+    record.set_defaults(func=cmd_record)
 
     audit = sub.add_parser("audit", help="the tamper-evident audit log")
     audit.add_argument("action", choices=("verify",))

@@ -2,6 +2,7 @@
 (terminal), found again and reopened; bulk resolution with a dry run; an SLA breach announced once; the
 audit chain catching a superuser's edit."""
 
+import json
 import re
 from datetime import date
 
@@ -81,6 +82,26 @@ def test_assign_resolve_reappear_reopen(reconciled_day, warehouse_url, recon):
     assert history == ["exception_assigned", "exception_resolved", "discrepancy_reopened"]
     code, out = recon("exceptions", "show", str(ident))
     assert code == 0 and "discrepancy_reopened" in out and "bob" in out
+
+
+def test_a_finding_s_records_are_shown_as_received(reconciled_day, warehouse_url, recon):
+    ((txn_id, ledger_id),) = rows(
+        warehouse_url,
+        """SELECT processor_txn_id, ledger_id FROM discrepancies
+           WHERE processor_name = 'stripe' AND discrepancy_type = 'amount_mismatch' ORDER BY id LIMIT 1""",
+    )
+    ((reference,),) = rows(
+        warehouse_url, "SELECT processor_reference FROM ledger_transactions WHERE ledger_id = %s", ledger_id
+    )
+    code, out = recon("record", txn_id, ledger_id)
+    assert code == 0, out
+    header, stripe_json, ledger_header, ledger_json = re.split(r"^(# .*)$", out, flags=re.M)[1:]
+    assert header == f"# {txn_id}: stripe, business day {DAY}, as received"
+    assert json.loads(stripe_json)["id"] == txn_id  # Stripe's own object, every field it sent
+    assert ledger_header.startswith(f"# {ledger_id}: ledger, business day ")
+    assert json.loads(ledger_json)["processor_reference"] == reference == txn_id
+    code, _ = recon("record", "ch_never_landed")
+    assert code == 1
 
 
 def test_bulk_resolve_with_dry_run_and_accepted_items_stay_resolved(reconciled_day, warehouse_url, recon):
