@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import resource
 import socket
 import subprocess
@@ -91,6 +92,15 @@ def fresh_warehouse(server: str | None, keep: bool) -> Iterator[DatabaseUrl]:
                 conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
+def machine_reference() -> str:
+    """A fixed piece of pure Python work, timed: figures from two machines compare through it."""
+    started = time.perf_counter()
+    total = 0
+    for step in range(10_000_000):
+        total += step
+    return f"machine: {os.cpu_count()} cores; a 10M-step Python loop takes {time.perf_counter() - started:.2f} s"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--transactions", type=int, default=1_000_000, help="processor records of the day")
@@ -99,6 +109,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the warehouse database (to profile a stage)")
     args = parser.parse_args()
 
+    print(machine_reference())
     base = SandboxConfig()
     per_processor = args.transactions // len(args.processors)
     config = SandboxConfig(

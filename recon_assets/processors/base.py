@@ -129,6 +129,7 @@ class SourceClient(ABC):
 
     name: ClassVar[str]
     layout: ClassVar[RecordLayout] = PROCESSOR_RECORD
+    records_per_page: ClassVar[int]  # the largest page the API serves: fewer requests under its rate limit
 
     def __init__(self, http: HttpClient, key: str, secret: str | None = None, *, windows: int = 1, workers: int = 1):
         self.http = http

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any
 import orjson
 import requests
 import tenacity
+import urllib3
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -80,6 +82,27 @@ class FetchStats:
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
 
+class RequestPacer:
+    """At most ``per_second`` requests started per second, across every thread of a client: each request
+    takes the next free slot on a grid of ``1 / per_second`` and waits for it. The wait is interruptible,
+    so a cancelled fetch stops at once."""
+
+    def __init__(self, per_second: float, cancelled: threading.Event):
+        self.per_second = per_second
+        self.interval = 1.0 / per_second
+        self.cancelled = cancelled
+        self._next_slot = 0.0
+        self._lock = threading.Lock()
+
+    def wait_for_slot(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + self.interval
+        if slot > now:
+            self.cancelled.wait(slot - now)
+
+
 class _WaitRetryAfterOrJitter(tenacity.wait.wait_base):
     """The server's Retry-After when it gives one, else exponential backoff with full jitter."""
 
@@ -104,14 +127,23 @@ class _StopOverBudget(tenacity.stop.stop_base):
 
 
 class HttpClient:
-    """A JSON HTTP client for one source. Thread-safe: one requests.Session per thread."""
+    """A JSON HTTP client for one source. Thread-safe: one requests.Session per thread. With
+    ``requests_per_second``, every attempt (retries too) waits for its slot under that rate."""
 
-    def __init__(self, source: str, base_url: str, policy: RetryPolicy | None = None, stats: FetchStats | None = None):
+    def __init__(
+        self,
+        source: str,
+        base_url: str,
+        policy: RetryPolicy | None = None,
+        stats: FetchStats | None = None,
+        requests_per_second: float | None = None,
+    ):
         self.source = source
         self.base_url = base_url.rstrip("/")
         self.policy = policy or RetryPolicy()
         self.stats = stats or FetchStats()
         self.cancelled = threading.Event()  # set by the fetch that owns this client to stop every stream
+        self.pacer = RequestPacer(requests_per_second, self.cancelled) if requests_per_second else None
         self._local = threading.local()
         # one policy object for every request of every thread (tenacity keeps its state per thread)
         self._retrying = tenacity.Retrying(
@@ -128,9 +160,14 @@ class HttpClient:
         )
 
     @property
+    def pacer_rate(self) -> float | None:
+        """Requests per second this client allows itself (None: unpaced)."""
+        return self.pacer.per_second if self.pacer else None
+
+    @property
     def session(self) -> requests.Session:
         if not hasattr(self._local, "session"):
-            self._local.session = _session()
+            self._local.session = _session(https=self.base_url.startswith("https:"))
         return self._local.session
 
     def request_json(self, method: str, path: str, **request: Any) -> Any:
@@ -166,19 +203,24 @@ class HttpClient:
             ) from None  # fmt: skip
 
     def _attempt(self, method: str, path: str, **kwargs: Any) -> Any:
+        if self.pacer is not None:
+            self.pacer.wait_for_slot()
         if self.cancelled.is_set():
             raise Cancelled(self.source, path)
         self.stats.add(requests=1)
         policy = self.policy
         try:
             response = self.session.request(
-                method, self.base_url + path, timeout=(policy.connect_timeout, policy.read_timeout), **kwargs
-            )
-        except (requests.ConnectionError, requests.Timeout) as exc:
+                method, self.base_url + path, timeout=(policy.connect_timeout, policy.read_timeout), stream=True,
+                **kwargs,
+            )  # fmt: skip
+            status = response.status_code
+            if status < 400:  # the body in one read, not requests' 10 KB chunks: a page is 150 KB
+                body = response.raw.read(decode_content=True)
+                response.raw.release_conn()
+                return body
+        except (requests.ConnectionError, requests.Timeout, urllib3.exceptions.HTTPError) as exc:
             raise _Retryable(self.source, path, None, type(exc).__name__) from None
-        status = response.status_code
-        if status < 400:
-            return response.content
         if status == 401:
             raise Unauthorized(self.source, path, status, "credentials rejected")
         if status in RETRYABLE_STATUSES:
@@ -186,14 +228,16 @@ class HttpClient:
         raise ApiError(self.source, path, status, _error_summary(response))
 
 
-def _session() -> requests.Session:
+def _session(https: bool) -> requests.Session:
     """A session that reads the environment once: unless a proxy is configured (then requests honours it,
     and NO_PROXY, request by request), no per-request lookup of proxies, ~/.netrc or CA bundle variables,
-    which cost a file-system call per page."""
+    which cost a file-system call per page. A CA bundle is only looked at for HTTPS (requests checks the
+    bundle's path on every request)."""
     session = requests.Session()
     if not urllib.request.getproxies():
         session.trust_env = False
-        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        session.verify = (bundle if https else None) or True
     return session
 
 

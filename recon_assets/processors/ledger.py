@@ -13,8 +13,6 @@ from recon_assets.contracts import ledger_entry_values, ledger_page_limits
 from recon_assets.domain.records import LEDGER_RECORD, Canonical, Currency, minor_column
 from recon_assets.processors.base import PageFormat, PageStream, SourceClient
 
-_, PAGE_LIMIT = ledger_page_limits()  # the largest page the contract allows
-
 
 class LedgerEntry(BaseModel):
     """One entry as the contract describes it; values outside its enumerations are refused."""
@@ -45,6 +43,7 @@ class LedgerClient(SourceClient):
     """``key`` is the bearer token; ``processor`` narrows the entries to one processor's."""
 
     name = "ledger"
+    records_per_page = ledger_page_limits()[1]  # the largest page the contract allows
     layout = LEDGER_RECORD
 
     def __init__(self, http, key: str, secret: str | None = None, *, processor: str | None = None, **paging):
@@ -55,7 +54,7 @@ class LedgerClient(SourceClient):
         return [lambda: self._pages(day)]
 
     def _pages(self, day: date):
-        params: dict[str, Any] = {"date": day.isoformat(), "limit": PAGE_LIMIT}
+        params: dict[str, Any] = {"date": day.isoformat(), "limit": self.records_per_page}
         if self.processor:
             params["processor"] = self.processor
         headers = {"Authorization": f"Bearer {self.key}"}

@@ -20,7 +20,6 @@ from recon_assets.processors.base import (
 )
 from recon_assets.processors.http import Unauthorized
 
-PAGE_SIZE = 500  # PayPal's maximum
 PATH = "/v1/reporting/transactions"
 _STATUS = {"S": Status.SUCCEEDED, "P": Status.PENDING, "D": Status.FAILED, "V": Status.REFUNDED}
 
@@ -71,6 +70,7 @@ class PayPalClient(SourceClient):
     """``key`` is the OAuth2 client id and ``secret`` the client secret."""
 
     name = "paypal"
+    records_per_page = 500  # PayPal's maximum
 
     def __init__(self, http, key: str, secret: str | None = None, **paging):
         super().__init__(http, key, secret, **paging)
@@ -104,7 +104,7 @@ class PayPalClient(SourceClient):
     def _pages(self, start: datetime, end: datetime):
         params: dict[str, Any] = {
             "start_date": format_paypal_time(start), "end_date": format_paypal_time(end),
-            "fields": "all", "page_size": PAGE_SIZE, "page": 1, "balance_affecting_records_only": "Y",
+            "fields": "all", "page_size": self.records_per_page, "page": 1, "balance_affecting_records_only": "Y",
         }  # fmt: skip
         while True:
             page = self.read_page(self._get(PATH, params), FORMAT, PATH, params["page"])

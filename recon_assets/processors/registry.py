@@ -26,6 +26,8 @@ class SourceSpec:
     base_url_variable: str
     default_base_url: str | None  # None: an internal API whose address must be configured
     finality_lag: timedelta  # how late the source may still show a day's records
+    # requests per second recon allows itself against the real API (None: no limit); see README's "Rate limits"
+    requests_per_second: float | None
     secret_variable: str | None = None  # the client secret, for APIs that have one
 
     @property
@@ -45,20 +47,22 @@ class SourceSpec:
 PROCESSORS: dict[str, SourceSpec] = {
     spec.name: spec
     for spec in (
+        # Stripe documents 100 requests/s per live account and 25/s per endpoint unless noted
         SourceSpec("stripe", "Stripe", StripeClient, "STRIPE_API_KEY", "STRIPE_API_BASE",
-                   "https://api.stripe.com", timedelta(minutes=15)),
+                   "https://api.stripe.com", timedelta(minutes=15), requests_per_second=25),
+        # PayPal and Square publish no number (only HTTP 429): a rate they have been seen to accept
         SourceSpec("paypal", "PayPal", PayPalClient, "PAYPAL_CLIENT_ID", "PAYPAL_API_BASE",
-                   "https://api-m.paypal.com", timedelta(hours=3),
+                   "https://api-m.paypal.com", timedelta(hours=3), requests_per_second=10,
                    secret_variable="PAYPAL_CLIENT_SECRET"),  # noqa: S106 - a variable's name, not a secret
         SourceSpec("square", "Square", SquareClient, "SQUARE_ACCESS_TOKEN", "SQUARE_API_BASE",
-                   "https://connect.squareup.com", timedelta(minutes=15)),
+                   "https://connect.squareup.com", timedelta(minutes=15), requests_per_second=10),
     )
 }  # fmt: skip
 
 # The ledger books every processor's movements, so its day is final when the slowest processor's is.
 LEDGER = SourceSpec(
     "ledger", "Internal ledger", LedgerClient, "LEDGER_API_TOKEN", "LEDGER_API_BASE", None,
-    max(spec.finality_lag for spec in PROCESSORS.values()),
+    max(spec.finality_lag for spec in PROCESSORS.values()), requests_per_second=None,  # our own service
 )  # fmt: skip
 
 SOURCES: dict[str, SourceSpec] = {**PROCESSORS, LEDGER.name: LEDGER}

@@ -12,7 +12,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from recon_assets.domain.records import BIGINT, Canonical, Currency, Kind, MinorUnits, Status, wrong_sign
 from recon_assets.processors.base import BrokenEnvelope, PageFormat, PageStream, SourceClient, day_windows
 
-PAGE_LIMIT = 100
 SQUARE_VERSION = "2025-10-16"
 _PAYMENT_STATUS = {
     "COMPLETED": Status.SUCCEEDED, "APPROVED": Status.PENDING, "PENDING": Status.PENDING,
@@ -77,6 +76,7 @@ class SquareClient(SourceClient):
     """``key`` is the access token."""
 
     name = "square"
+    records_per_page = 100  # Square's maximum for payments
 
     @property
     def _headers(self) -> dict[str, str]:
@@ -103,7 +103,7 @@ class SquareClient(SourceClient):
 
     def _pages(self, path: str, start: datetime, end: datetime, location_id: str | None):
         params: dict[str, Any] = {
-            "begin_time": rfc3339(start), "end_time": rfc3339(end), "sort_order": "ASC", "limit": PAGE_LIMIT,
+            "begin_time": rfc3339(start), "end_time": rfc3339(end), "sort_order": "ASC", "limit": self.records_per_page,
         }  # fmt: skip
         if location_id:
             params["location_id"] = location_id

@@ -13,8 +13,6 @@ from recon_assets.domain.money import exponent
 from recon_assets.domain.records import BIGINT, Canonical, Currency, Kind, MinorUnits, Status, wrong_sign
 from recon_assets.processors.base import BrokenEnvelope, PageFormat, PageStream, SourceClient, day_windows
 
-PAGE_LIMIT = 100  # Stripe's maximum
-
 # Stripe's smallest-unit amounts differ from ISO 4217 for a few currencies (Stripe's currency docs):
 # ISK is sent with two decimals, MGA with none.
 STRIPE_AMOUNT_EXPONENTS = {"ISK": 2, "MGA": 0}
@@ -71,6 +69,7 @@ class StripeClient(SourceClient):
     """``key`` is the secret API key."""
 
     name = "stripe"
+    records_per_page = 100  # Stripe's maximum
 
     def streams(self, day: date) -> list[PageStream]:
         return [
@@ -81,7 +80,7 @@ class StripeClient(SourceClient):
 
     def _pages(self, path: str, start: datetime, end: datetime):
         params: dict[str, Any] = {
-            "created[gte]": int(start.timestamp()), "created[lt]": int(end.timestamp()), "limit": PAGE_LIMIT,
+            "created[gte]": int(start.timestamp()), "created[lt]": int(end.timestamp()), "limit": self.records_per_page,
         }  # fmt: skip
         headers = {"Authorization": f"Bearer {self.key}"}
         for number in itertools.count(1):

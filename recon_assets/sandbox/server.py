@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import collections
 import functools
 import json
 import secrets
@@ -64,10 +65,27 @@ class SandboxState:
     token_ttl_seconds: int = 32_400
     paypal_compact_offsets: bool = False
     stripe_repeat_across_pages: bool = False  # each page starts with the last record of the page before
+    rate_limited: int = 0  # requests refused by the rate limit
+    rate_limit_per_second: float = 0.0  # above this many requests in the trailing second: 429 (0: no limit)
     faults: list[Fault] = field(default_factory=list)
+    arrivals: collections.deque = field(default_factory=collections.deque)
     tokens: dict[str, float] = field(default_factory=dict)
     requests: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def over_rate_limit(self) -> bool:
+        """True when this request exceeds the rate limit (it is refused and not counted), as real APIs do."""
+        if not self.rate_limit_per_second:
+            return False
+        with self.lock:
+            now = time.monotonic()
+            while self.arrivals and self.arrivals[0] <= now - 1.0:
+                self.arrivals.popleft()
+            if len(self.arrivals) >= self.rate_limit_per_second:
+                self.rate_limited += 1
+                return True
+            self.arrivals.append(now)
+            return False
 
     def take_fault(self, path: str) -> Fault | None:
         with self.lock:
@@ -377,7 +395,8 @@ class SandboxApi:
         return {"ok": True}
 
     def settings(self, spec: dict[str, Any]) -> dict[str, Any]:
-        for name in ("latency_ms", "token_ttl_seconds", "paypal_compact_offsets", "stripe_repeat_across_pages"):
+        for name in ("latency_ms", "token_ttl_seconds", "paypal_compact_offsets", "stripe_repeat_across_pages",
+                     "rate_limit_per_second"):  # fmt: skip
             if name in spec:
                 setattr(self.state, name, spec[name])
         return {"ok": True}
@@ -407,9 +426,13 @@ def _handler_for(api: SandboxApi):
                 params.update({k: v[-1] for k, v in parse_qs(body.decode()).items()})
             if api.state.latency_ms and not url.path.startswith("/_sandbox"):
                 time.sleep(api.state.latency_ms / 1000)
-            fault = api.state.take_fault(url.path)
+            limited = not url.path.startswith("/_sandbox") and api.state.over_rate_limit()
+            fault = None if limited else api.state.take_fault(url.path)
             headers: dict[str, str] = {}
-            if fault and fault.malformed:
+            if limited:
+                status, headers = 429, {"Retry-After": "1"}
+                payload = b'{"error": {"code": "RATE_LIMITED", "message": "too many requests in the last second"}}'
+            elif fault and fault.malformed:
                 status, payload = 200, b'{"data": [ {"truncated'
             elif fault:
                 status = fault.status

@@ -4,6 +4,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import hcl2
@@ -85,6 +86,16 @@ def test_image_dependencies_are_pinned():
     pins = [line for line in (DEPLOYMENT / "requirements.lock").read_text().splitlines() if not line.startswith("#")]
     assert all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[\w.+]+", pin) for pin in pins), pins
     assert "dagster==1.13.27" in pins and "dagster-aws==0.29.27" in pins
+
+
+def test_the_image_lock_holds_every_runtime_dependency():
+    def name(requirement: str) -> str:
+        return re.split(r"[\[<>=~!; ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+    locked = {name(line) for line in (DEPLOYMENT / "requirements.lock").read_text().splitlines()
+              if line and not line.startswith("#")}  # fmt: skip
+    required = {name(r) for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
+    assert required <= locked, f"regenerate deployment/requirements.lock: {sorted(required - locked)} missing"
 
 
 def test_prod_instance_yaml_validates_against_dagster(monkeypatch):

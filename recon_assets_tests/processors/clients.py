@@ -11,11 +11,11 @@ DAY = date(2026, 11, 20)
 FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05, budget_seconds=5)
 
 
-def make(name, url, windows=1, workers=1, policy=FAST, **options):
+def make(name, url, windows=1, workers=1, policy=FAST, requests_per_second=None, **options):
     """The source's client against ``url`` with the sandbox's credentials (the ledger's narrowed to Stripe)."""
     if name == "ledger":
         options.setdefault("processor", "stripe")
-    http = HttpClient(name, url, policy)
+    http = HttpClient(name, url, policy, requests_per_second=requests_per_second)
     return SOURCES[name].client_class(http, *C[name], windows=windows, workers=workers, **options)
 
 

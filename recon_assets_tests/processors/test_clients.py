@@ -1,5 +1,7 @@
 """The clients against the sandbox server over a real loopback socket."""
 
+import time
+
 import pytest
 import requests
 
@@ -38,6 +40,34 @@ def test_429_with_retry_after_then_success(sandbox):
     fault(sandbox, path_prefix="/v1/charges", status=429, count=2, retry_after=0.01)
     records, result = fetch(make("stripe", sandbox.url))
     assert result.stats.retries == 2 and records
+
+
+@pytest.fixture
+def rate_limited(sandbox):
+    requests.post(f"{sandbox.url}/_sandbox/settings", json={"rate_limit_per_second": 20}, timeout=5).raise_for_status()
+    yield sandbox
+    requests.post(f"{sandbox.url}/_sandbox/settings", json={"rate_limit_per_second": 0}, timeout=5).raise_for_status()
+
+
+def test_the_sandbox_refuses_a_burst_over_its_rate_limit(rate_limited):
+    with requests.Session() as session:
+        statuses = [session.get(f"{rate_limited.url}/v1/charges", auth=(C["stripe"].key, ""), timeout=5).status_code
+                    for _ in range(40)]  # fmt: skip
+    refused = statuses.count(429)
+    assert refused >= 10 and len(statuses) - refused >= 20, statuses  # 20 answered in the first second
+
+
+@pytest.mark.parametrize("sandbox_config", [SandboxConfig(daily_volume=1100)])
+def test_a_paced_client_stays_under_the_rate_limit_with_many_workers(rate_limited, sandbox_config):
+    refused_before = rate_limited.state.rate_limited
+    started = time.monotonic()
+    records, result = fetch(make("stripe", rate_limited.url, windows=6, workers=3, requests_per_second=15))
+    elapsed = time.monotonic() - started
+    assert sorted(r.processor_txn_id for r in records) == sorted(
+        m.txn_id for m in processor_movements(sandbox_config, "stripe", DAY)
+    )
+    assert rate_limited.state.rate_limited == refused_before and result.stats.retries == 0  # never a 429
+    assert result.stats.requests > 15 and elapsed >= (result.stats.requests - 1) / 15
 
 
 def test_5xx_then_success(sandbox):

@@ -26,6 +26,8 @@ class SourceApiResource(dg.ConfigurableResource):
     base_url: str | None = None
     fetch_windows: int = 8  # the day is read as this many time windows ...
     fetch_workers: int = 4  # ... by this many concurrent workers
+    # at most this many requests per second; unset: the API's documented limit (the sandbox has none)
+    max_requests_per_second: float | None = None
     max_attempts: int = RetryPolicy.max_attempts
     retry_budget_seconds: float = RetryPolicy.budget_seconds
     connect_timeout_seconds: float = RetryPolicy.connect_timeout
@@ -54,6 +56,11 @@ class SourceApiResource(dg.ConfigurableResource):
             raise misconfigured(f"{spec.base_url_variable} must be set when {spec.key_variable} is set")
         return spec.default_base_url
 
+    def requests_per_second(self) -> float | None:
+        if self.max_requests_per_second is not None:
+            return self.max_requests_per_second or None  # 0: no limit
+        return None if self.is_sandbox else self.spec.requests_per_second
+
     def client(self) -> SourceClient:
         spec = self.spec
         if self.is_sandbox:
@@ -68,7 +75,7 @@ class SourceApiResource(dg.ConfigurableResource):
             connect_timeout=self.connect_timeout_seconds,
             read_timeout=self.read_timeout_seconds,
         )
-        http = HttpClient(self.source, self._base_url(), policy)
+        http = HttpClient(self.source, self._base_url(), policy, requests_per_second=self.requests_per_second())
         return spec.client_class(http, key, secret, windows=self.fetch_windows, workers=self.fetch_workers)
 
 
