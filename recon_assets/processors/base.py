@@ -231,15 +231,15 @@ class SourceClient(ABC):
         made = self.canonical([record for _, page in pages for _, record in page.records], endpoint)
         columns = [made.columns[name] for name in layout.fields]
         columns = [c.tolist() if isinstance(c, np.ndarray) else c for c in columns]
+        id_at, kind_at, time_at = (layout.position(f) for f in (layout.id_field, "kind", layout.time_field))
         left_out = set(made.refused)
         for index, reason in made.refused.items():
             page_no, page, position = origins[index]
-            self._quarantine(result, columns[0][index], reason, page.item(position))
+            self._quarantine(result, columns[id_at][index], reason, page.item(position))
         if made.skipped is not None:
             skipped = np.flatnonzero(made.skipped).tolist()
             counts["skipped_non_payment"] += len(skipped)
             left_out.update(skipped)
-        id_at, kind_at, time_at = (layout.position(f) for f in (layout.id_field, "kind", layout.time_field))
         start, end = day_bounds(day)
         accepted = []
         for index, record in enumerate(zip(*columns, strict=True)):
