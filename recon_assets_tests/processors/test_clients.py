@@ -52,9 +52,9 @@ def rate_limited(sandbox):
 def test_the_sandbox_refuses_a_burst_over_its_rate_limit(rate_limited):
     with requests.Session() as session:
         statuses = [session.get(f"{rate_limited.url}/v1/charges", auth=(C["stripe"].key, ""), timeout=5).status_code
-                    for _ in range(40)]  # fmt: skip
+                    for _ in range(100)]  # fmt: skip
     refused = statuses.count(429)
-    assert refused >= 10 and len(statuses) - refused >= 20, statuses  # 20 answered in the first second
+    assert refused >= 10 and len(statuses) - refused >= 20, statuses  # 20 a second answered, the rest refused
 
 
 @pytest.mark.parametrize("sandbox_config", [SandboxConfig(daily_volume=1100)])
