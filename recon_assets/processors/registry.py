@@ -50,7 +50,7 @@ PROCESSORS: dict[str, SourceSpec] = {
         # Stripe documents 100 requests/s per live account and 25/s per endpoint unless noted
         SourceSpec("stripe", "Stripe", StripeClient, "STRIPE_API_KEY", "STRIPE_API_BASE",
                    "https://api.stripe.com", timedelta(minutes=15), requests_per_second=25),
-        # PayPal and Square publish no number (only HTTP 429): a rate they have been seen to accept
+        # PayPal and Square publish no number (only HTTP 429): a conservative rate of our choosing
         SourceSpec("paypal", "PayPal", PayPalClient, "PAYPAL_CLIENT_ID", "PAYPAL_API_BASE",
                    "https://api-m.paypal.com", timedelta(hours=3), requests_per_second=10,
                    secret_variable="PAYPAL_CLIENT_SECRET"),  # noqa: S106 - a variable's name, not a secret
