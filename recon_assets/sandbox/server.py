@@ -1,7 +1,8 @@
 """The sandbox HTTP server: Stripe, PayPal, Square and ledger endpoints with their paging and auth.
 
 It can inject faults (``POST /_sandbox/faults``: 429 with Retry-After, 5xx, malformed JSON), add
-latency, and expire PayPal tokens, so clients are tested over a real socket against real behaviour.
+latency, enforce a rate limit (``POST /_sandbox/settings`` ``rate_limit_per_second``: 429 above it) and
+expire PayPal tokens, so clients are tested over a real socket against real behaviour.
 """
 
 from __future__ import annotations
