@@ -1,4 +1,5 @@
-"""``recon exceptions`` and ``recon audit``: working discrepancies down from the terminal, and the audit log."""
+"""``recon exceptions``, ``recon match`` and ``recon audit``: working discrepancies down from the terminal,
+linking by hand what no rule could match, and the audit log."""
 
 from __future__ import annotations
 
@@ -185,6 +186,37 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 1
 
 
+def _ids(text: str) -> list[str]:
+    """Comma-separated record ids."""
+    ids = [part.strip() for part in text.split(",") if part.strip()]
+    if not ids:
+        raise argparse.ArgumentTypeError(f"no ids in {text!r} (give them separated by commas)")
+    return ids
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from recon_assets.warehouse import matches
+    from recon_assets.warehouse.database import connect, prepared_url
+
+    with connect(prepared_url()) as conn:
+        try:
+            if args.action == "link":
+                link_id, resolved = matches.match(conn, args.processor, args.transactions or [], args.ledger or [],
+                                                  args.note, args.actor)  # fmt: skip
+                print(f"recon: manual match {link_id} made by {args.actor}; {resolved} finding(s) resolved "
+                      "(manual_match)")  # fmt: skip
+            elif args.action == "unlink":
+                reopened = matches.unmatch(conn, args.link, args.note, args.actor)
+                print(f"recon: manual match {args.link} broken by {args.actor}; {reopened} finding(s) reopened")
+            else:
+                frame = matches.list_links(conn, args.processor, include_broken=args.all)
+                print(frame.to_markdown(index=False) if len(frame) else "(no manual matches)")
+        except matches.LinkRefused as exc:
+            print(f"recon: error: {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
 def add_parsers(sub, processors: tuple[str, ...]) -> None:
     from recon_assets.domain.casework import MANUAL_RESOLUTIONS, Severity
     from recon_assets.domain.matching import DISCREPANCY_TYPES
@@ -212,6 +244,22 @@ def add_parsers(sub, processors: tuple[str, ...]) -> None:
         if name == "resolve":
             action.add_argument("--resolution", required=True, choices=[r.value for r in MANUAL_RESOLUTIONS])
         action.set_defaults(func=cmd_exceptions)
+
+    match = sub.add_parser("match", help="link records no rule could match (or break such a link), audited")
+    match_actions = match.add_subparsers(dest="action", required=True)
+    link = match_actions.add_parser("link", help="link processor records and ledger entries that explain each other")
+    link.add_argument("--processor", choices=processors, required=True)
+    link.add_argument("--transactions", type=_ids, help="processor transaction ids, comma-separated")
+    link.add_argument("--ledger", type=_ids, help="ledger ids, comma-separated")
+    unlink = match_actions.add_parser("unlink", help="break a manual match: what it resolved is reopened")
+    unlink.add_argument("link", type=exception_id, help="the manual match's id (recon match list)")
+    for action in (link, unlink):
+        action.add_argument("--note", type=nonempty("the note saying why"), required=True)
+        action.add_argument("--actor", type=nonempty("the actor"), default=getpass.getuser())
+    listing = match_actions.add_parser("list", help="the manual matches in force")
+    listing.add_argument("--processor", choices=processors)
+    listing.add_argument("--all", action="store_true", help="broken links too")
+    match.set_defaults(func=cmd_match)
 
     record = sub.add_parser("record", help="a landed record exactly as its processor or the ledger sent it")
     record.add_argument(

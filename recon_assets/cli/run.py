@@ -148,20 +148,19 @@ def send_alerts(instance, definitions, results) -> str:
     return summary + (f"; {len(failed)} failed run(s) announced" if failed else "")
 
 
-SUMMARY_ROWS = {
-    "risk_level": "risk level",
-    "processor_transaction_count": "processor records",
-    "internal_transaction_count": "ledger entries",
-    "matched_count": "matched",
-    "missing_in_ledger_count": "missing in ledger",
-    "missing_at_processor_count": "missing at processor",
-    "amount_mismatch_count": "amount mismatch",
-    "currency_mismatch_count": "currency mismatch",
-    "status_mismatch_count": "status mismatch",
-    "duplicate_count": "duplicate",
-    "total_discrepancy_amount": "amount at risk",
-    "total_volume_processed": "volume",
-}
+def summary_rows() -> dict[str, str]:
+    """The reconciliation_runs columns the day's table shows, with their labels."""
+    from recon_assets.domain.matching import DISCREPANCY_TYPES
+
+    return {
+        "risk_level": "risk level",
+        "processor_transaction_count": "processor records",
+        "internal_transaction_count": "ledger entries",
+        "matched_count": "matched",
+        **{f"{kind}_count": kind.replace("_", " ") for kind in DISCREPANCY_TYPES},
+        "total_discrepancy_amount": "amount at risk",
+        "total_volume_processed": "volume",
+    }
 
 
 def day_table(day: date, processors: Sequence[str] | None = None) -> str | None:
@@ -177,7 +176,8 @@ def day_table(day: date, processors: Sequence[str] | None = None) -> str | None:
         return None
     frame = pd.DataFrame(rows).set_index("processor_name")
     currency = rows[0]["reporting_currency"].strip()
-    table = frame[list(SUMMARY_ROWS)].rename(columns=SUMMARY_ROWS).T
+    labels = summary_rows()
+    table = frame[list(labels)].rename(columns=labels).T
     table.columns.name = None
     table.index = [f"{label} ({currency})" if label in ("amount at risk", "volume") else label for label in table.index]
     return table.to_string()

@@ -20,13 +20,17 @@ class Resolution(StrEnum):
     PROCESSOR_ERROR = "processor_error"
     WRITTEN_OFF = "written_off"
     FALSE_POSITIVE = "false_positive"
+    MANUAL_MATCH = "manual_match"  # a person linked the records that explain it (``recon match``)
 
 
 # Resolutions that say the data was fixed: if a later run still finds the item, it is reopened.
 # Written-off and false-positive items are known and accepted: finding them again changes nothing.
-REOPENED_WHEN_FOUND_AGAIN = (Resolution.AUTO_MATCHED, Resolution.LEDGER_ADJUSTED, Resolution.PROCESSOR_ERROR)
+REOPENED_WHEN_FOUND_AGAIN = (
+    Resolution.AUTO_MATCHED, Resolution.LEDGER_ADJUSTED, Resolution.PROCESSOR_ERROR, Resolution.MANUAL_MATCH,
+)  # fmt: skip
 KEPT_WHEN_FOUND_AGAIN = [r.value for r in Resolution if r not in REOPENED_WHEN_FOUND_AGAIN]
-MANUAL_RESOLUTIONS = tuple(r for r in Resolution if r != Resolution.AUTO_MATCHED)
+# Resolutions a person gives with ``recon resolve``; the others are given by a run or by a manual match.
+MANUAL_RESOLUTIONS = tuple(r for r in Resolution if r not in (Resolution.AUTO_MATCHED, Resolution.MANUAL_MATCH))
 
 
 class Severity(StrEnum):

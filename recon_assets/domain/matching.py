@@ -1,52 +1,67 @@
 """The reconciliation engine: vectorised matching of processor records against ledger entries.
 
-Frames in, frames out. Every processor record of the day gets exactly one outcome, by precedence
-missing_in_ledger > currency_mismatch > amount_mismatch > status_mismatch > matched; a failed record
-the ledger never booked moved no money and is ``not_booked_failed``, not a discrepancy. Ledger entries
-of the day that no processor record of the window matches are ``missing_at_processor``; extra ledger
-copies of one processor reference are ``duplicate``.
+Frames in, frames out. The rules apply in order (``recon_assets.domain.rules``): manual links, the exact
+reference, split bookings (1:N), split tenders (N:1), then suggestions. Every processor record of the day
+gets exactly one outcome; by precedence missing_in_ledger > currency_mismatch > amount_mismatch >
+status_mismatch > matched, a group's amount decided on the group's sum. A failed record the ledger never
+booked moved no money and is ``not_booked_failed``, not a discrepancy. Ledger entries of the day no rule
+explains are ``missing_at_processor``; extra identical copies of one booking are ``duplicate``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from recon_assets.domain.money import FxRates
+from recon_assets.domain.rules import MAX_DATE_DRIFT_DAYS, SUGGESTION_SIZES, ManualLink, MatchingRules
+from recon_assets.domain.suggestions import suggest_groups
 
 MATCHED = "matched"
+MATCHED_GROUP = "matched_group"  # a member of a split booking or split tender whose sum matched
+MANUAL_MATCH = "manual_match"  # linked by a person
 NOT_BOOKED_FAILED = "not_booked_failed"
 MISSING_IN_LEDGER = "missing_in_ledger"
 MISSING_AT_PROCESSOR = "missing_at_processor"
 AMOUNT_MISMATCH = "amount_mismatch"
+GROUP_AMOUNT_MISMATCH = "group_amount_mismatch"
 CURRENCY_MISMATCH = "currency_mismatch"
 STATUS_MISMATCH = "status_mismatch"
 DUPLICATE = "duplicate"
+SUGGESTED_MATCH = "suggested_match"
 
 PROCESSOR_OUTCOMES = (
-    MATCHED, NOT_BOOKED_FAILED, MISSING_IN_LEDGER, CURRENCY_MISMATCH, AMOUNT_MISMATCH, STATUS_MISMATCH,
+    MATCHED, MATCHED_GROUP, MANUAL_MATCH, NOT_BOOKED_FAILED, MISSING_IN_LEDGER, CURRENCY_MISMATCH,
+    AMOUNT_MISMATCH, GROUP_AMOUNT_MISMATCH, STATUS_MISMATCH,
 )  # fmt: skip
+MATCHED_OUTCOMES = (MATCHED, MATCHED_GROUP, MANUAL_MATCH)
 DISCREPANCY_TYPES = (
     MISSING_IN_LEDGER, MISSING_AT_PROCESSOR, AMOUNT_MISMATCH, CURRENCY_MISMATCH, STATUS_MISMATCH, DUPLICATE,
+    GROUP_AMOUNT_MISMATCH, SUGGESTED_MATCH,
 )  # fmt: skip
 MISSING_TYPES = (MISSING_IN_LEDGER, MISSING_AT_PROCESSOR)
+# Findings that advise a person rather than report money out of place: no amount at risk, not counted in
+# the discrepancy rate (the records a suggestion names are reported missing on their own).
+ADVISORY_TYPES = (SUGGESTED_MATCH,)
 # Each outcome as an integer code, for the vectorised engine: its position in PROCESSOR_OUTCOMES.
 _CODE = {name: code for code, name in enumerate(PROCESSOR_OUTCOMES)}
-# Outcomes of a processor record that are findings (all but matched and not_booked_failed).
+# Outcomes of a processor record that are findings of the record itself (a split tender's mismatch is one
+# finding of the group, made on the ledger side).
 _FINDING_CODES = np.array([_CODE[name] for name in PROCESSOR_OUTCOMES if name in DISCREPANCY_TYPES])
 
 DISCREPANCY_COLUMNS = (
     "discrepancy_type", "processor_txn_id", "ledger_id", "related_ledger_id",
     "processor_amount_minor", "processor_currency", "processor_status",
     "ledger_amount_minor", "ledger_currency", "ledger_status",
-    "at_risk_minor", "at_risk_currency",
+    "at_risk_minor", "at_risk_currency", "group_members",
 )  # fmt: skip
 
 # Statuses compared after normalisation: a refunded charge compares as succeeded (its refund is a
@@ -79,21 +94,26 @@ class ReconciliationResult:
 
 PROCESSOR_SCHEMA = pa.schema(
     [("processor_txn_id", pa.string()), ("business_date", pa.date32()), ("amount_minor", pa.int64()),
-     ("currency", pa.string()), ("status", pa.string())]
+     ("currency", pa.string()), ("status", pa.string()), ("order_reference", pa.string())]
 )  # fmt: skip
 LEDGER_SCHEMA = pa.schema(
     [("ledger_id", pa.string()), ("processor_reference", pa.string()), ("business_date", pa.date32()),
      ("amount_minor", pa.int64()), ("currency", pa.string()), ("status", pa.string()),
-     ("booked_at", pa.timestamp("us", tz="UTC"))]
+     ("booked_at", pa.timestamp("us", tz="UTC")), ("order_reference", pa.string())]
 )  # fmt: skip
+OPTIONAL_COLUMNS = ("order_reference",)  # a source without orders leaves it out: read as null
 _EPOCH = date(1970, 1, 1)
 
 
 def as_table(frame: pa.Table | pd.DataFrame, schema: pa.Schema) -> pa.Table:
     """``frame``'s columns the engine reads, as an Arrow table of ``schema``'s types."""
-    if isinstance(frame, pa.Table):
-        return frame.select(schema.names).cast(schema)
-    return pa.Table.from_pandas(frame[list(schema.names)], schema=schema, preserve_index=False)
+    if isinstance(frame, pd.DataFrame):
+        frame = frame.assign(**{n: None for n in OPTIONAL_COLUMNS if n in schema.names and n not in frame})
+        return pa.Table.from_pandas(frame[list(schema.names)], schema=schema, preserve_index=False)
+    for name in OPTIONAL_COLUMNS:
+        if name in schema.names and name not in frame.column_names:
+            frame = frame.append_column(name, pa.nulls(frame.num_rows, pa.string()))
+    return frame.select(schema.names).cast(schema)
 
 
 def records_of_day(processor: pa.Table | pd.DataFrame, day: date) -> int:
@@ -111,12 +131,42 @@ def normalised_status_codes(statuses: pa.Array) -> np.ndarray:
 
 
 def _codes(*arrays: pa.Array) -> tuple[list[np.ndarray], list]:
-    """One integer code per distinct value across ``arrays`` (a hash join's keys), and the values."""
+    """One integer code per distinct value across ``arrays`` (a hash join's keys), and the values. A missing
+    value gets the code ``len(values)``."""
     encoded = pc.dictionary_encode(pa.concat_arrays(arrays))
-    missing = len(encoded.dictionary)  # a missing value gets the code after the last value's
+    missing = len(encoded.dictionary)
     codes = encoded.indices.fill_null(missing).to_numpy().astype(np.int64)
     bounds = np.cumsum([0] + [len(a) for a in arrays])
     return [codes[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)], encoded.dictionary.to_pylist()
+
+
+# From this many keys on, ids are hashed by Polars (64-bit, vectorised) and factorised as integers, about five
+# times faster than Arrow's dictionary encoding of the strings; every key is then checked against the first
+# key of its code, so a hash collision can never join two different ids (the exact encoding is used instead).
+_HASHED_KEYS_FROM = 50_000
+
+
+def _key_codes(*arrays: pa.Array) -> tuple[list[np.ndarray], int]:
+    """Like ``_codes`` for join keys (ids), where only equality matters: the codes and how many there are
+    (the last, ``n - 1``, is a missing key's)."""
+    joined = pa.concat_arrays(arrays)
+    if len(joined) < _HASHED_KEYS_FROM:
+        codes, values = _codes(*arrays)
+        return codes, len(values) + 1
+    hashes = pl.from_arrow(joined).hash().to_numpy()
+    valid = joined.is_valid().to_numpy(zero_copy_only=False)
+    present, uniques = pd.factorize(hashes[valid])
+    missing = len(uniques)
+    codes = np.full(len(joined), missing, dtype=np.int64)
+    codes[valid] = present
+    first = np.empty(missing + 1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # the first row of each code
+    representative = joined.take(pa.array(first[codes]))
+    if not pc.all(pc.or_kleene(pc.equal(joined, representative), pc.invert(pc.is_valid(joined)))).as_py():
+        codes_exact, values = _codes(*arrays)  # a collision: two different ids with one hash
+        return codes_exact, len(values) + 1
+    bounds = np.cumsum([0] + [len(a) for a in arrays])
+    return [codes[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)], missing + 1
 
 
 def _day_offsets(table: pa.Table, day: date) -> np.ndarray:
@@ -126,7 +176,8 @@ def _day_offsets(table: pa.Table, day: date) -> np.ndarray:
 
 
 def _column(table: pa.Table, name: str) -> pa.Array:
-    return table[name].combine_chunks()
+    column = table[name]
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def _values(table: pa.Table, name: str, rows: np.ndarray) -> np.ndarray:
@@ -134,44 +185,84 @@ def _values(table: pa.Table, name: str, rows: np.ndarray) -> np.ndarray:
     return _column(table, name).take(pa.array(rows, type=pa.int64())).to_numpy(zero_copy_only=False)
 
 
-def _primary_ledger_rows(ref_codes: np.ndarray, ledger: pa.Table, n_codes: int) -> np.ndarray:
-    """True for the ledger row compared for each reference: earliest booked_at, then lowest ledger_id."""
-    is_primary = np.ones(len(ref_codes), dtype=bool)
-    repeated = np.bincount(ref_codes, minlength=n_codes)[ref_codes] > 1
-    if repeated.any():
-        rows = np.flatnonzero(repeated)
-        group = pd.DataFrame(
-            {
-                "code": ref_codes[rows],
-                "booked": _column(ledger, "booked_at").cast(pa.int64()).to_numpy()[rows],
-                "ledger_id": _values(ledger, "ledger_id", rows),
-                "row": rows,
-            }
-        ).sort_values(["code", "booked", "ledger_id"], kind="stable")
-        extra = group["code"].duplicated().to_numpy()
-        is_primary[group["row"].to_numpy()[extra]] = False
-    return is_primary
+def _earliest_first(ledger: pa.Table, rows: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """``rows`` ordered by key, then booked_at, then ledger_id: the first of each key is the one compared."""
+    order = pc.sort_indices(
+        pa.table({"key": keys, "booked": _column(ledger, "booked_at").take(pa.array(rows, type=pa.int64())),
+                  "ledger_id": _column(ledger, "ledger_id").take(pa.array(rows, type=pa.int64()))}),
+        sort_keys=[("key", "ascending"), ("booked", "ascending"), ("ledger_id", "ascending")],
+    ).to_numpy()  # fmt: skip
+    return rows[order]
+
+
+def _group_starts(sorted_keys: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]) if len(sorted_keys) else sorted_keys
+
+
+@dataclass
+class _Sides:
+    """Both sides of the window as NumPy arrays, and what the rules have decided so far."""
+
+    processor: pa.Table
+    ledger: pa.Table
+    p_day: np.ndarray
+    l_day: np.ndarray
+    p_amt: np.ndarray
+    l_amt: np.ndarray
+    p_cur: np.ndarray
+    l_cur: np.ndarray
+    currencies: list
+    p_st: np.ndarray
+    l_st: np.ndarray
 
 
 def reconcile(
     processor: pa.Table | pd.DataFrame,
     ledger: pa.Table | pd.DataFrame,
     day: date,
-    tolerance_minor: Mapping[str, int] | None = None,
+    rules: MatchingRules | None = None,
+    links: Sequence[ManualLink] = (),
 ) -> ReconciliationResult:
     """Reconcile one processor's records of ``day`` against the ledger.
 
     Both frames may hold the neighbouring days too (the settlement window); only findings that belong
-    to ``day`` are returned. ``tolerance_minor`` allows an absolute difference per currency. Text stays
-    in Arrow (hashed and gathered there); the comparisons are NumPy over integer codes.
+    to ``day`` are returned. Text stays in Arrow (hashed and gathered there); the comparisons are NumPy
+    over integer codes.
     """
+    rules = rules or MatchingRules()
     processor = _within_window(as_table(processor, PROCESSOR_SCHEMA), day)
     ledger = _within_window(as_table(ledger, LEDGER_SCHEMA), day)
+    processor, ledger, linked_outcomes = _apply_links(processor, ledger, links, day)
+    processor, ledger = processor.combine_chunks(), ledger.combine_chunks()  # each column gathered once
+    (p_cur, l_cur), currencies = _codes(_column(processor, "currency"), _column(ledger, "currency"))
+    s = _Sides(
+        processor, ledger, _day_offsets(processor, day), _day_offsets(ledger, day),
+        _column(processor, "amount_minor").to_numpy(), _column(ledger, "amount_minor").to_numpy(),
+        p_cur, l_cur, currencies,
+        normalised_status_codes(_column(processor, "status")), normalised_status_codes(_column(ledger, "status")),
+    )  # fmt: skip
     n_p, n_l = processor.num_rows, ledger.num_rows
-    (p_code, l_code), keys = _codes(_column(processor, "processor_txn_id"), _column(ledger, "processor_reference"))
-    n_codes = len(keys) + 1  # + 1: the code of a missing reference
 
-    is_primary = _primary_ledger_rows(l_code, ledger, n_codes)
+    # rule: exact reference (a ledger line naming a record further off than the drift names nothing)
+    (p_code, l_code), n_codes = _key_codes(
+        _column(processor, "processor_txn_id"), _column(ledger, "processor_reference")
+    )
+    p_row_of_code = np.full(n_codes, -1, dtype=np.int64)
+    p_row_of_code[p_code] = np.arange(n_p)
+    drift = rules.exact_reference.date_drift_days
+    if drift < MAX_DATE_DRIFT_DAYS and n_l:
+        named = p_row_of_code[l_code]
+        too_far = (named >= 0) & (np.abs(s.l_day - s.p_day[np.maximum(named, 0)]) > drift)
+        l_code = np.where(too_far, l_code + n_codes, l_code)
+        p_row_of_code = np.r_[p_row_of_code, np.full(n_codes, -1, dtype=np.int64)]
+        n_codes *= 2
+    lines_per_code = np.bincount(l_code, minlength=n_codes)
+    repeated = lines_per_code[l_code] > 1
+    is_primary = np.ones(n_l, dtype=bool)
+    if repeated.any():
+        rows = np.flatnonzero(repeated)
+        ordered = _earliest_first(ledger, rows, l_code[rows])
+        is_primary[ordered[np.r_[False, l_code[ordered][1:] == l_code[ordered][:-1]]]] = False
     ledger_row_of_code = np.full(n_codes, -1, dtype=np.int64)
     primary_rows = np.flatnonzero(is_primary)
     ledger_row_of_code[l_code[primary_rows]] = primary_rows
@@ -179,41 +270,47 @@ def reconcile(
     booked = ledger_row >= 0
     li = np.where(booked, ledger_row, 0)
 
-    (p_cur, l_cur), currencies = _codes(_column(processor, "currency"), _column(ledger, "currency"))
-    p_amt = _column(processor, "amount_minor").to_numpy()
-    l_amt = _column(ledger, "amount_minor").to_numpy()
-    p_st = normalised_status_codes(_column(processor, "status"))
-    l_st = normalised_status_codes(_column(ledger, "status"))
-
-    tol_by_currency = np.zeros(len(currencies) + 1, dtype=np.int64)
-    for i, code in enumerate(currencies):
-        tol_by_currency[i] = int((tolerance_minor or {}).get(code, 0))
+    # rule: split booking (several lines naming one record, not identical copies, or summing to it)
+    split = _split_bookings(s, rules, l_code, repeated, p_row_of_code, n_p)
 
     if n_l:
-        l_cur_p, l_amt_p, l_st_p = l_cur[li], l_amt[li], l_st[li]
+        l_cur_p, l_amt_p, l_st_p = s.l_cur[li], s.l_amt[li], s.l_st[li]
     else:
         l_cur_p = np.full(n_p, len(currencies) + 1)
         l_amt_p = np.zeros(n_p, dtype=np.int64)
         l_st_p = np.full(n_p, _UNKNOWN, dtype=np.int8)
+    amount_ok = rules.exact_reference.allows(s.p_amt - l_amt_p, s.p_amt, s.p_cur, currencies)
+    if split.records.any():
+        group_ok = rules.split_booking.allows(s.p_amt - split.sum_p, s.p_amt, s.p_cur, currencies)
+        amount_ok = np.where(split.records, group_ok, amount_ok)
     # by precedence: the first condition that holds decides the record's outcome
     outcome = np.select(
         [
-            ~booked & (p_st == _FAILED),
+            ~booked & (s.p_st == _FAILED),
             ~booked,
-            p_cur != l_cur_p,
-            np.abs(p_amt - l_amt_p) > tol_by_currency[p_cur],
-            p_st != l_st_p,
+            (s.p_cur != l_cur_p) | (split.records & ~split.one_currency_p),
+            ~amount_ok & split.records,
+            ~amount_ok,
+            s.p_st != l_st_p,
+            split.records,
         ],
-        [_CODE[NOT_BOOKED_FAILED], _CODE[MISSING_IN_LEDGER], _CODE[CURRENCY_MISMATCH], _CODE[AMOUNT_MISMATCH],
-         _CODE[STATUS_MISMATCH]],
+        [_CODE[NOT_BOOKED_FAILED], _CODE[MISSING_IN_LEDGER], _CODE[CURRENCY_MISMATCH], _CODE[GROUP_AMOUNT_MISMATCH],
+         _CODE[AMOUNT_MISMATCH], _CODE[STATUS_MISMATCH], _CODE[MATCHED_GROUP]],
         default=_CODE[MATCHED],
     ).astype(np.int8)  # fmt: skip
 
-    p_today = _day_offsets(processor, day) == 0
-    l_today = _day_offsets(ledger, day) == 0
-    matched_ledger = np.zeros(n_l, dtype=bool)
-    matched_ledger[ledger_row[booked]] = True
+    explained = split.lines.copy()  # ledger lines some rule accounts for
+    explained[ledger_row[booked]] = True
 
+    # rule: split tender (records of one order summing to the order's one ledger entry)
+    tender = _split_tenders(s, rules, booked, is_primary & ~explained)
+    if tender is not None:
+        outcome[tender.members] = np.where(tender.member_ok, _CODE[MATCHED_GROUP], _CODE[GROUP_AMOUNT_MISMATCH])
+        li[tender.members] = tender.member_anchor
+        booked[tender.members] = True
+        explained[tender.anchors] = True
+
+    p_today, l_today = s.p_day == 0, s.l_day == 0
     today = np.flatnonzero(p_today)
     ledger_of_today = pa.array(li[today], mask=~booked[today], type=pa.int64())
     outcomes = pa.table(
@@ -225,24 +322,148 @@ def reconcile(
             else pa.nulls(len(today), pa.string()),
         }
     )
+    if linked_outcomes is not None:
+        outcomes = pa.concat_tables([outcomes, linked_outcomes.cast(outcomes.schema)])
 
+    own_finding = p_today & np.isin(outcome, _FINDING_CODES)
+    if tender is not None:
+        own_finding[tender.members] = False  # reported once, as the group's finding
+    missing_at_processor = is_primary & ~explained & l_today
     parts = [
-        _processor_side_findings(processor, ledger, p_today, outcome, li, booked),
-        _ledger_only_findings(ledger, is_primary & ~matched_ledger & l_today, MISSING_AT_PROCESSOR, None),
-        _ledger_only_findings(ledger, ~is_primary & l_today, DUPLICATE, ledger_row_of_code[l_code]),
+        _processor_side_findings(s, np.flatnonzero(own_finding), outcome, li, booked, split),
+        _ledger_only_findings(ledger, missing_at_processor, MISSING_AT_PROCESSOR, None),
+        _ledger_only_findings(ledger, ~is_primary & ~split.lines & l_today, DUPLICATE, ledger_row_of_code[l_code]),
     ]
-    discrepancies = (
-        pd.concat([p for p in parts if len(p)], ignore_index=True)
-        if any(len(p) for p in parts)
-        else _empty_discrepancies()
-    )
+    if tender is not None:
+        parts.append(_tender_findings(s, tender, l_today))
+    parts.append(_suggestion_findings(s, outcome, missing_at_processor))
+    parts = [p for p in parts if len(p)]
+    discrepancies = pd.concat(parts, ignore_index=True) if parts else _empty_discrepancies()
     return ReconciliationResult(outcomes=outcomes, discrepancies=discrepancies)
 
 
 def _within_window(table: pa.Table, day: date) -> pa.Table:
     """Rows of day-1 .. day+1 only: a booking two days off is outside the settlement window."""
-    inside = np.abs(_day_offsets(table, day)) <= 1
+    inside = np.abs(_day_offsets(table, day)) <= MAX_DATE_DRIFT_DAYS
     return table if inside.all() else table.filter(pa.array(inside))
+
+
+def _apply_links(processor: pa.Table, ledger: pa.Table, links: Sequence[ManualLink], day: date):
+    """Take out what a person linked: the linked records of the day are ``manual_match`` (with the link's
+    first ledger entry), and no other rule sees them or the linked entries."""
+    if not links:
+        return processor, ledger, None
+    first_entry = {txn: link.ledger_ids[0] if link.ledger_ids else None
+                   for link in links for txn in link.processor_txn_ids}  # fmt: skip
+    p_linked = pc.is_in(_column(processor, "processor_txn_id"), value_set=pa.array(list(first_entry), pa.string()))
+    l_ids = pa.array([lid for link in links for lid in link.ledger_ids], pa.string())
+    l_linked = pc.is_in(_column(ledger, "ledger_id"), value_set=l_ids)
+    linked_today = processor.filter(pc.and_(p_linked, pa.array(_day_offsets(processor, day) == 0)))
+    ids = linked_today["processor_txn_id"].to_pylist()
+    outcomes = pa.table(
+        {
+            "processor_txn_id": pa.array(ids, pa.string()),
+            "outcome": pa.DictionaryArray.from_arrays(
+                pa.array([_CODE[MANUAL_MATCH]] * len(ids), pa.int8()), pa.array(PROCESSOR_OUTCOMES)
+            ),
+            "ledger_id": pa.array([first_entry[i] for i in ids], pa.string()),
+        }
+    )
+    return processor.filter(pc.invert(p_linked)), ledger.filter(pc.invert(l_linked)), outcomes
+
+
+@dataclass
+class _SplitBookings:
+    records: np.ndarray  # per processor row: its ledger lines are a split booking
+    sum_p: np.ndarray  # per processor row: the sum of its lines
+    one_currency_p: np.ndarray  # per processor row: its lines share one currency
+    lines: np.ndarray  # per ledger row: a line of a split booking
+    members: dict[int, np.ndarray]  # processor row -> its ledger rows, for the groups whose sum is off
+
+
+def _split_bookings(s: _Sides, rules: MatchingRules, l_code, repeated, p_row_of_code, n_p) -> _SplitBookings:
+    result = _SplitBookings(
+        np.zeros(n_p, dtype=bool), np.zeros(n_p, dtype=np.int64), np.ones(n_p, dtype=bool),
+        np.zeros(len(l_code), dtype=bool), {},
+    )  # fmt: skip
+    rows = np.flatnonzero(repeated & (p_row_of_code[l_code] >= 0))
+    if not len(rows):
+        return result
+    rows = rows[np.argsort(l_code[rows], kind="stable")]
+    starts = _group_starts(l_code[rows])
+    sizes = np.diff(np.r_[starts, len(rows)])
+    amounts, currencies = s.l_amt[rows], s.l_cur[rows]
+    total = np.add.reduceat(amounts, starts)
+    identical = np.minimum.reduceat(amounts, starts) == np.maximum.reduceat(amounts, starts)
+    one_currency = np.minimum.reduceat(currencies, starts) == np.maximum.reduceat(currencies, starts)
+    record = p_row_of_code[l_code[rows[starts]]]
+    sums_to_record = (
+        one_currency & (currencies[starts] == s.p_cur[record])
+        & rules.split_booking.allows(s.p_amt[record] - total, s.p_amt[record], s.p_cur[record], s.currencies)
+    )  # fmt: skip
+    # identical copies are duplicates, unless they add up to the record and one copy alone would not
+    one_copy_matches = rules.exact_reference.allows(
+        s.p_amt[record] - amounts[starts], s.p_amt[record], s.p_cur[record], s.currencies
+    )
+    is_split = ~identical | (sums_to_record & ~one_copy_matches)
+    result.records[record[is_split]] = True
+    result.sum_p[record[is_split]] = total[is_split]
+    result.one_currency_p[record[is_split]] = one_currency[is_split]
+    result.lines[rows] = np.repeat(is_split, sizes)
+    for g in np.flatnonzero(is_split & ~sums_to_record):
+        result.members[int(record[g])] = rows[starts[g] : starts[g] + sizes[g]]
+    return result
+
+
+@dataclass
+class _SplitTenders:
+    members: np.ndarray  # processor rows in a group
+    member_anchor: np.ndarray  # each member's ledger entry
+    member_ok: np.ndarray  # each member's group sums to its entry
+    anchors: np.ndarray  # ledger rows with a group
+    anchor_sum: np.ndarray  # each anchor's group sum
+    anchor_ok: np.ndarray
+    anchor_members: list[np.ndarray]  # each anchor's processor rows
+
+
+def _split_tenders(s: _Sides, rules: MatchingRules, booked, unexplained_primary) -> _SplitTenders | None:
+    """Unbooked, non-failed records of one order (within the rule's drift of the entry), grouped under the
+    order's earliest unexplained ledger entry, in the entry's currency."""
+    p_order, l_order = _column(s.processor, "order_reference"), _column(s.ledger, "order_reference")
+    if p_order.null_count == len(p_order) or l_order.null_count == len(l_order):
+        return None
+    (po, lo), orders = _codes(p_order, l_order)
+    no_order = len(orders)
+    entry_rows = np.flatnonzero(unexplained_primary & (lo != no_order))
+    if not len(entry_rows):
+        return None
+    entry_rows = _earliest_first(s.ledger, entry_rows, lo[entry_rows])
+    first = _group_starts(lo[entry_rows])
+    anchor_of_order = np.full(no_order + 1, -1, dtype=np.int64)
+    anchor_of_order[lo[entry_rows[first]]] = entry_rows[first]
+    members = np.flatnonzero(~booked & (s.p_st != _FAILED) & (po != no_order))
+    anchor = anchor_of_order[po[members]]
+    keep = anchor >= 0
+    members, anchor = members[keep], anchor[keep]
+    keep = np.abs(s.p_day[members] - s.l_day[anchor]) <= rules.split_tender.date_drift_days
+    members, anchor = members[keep], anchor[keep]
+    if not len(members):
+        return None
+    order = np.argsort(anchor, kind="stable")
+    members, anchor = members[order], anchor[order]
+    starts = _group_starts(anchor)
+    sizes = np.diff(np.r_[starts, len(members)])
+    total = np.add.reduceat(s.p_amt[members], starts)
+    cur = s.p_cur[members]
+    anchors = anchor[starts]
+    grouped = (np.minimum.reduceat(cur, starts) == np.maximum.reduceat(cur, starts)) & (cur[starts] == s.l_cur[anchors])
+    ok = rules.split_tender.allows(total - s.l_amt[anchors], total, cur[starts], s.currencies)
+    in_group = np.repeat(grouped, sizes)  # an order paid in two currencies is no group: left to the others
+    return _SplitTenders(
+        members=members[in_group], member_anchor=anchor[in_group], member_ok=np.repeat(ok, sizes)[in_group],
+        anchors=anchors[grouped], anchor_sum=total[grouped], anchor_ok=ok[grouped],
+        anchor_members=[members[starts[g] : starts[g] + sizes[g]] for g in np.flatnonzero(grouped & ~ok)],
+    )  # fmt: skip
 
 
 def _empty_discrepancies() -> pd.DataFrame:
@@ -252,25 +473,43 @@ def _empty_discrepancies() -> pd.DataFrame:
     return frame
 
 
-def _processor_side_findings(processor, ledger, p_today, outcome, li, booked) -> pd.DataFrame:
-    rows = np.flatnonzero(p_today & np.isin(outcome, _FINDING_CODES))
+def _id_lists(table: pa.Table, name: str, groups: list[np.ndarray]) -> list[list[str]]:
+    """Each group's ids, in row order: gathered from the column once for all groups."""
+    if not groups:
+        return []
+    groups = [np.sort(g) for g in groups]
+    values = _values(table, name, np.concatenate(groups)).tolist()
+    bounds = np.cumsum([0] + [len(g) for g in groups])
+    return [values[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def _processor_side_findings(s: _Sides, rows: np.ndarray, outcome, li, booked, split: _SplitBookings) -> pd.DataFrame:
     if not len(rows):
         return _empty_discrepancies()
+    processor, ledger = s.processor, s.ledger
     kinds = np.array(PROCESSOR_OUTCOMES, dtype=object)[outcome[rows]]
-    has_ledger = booked[rows]
+    group = kinds == GROUP_AMOUNT_MISMATCH  # a split booking whose lines do not sum to the record
+    has_ledger = booked[rows] & ~group
     lrows = li[rows]
-    p_amt = _values(processor, "amount_minor", rows).astype(np.int64)
-    p_cur = _values(processor, "currency", rows)
 
     def ledger_col(name):
         if not ledger.num_rows:
             return np.full(len(rows), None, dtype=object)
         return np.where(has_ledger, _values(ledger, name, lrows).astype(object), None)
 
+    p_amt = s.p_amt[rows]
+    p_cur = _values(processor, "currency", rows)
     l_amt = ledger_col("amount_minor")
+    l_amt[group] = split.sum_p[rows[group]]
+    l_cur = ledger_col("currency")
+    l_cur[group] = p_cur[group]
     at_risk = np.abs(p_amt)
-    amount_rows = kinds == AMOUNT_MISMATCH
-    at_risk[amount_rows] = np.abs(p_amt[amount_rows] - l_amt[amount_rows].astype(np.int64))
+    compared = (kinds == AMOUNT_MISMATCH) | group
+    at_risk[compared] = np.abs(p_amt[compared] - l_amt[compared].astype(np.int64))
+    members = np.full(len(rows), None, dtype=object)
+    off = np.flatnonzero(group)
+    for i, ids in zip(off, _id_lists(ledger, "ledger_id", [split.members[int(rows[i])] for i in off]), strict=True):
+        members[i] = ids
     return pd.DataFrame(
         {
             "discrepancy_type": kinds,
@@ -281,10 +520,11 @@ def _processor_side_findings(processor, ledger, p_today, outcome, li, booked) ->
             "processor_currency": p_cur,
             "processor_status": _values(processor, "status", rows),
             "ledger_amount_minor": pd.array(l_amt, dtype="Int64"),
-            "ledger_currency": ledger_col("currency"),
+            "ledger_currency": l_cur,
             "ledger_status": ledger_col("status"),
             "at_risk_minor": pd.array(at_risk, dtype="Int64"),
             "at_risk_currency": p_cur,
+            "group_members": members,
         }
     )
 
@@ -311,7 +551,62 @@ def _ledger_only_findings(ledger, mask, kind, primary_row_of_each) -> pd.DataFra
             "ledger_status": _values(ledger, "status", rows),
             "at_risk_minor": pd.array(np.abs(amounts), dtype="Int64"),
             "at_risk_currency": currencies,
+            "group_members": None,
         }
+    )
+
+
+def _group_findings(s: _Sides, kind: str, anchors: np.ndarray, sums: np.ndarray, members: list[np.ndarray],
+                    at_risk: np.ndarray) -> pd.DataFrame:  # fmt: skip
+    """One finding per ledger entry for a group of processor records (keyed by the entry alone)."""
+    currencies = _values(s.ledger, "currency", anchors)
+    return pd.DataFrame(
+        {
+            "discrepancy_type": kind,
+            "processor_txn_id": None,
+            "ledger_id": _values(s.ledger, "ledger_id", anchors),
+            "related_ledger_id": None,
+            "processor_amount_minor": pd.array(sums, dtype="Int64"),
+            "processor_currency": currencies,
+            "processor_status": None,
+            "ledger_amount_minor": pd.array(s.l_amt[anchors], dtype="Int64"),
+            "ledger_currency": currencies,
+            "ledger_status": _values(s.ledger, "status", anchors),
+            "at_risk_minor": pd.array(at_risk, dtype="Int64"),
+            "at_risk_currency": currencies,
+            "group_members": _id_lists(s.processor, "processor_txn_id", members),
+        }
+    )
+
+
+def _tender_findings(s: _Sides, tender: _SplitTenders, l_today: np.ndarray) -> pd.DataFrame:
+    """A split tender whose sum is off: one finding on the entry's day."""
+    off = np.flatnonzero(~tender.anchor_ok)
+    on_day = l_today[tender.anchors[off]]
+    if not on_day.any():
+        return _empty_discrepancies()
+    anchors, sums = tender.anchors[off][on_day], tender.anchor_sum[off][on_day]
+    members = [m for m, keep in zip(tender.anchor_members, on_day, strict=True) if keep]
+    return _group_findings(s, GROUP_AMOUNT_MISMATCH, anchors, sums, members, np.abs(sums - s.l_amt[anchors]))
+
+
+def _suggestion_findings(s: _Sides, outcome: np.ndarray, missing_at_processor: np.ndarray) -> pd.DataFrame:
+    """Groups of the day's records missing in the ledger whose sum equals an entry missing at the processor."""
+    entries = np.flatnonzero(missing_at_processor)
+    candidates = np.flatnonzero((outcome == _CODE[MISSING_IN_LEDGER]) & (s.p_day == 0))
+    if not len(entries) or len(candidates) < SUGGESTION_SIZES[0]:
+        return _empty_discrepancies()
+    entries = entries[np.argsort(_values(s.ledger, "ledger_id", entries), kind="stable")]
+    candidates = candidates[np.argsort(_values(s.processor, "processor_txn_id", candidates), kind="stable")]
+    found = suggest_groups(
+        s.l_amt[entries], s.l_cur[entries], s.p_amt[candidates], s.p_cur[candidates],
+    )  # fmt: skip
+    if not found:
+        return _empty_discrepancies()
+    anchors = np.array([entries[e] for e, _ in found], dtype=np.int64)
+    members = [candidates[np.array(m)] for _, m in found]
+    return _group_findings(
+        s, SUGGESTED_MATCH, anchors, s.l_amt[anchors], members, np.zeros(len(anchors), dtype=np.int64)
     )
 
 

@@ -56,15 +56,16 @@ class RecordLayout:
         return self.fields.index(name)
 
 
-# One processor money movement (a charge or a refund), amounts signed in minor units, times in UTC.
+# One processor money movement (a charge or a refund), amounts signed in minor units, times in UTC;
+# ``order_reference`` is the merchant's order it paid (null when the processor carries none).
 PROCESSOR_RECORD = RecordLayout(
-    ("processor_txn_id", "kind", "amount_minor", "currency", "fee_minor", "status", "occurred_at"),
+    ("processor_txn_id", "kind", "amount_minor", "currency", "fee_minor", "status", "occurred_at", "order_reference"),
     id_field="processor_txn_id", time_field="occurred_at",
 )  # fmt: skip
 # One entry the business booked in its own ledger.
 LEDGER_RECORD = RecordLayout(
     ("ledger_id", "processor_name", "processor_reference", "kind", "amount_minor", "currency", "fee_minor",
-     "status", "booked_at", "merchant_id"),
+     "status", "booked_at", "merchant_id", "order_reference"),
     id_field="ledger_id", time_field="booked_at",
 )  # fmt: skip
 

@@ -20,7 +20,7 @@ FINDING_COLUMNS = (
     "business_date", "processor_name", "discrepancy_type", "processor_txn_id", "ledger_id", "related_ledger_id",
     "processor_amount_minor", "processor_currency", "processor_status", "ledger_amount_minor", "ledger_currency",
     "ledger_status", "at_risk_minor", "at_risk_currency", "amount_at_risk", "reporting_currency",
-    "first_detected_on", "last_detected_on", "resolved_on", "resolution",
+    "first_detected_on", "last_detected_on", "resolved_on", "resolution", "group_members",
 )  # fmt: skip
 # Each amount in minor units gets its major-unit twin, in the same currency: (minor, major, currency)
 MONEY_COLUMNS = (
@@ -78,6 +78,7 @@ def discrepancies_csv(frame: pd.DataFrame) -> bytes:
         f"{Decimal(a):.{exponent(c.strip())}f}" if pd.notna(a) else None
         for a, c in zip(out["amount_at_risk"], out["reporting_currency"], strict=True)
     ]
+    out["group_members"] = [" ".join(m) if isinstance(m, list) else None for m in out["group_members"]]
     return out.reindex(columns=list(CSV_COLUMNS)).to_csv(index=False, lineterminator="\n").encode()
 
 

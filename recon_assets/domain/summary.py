@@ -9,7 +9,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from recon_assets.domain.matching import DISCREPANCY_TYPES, MATCHED, MISSING_TYPES, NOT_BOOKED_FAILED
+from recon_assets.domain.matching import (
+    ADVISORY_TYPES,
+    DISCREPANCY_TYPES,
+    MATCHED_OUTCOMES,
+    MISSING_TYPES,
+    NOT_BOOKED_FAILED,
+)
 from recon_assets.domain.money import FxRates
 from recon_assets.domain.risk import RiskThresholds
 
@@ -38,7 +44,7 @@ def summarise_day(
         at_risk_minor[currency] = at_risk_minor.get(currency, 0) + minor
     missing = sum(type_counts[t] for t in MISSING_TYPES)
     at_risk = rates.total(at_risk_minor)
-    findings = sum(type_counts.values())
+    findings = sum(n for kind, n in type_counts.items() if kind not in ADVISORY_TYPES)
     rate = (
         (Decimal(findings) / Decimal(counts.processor_records)).quantize(RATE_QUANTUM)
         if counts.processor_records
@@ -49,7 +55,7 @@ def summarise_day(
         "processor_name": processor,
         "processor_transaction_count": counts.processor_records,
         "internal_transaction_count": counts.ledger_entries,
-        "matched_count": counts.outcomes.get(MATCHED, 0),
+        "matched_count": sum(counts.outcomes.get(outcome, 0) for outcome in MATCHED_OUTCOMES),
         "not_booked_failed_count": counts.outcomes.get(NOT_BOOKED_FAILED, 0),
         "missing_transaction_count": missing,
         **{f"{t}_count": n for t, n in type_counts.items()},

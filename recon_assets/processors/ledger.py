@@ -28,6 +28,7 @@ class LedgerEntry(BaseModel):
     status: Literal[ledger_entry_values("status")]  # type: ignore[valid-type]
     merchant_id: str | None = None
     booked_at: AwareDatetime
+    order_reference: str | None = None  # the order one entry books for several payments (a split tender)
 
 
 class LedgerPage(BaseModel):
@@ -83,5 +84,6 @@ class LedgerClient(SourceClient):
             "status": [entry.status for entry in entries],
             "booked_at": [entry.booked_at.astimezone(UTC) for entry in entries],
             "merchant_id": [entry.merchant_id for entry in entries],
+            "order_reference": [entry.order_reference for entry in entries],
         }
         return Canonical(columns, refused | fee_refused)

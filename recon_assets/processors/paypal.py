@@ -42,6 +42,7 @@ class PayPalTransactionInfo(BaseModel):
     transaction_amount: PayPalMoney
     fee_amount: PayPalMoney | None = None
     transaction_status: Literal["S", "P", "D", "V"]
+    invoice_id: str | None = None  # the merchant's invoice (order) the payment paid
 
 
 class PayPalTransaction(BaseModel):
@@ -133,6 +134,7 @@ class PayPalClient(SourceClient):
             "fee_minor": np.abs(fees),
             "status": [_STATUS[info.transaction_status] for info in infos],
             "occurred_at": [info.transaction_initiation_date.astimezone(UTC) for info in infos],
+            "order_reference": [info.invoice_id for info in infos],
         }
         skipped = np.array([kind is None for kind in kinds], dtype=bool)
         return Canonical(columns, {i: why for i, why in refused.items() if not skipped[i]}, skipped)

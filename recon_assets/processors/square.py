@@ -43,6 +43,7 @@ class SquarePayment(BaseModel):
     amount_money: SquareMoney
     status: Literal["COMPLETED", "APPROVED", "PENDING", "CANCELED", "FAILED"]
     processing_fee: list[SquareFee] | None = None
+    order_id: str | None = None  # the order the payment paid (several payments may pay one)
 
 
 class SquareRefund(BaseModel):
@@ -53,6 +54,7 @@ class SquareRefund(BaseModel):
     status: Literal["COMPLETED", "PENDING", "REJECTED", "FAILED"]
     processing_fee: list[SquareFee] | None = None
     payment_id: str | None = None
+    order_id: str | None = None
 
 
 class SquarePayments(BaseModel):
@@ -133,5 +135,6 @@ class SquareClient(SourceClient):
             "fee_minor": [fee if i not in refused else 0 for i, fee in enumerate(fees)],
             "status": [statuses[r.status] for r in records],
             "occurred_at": [r.created_at.astimezone(UTC) for r in records],
+            "order_reference": [r.order_id for r in records],
         }
         return Canonical(columns, refused)

@@ -18,6 +18,13 @@ from recon_assets.processors.base import BrokenEnvelope, PageFormat, PageStream,
 STRIPE_AMOUNT_EXPONENTS = {"ISK": 2, "MGA": 0}
 
 
+class StripeMetadata(BaseModel):
+    """The merchant's own keys on an object; ``order_id`` names the order a charge paid."""
+
+    model_config = ConfigDict(extra="ignore")
+    order_id: str | None = None
+
+
 class StripeCharge(BaseModel):
     model_config = ConfigDict(extra="ignore")
     id: str = Field(min_length=1, max_length=255)
@@ -27,6 +34,7 @@ class StripeCharge(BaseModel):
     created: int
     status: Literal["succeeded", "pending", "failed"]
     refunded: bool = False
+    metadata: StripeMetadata | None = None
 
 
 class StripeRefund(BaseModel):
@@ -37,6 +45,7 @@ class StripeRefund(BaseModel):
     currency: Currency
     created: int
     status: Literal["pending", "requires_action", "succeeded", "failed", "canceled"]
+    metadata: StripeMetadata | None = None
 
 
 class StripeChargeList(BaseModel):
@@ -122,6 +131,7 @@ class StripeClient(SourceClient):
             "fee_minor": [0] * count,  # Stripe reports fees on balance transactions, not on charges
             "status": statuses,
             "occurred_at": [datetime.fromtimestamp(r.created, tz=UTC) for r in records],
+            "order_reference": [r.metadata.order_id if r.metadata else None for r in records],
         }
         return Canonical(columns, refused)
 

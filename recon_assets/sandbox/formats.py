@@ -27,7 +27,7 @@ def stripe_object(m: Movement, currency: str | None = None) -> dict[str, Any]:
             "amount": _stripe_amount(m), "balance_transaction": f"txn_{suffix}", "charge": m.parent_id,
             "created": created, "currency": currency,
             "destination_details": {"card": {"type": "refund"}, "type": "card"},
-            "id": m.txn_id, "metadata": {}, "object": "refund", "payment_intent": None, "reason": None,
+            "id": m.txn_id, "metadata": _stripe_metadata(m), "object": "refund", "payment_intent": None, "reason": None,
             "receipt_number": None, "source_transfer_reversal": None, "status": _STRIPE_STATUS[m.status],
             "transfer_reversal": None, "customer": None, "customer_account": None, "payment_method": None,
         }  # fmt: skip
@@ -46,7 +46,7 @@ def stripe_object(m: Movement, currency: str | None = None) -> dict[str, Any]:
         "failure_balance_transaction": None,
         "failure_code": None if m.status != "failed" else "card_declined",
         "failure_message": None if m.status != "failed" else "Your card was declined.",
-        "fraud_details": {}, "id": m.txn_id, "livemode": False, "metadata": {}, "object": "charge",
+        "fraud_details": {}, "id": m.txn_id, "livemode": False, "metadata": _stripe_metadata(m), "object": "charge",
         "on_behalf_of": None,
         "outcome": {"advice_code": None, "network_advice_code": None, "network_decline_code": None,
                     "network_status": "approved_by_network", "reason": None, "seller_message": None,
@@ -60,6 +60,10 @@ def stripe_object(m: Movement, currency: str | None = None) -> dict[str, Any]:
         "statement_descriptor_suffix": None, "status": _STRIPE_STATUS[m.status], "transfer_data": {},
         "transfer_group": None,
     }  # fmt: skip
+
+
+def _stripe_metadata(m: Movement) -> dict[str, str]:
+    return {"order_id": m.order_id} if m.order_id else {}
 
 
 def paypal_time(moment: datetime, compact_offset: bool = False) -> str:
@@ -82,6 +86,8 @@ def paypal_detail(m: Movement, currency: str | None = None, compact_offset: bool
     }
     if m.fee_minor:
         info["fee_amount"] = {"currency_code": currency, "value": format_major(-m.fee_minor, m.currency)}
+    if m.order_id:
+        info["invoice_id"] = m.order_id
     if m.parent_id:
         info["paypal_reference_id"] = m.parent_id
         info["paypal_reference_id_type"] = "TXN"
@@ -110,7 +116,7 @@ def square_object(m: Movement, currency: str | None = None) -> dict[str, Any]:
     payment = {
         "id": m.txn_id, "created_at": stamp, "updated_at": stamp, "amount_money": money,
         "total_money": money, "approved_money": money, "status": _SQUARE_PAYMENT_STATUS[m.status],
-        "source_type": "CARD", "location_id": m.location_id, "order_id": m.txn_id[::-1],
+        "source_type": "CARD", "location_id": m.location_id, "order_id": m.order_id or m.txn_id[::-1],
         "receipt_number": m.txn_id[:4], "version_token": m.txn_id[-8:],
         "card_details": {"status": "CAPTURED" if m.status == "succeeded" else "FAILED",
                          "card": {"card_brand": "VISA", "last_4": "1111"}, "entry_method": "KEYED"},
@@ -132,4 +138,5 @@ def ledger_entry(b: Booking) -> dict[str, Any]:
         "status": b.status,
         "merchant_id": "merchant_001",
         "booked_at": b.booked_at.isoformat().replace("+00:00", "Z"),
+        **({"order_reference": b.order_reference} if b.order_reference else {}),
     }

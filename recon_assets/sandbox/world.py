@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import numpy as np
 
 from recon_assets.domain.money import exponent
+from recon_assets.domain.rules import SUGGESTION_CANDIDATE_CAP
 
 PROCESSOR_CURRENCIES = {
     "stripe": (("USD", 60), ("EUR", 20), ("GBP", 10), ("JPY", 7), ("KWD", 3)),
@@ -22,6 +23,14 @@ PROCESSOR_CURRENCIES = {
     "square": (("USD", 70), ("CAD", 15), ("JPY", 10), ("AUD", 5)),
 }
 SQUARE_LOCATIONS = ("L8X4C7VZPQ2RA", "LQ9M3T6B1YK0D")
+# Matching beyond one-to-one, each planted on records of its own, well inside the day:
+# - split_tender: an order paid with 2-3 charges, booked once for its total (a match);
+# - split_tender_off: the same, booked for a different total (one group_amount_mismatch, keyed by the entry);
+# - split_booking: a charge booked as 2-3 lines (revenue, tax, tip) that sum to it (a match);
+# - split_booking_off: lines that do not sum to the charge (one group_amount_mismatch, keyed by the charge);
+# - suggested_group: 2-3 charges never booked, and an entry naming none of them for their sum (each charge
+#   missing in the ledger, the entry missing at the processor, and a suggested_match for the entry).
+CASE_KINDS = ("split_tender", "split_tender_off", "split_booking", "split_booking_off", "suggested_group")
 FAULT_TYPES = (
     "missing_in_ledger", "missing_at_processor", "amount_mismatch",
     "currency_mismatch", "status_mismatch", "duplicate",
@@ -44,6 +53,8 @@ class SandboxConfig:
     # payments of exact amounts added to each day, (currency, minor units) each: booked correctly, never faulted
     extra_payments: tuple[tuple[str, int], ...] = ()
     processors: tuple[str, ...] = tuple(PROCESSOR_CURRENCIES)  # the processors that trade (the ledger books theirs)
+    # matching beyond one-to-one, planted per processor and day (CASE_KINDS): each kind this many times
+    cases_per_kind: int = 1
 
     def with_fault_rates(self, **rates: float) -> SandboxConfig:
         merged = dict(self.fault_rates) | rates
@@ -63,6 +74,7 @@ class Movement:
     fee_minor: int
     location_id: str | None = None
     parent_id: str | None = None  # the charge a refund refunds
+    order_id: str | None = None  # the merchant's order (several charges of a split tender share one)
 
 
 @dataclass(frozen=True)
@@ -78,6 +90,7 @@ class Booking:
     status: str
     booked_at: datetime
     fee_minor: int | None
+    order_reference: str | None = None
 
 
 @dataclass
@@ -192,6 +205,7 @@ def world(config: SandboxConfig, processor: str, day: date) -> World:
         "amount_minor": amounts, "currency": currencies, "status": statuses, "seconds": seconds,
         "fee_minor": _fees(amounts, currencies, statuses == "failed"), "location_id": locations,
         "parent_id": np.full(n, None, dtype=object), "extra": np.zeros(n, dtype=bool),
+        **_no_case(n),
     })  # fmt: skip
     if config.extra_payments:
         extra_currencies = np.array([c for c, _ in config.extra_payments], dtype=object)
@@ -204,12 +218,17 @@ def world(config: SandboxConfig, processor: str, day: date) -> World:
             "seconds": rng.uniform(3_600, 80_000, k).astype(np.int64),
             "fee_minor": np.rint(extra_amounts * 0.029).astype(np.int64),
             "location_id": np.full(k, SQUARE_LOCATIONS[0] if processor == "square" else None, dtype=object),
-            "parent_id": np.full(k, None, dtype=object), "extra": np.ones(k, dtype=bool),
+            "parent_id": np.full(k, None, dtype=object), "extra": np.ones(k, dtype=bool), **_no_case(k),
         })  # fmt: skip
         payments = _concat(payments, extras)
+    if config.cases_per_kind:
+        payments = _concat(payments, _case_payments(config, rng, processor, codes, np.array(weights)))
 
     inside = (payments["seconds"] >= WELL_INSIDE[0]) & (payments["seconds"] <= WELL_INSIDE[1])
-    refunded = (payments["status"] == "succeeded") & inside & (rng.random(len(payments)) < config.refund_rate)
+    refunded = (
+        (payments["status"] == "succeeded") & inside & (payments["case"] == "")
+        & (rng.random(len(payments)) < config.refund_rate)
+    )  # fmt: skip
     parents = payments.take(np.flatnonzero(refunded))
     r = len(parents)
     refunds = Table({
@@ -218,7 +237,7 @@ def world(config: SandboxConfig, processor: str, day: date) -> World:
         "status": np.full(r, "succeeded", dtype=object),
         "seconds": parents["seconds"] + 60 * rng.integers(1, 31, r),
         "fee_minor": np.zeros(r, dtype=np.int64), "location_id": parents["location_id"],
-        "parent_id": parents["txn_id"], "extra": np.zeros(r, dtype=bool),
+        "parent_id": parents["txn_id"], "extra": np.zeros(r, dtype=bool), **_no_case(r),
     })  # fmt: skip
     both = _concat(payments, refunds)
     movements = both.take(np.lexsort((both["txn_id"].astype(str), both["seconds"])))
@@ -230,6 +249,87 @@ def world(config: SandboxConfig, processor: str, day: date) -> World:
 
 def _concat(*tables: Table) -> Table:
     return Table({name: np.concatenate([t[name] for t in tables]) for name in tables[0].columns})
+
+
+def _no_case(count: int) -> dict[str, np.ndarray]:
+    """The case columns of movements that belong to no planted case."""
+    return {"order_id": np.full(count, None, dtype=object), "case": np.full(count, "", dtype=object),
+            "case_no": np.full(count, -1, dtype=np.int64)}  # fmt: skip
+
+
+def _case_payments(config: SandboxConfig, rng: np.random.Generator, processor: str, codes, weights) -> Table:
+    """The charges of the planted cases (CASE_KINDS), ``case_no`` telling which belong together."""
+    parts = []
+    for number, kind in enumerate(k for k in CASE_KINDS for _ in range(config.cases_per_kind)):
+        size = 1 if kind.startswith("split_booking") else int(rng.integers(2, 4))
+        currency = codes[rng.choice(len(codes), p=weights / weights.sum())]
+        amounts = _amounts_minor(rng, np.full(size, currency, dtype=object))
+        if kind.startswith("split_booking"):  # large enough to book as three distinct positive lines
+            amounts = np.maximum(amounts, 1_000 * (10 if currency == "KWD" else 1))
+        seconds = int(rng.uniform(3_600, 78_000)) + 60 * np.arange(size)
+        order = f"ord_{_random_text(rng, _B62, 1, 16)[0]}" if kind.startswith("split_tender") else None
+        parts.append(Table({
+            "txn_id": _txn_ids(rng, processor, "charge", size), "kind": np.full(size, "charge", dtype=object),
+            "amount_minor": amounts, "currency": np.full(size, currency, dtype=object),
+            "status": np.full(size, "succeeded", dtype=object), "seconds": seconds.astype(np.int64),
+            "fee_minor": _fees(amounts, np.full(size, currency, dtype=object), np.zeros(size, dtype=bool)),
+            "location_id": np.full(size, SQUARE_LOCATIONS[0] if processor == "square" else None, dtype=object),
+            "parent_id": np.full(size, None, dtype=object), "extra": np.ones(size, dtype=bool),
+            "order_id": np.full(size, order, dtype=object), "case": np.full(size, kind, dtype=object),
+            "case_no": np.full(size, number, dtype=np.int64),
+        }))  # fmt: skip
+    return _concat(*parts)
+
+
+def _case_bookings(rng, movements: Table, faults: np.ndarray, prefix: str, first_id: int):
+    """The ledger's entries for the planted cases, numbered from ``first_id``, and the findings they make."""
+    entries, expected = [], set()
+    case_no = movements["case_no"]
+    for number in np.unique(case_no[case_no >= 0]):
+        rows = np.flatnonzero(case_no == number)
+        kind, currency = movements["case"][rows[0]], movements["currency"][rows[0]]
+        total = int(movements["amount_minor"][rows].sum())
+        step = 10 if currency == "KWD" else 1
+        off = max(step, total // 50 // step * step)  # a difference no zero tolerance accepts
+        at = int(movements["seconds"][rows[-1]]) + 90
+        ledger_id = lambda: f"{prefix}{first_id + len(entries):06d}"  # noqa: E731 - the next id, as entries grow
+        if kind.startswith("split_tender"):
+            order = movements["order_id"][rows[0]]
+            amount = total + (off if kind == "split_tender_off" else 0)
+            if kind == "split_tender_off":
+                expected.add(("group_amount_mismatch", None, ledger_id()))
+            entries.append((ledger_id(), order, amount, currency, at, None, order))
+        elif kind.startswith("split_booking"):  # revenue, tax and tip lines of one charge
+            txn, fee = movements["txn_id"][rows[0]], int(movements["fee_minor"][rows[0]])
+            tax, tip = total // 10 // step * step, total // 20 // step * step
+            lines = [total - tax - tip, tax, tip + (off if kind == "split_booking_off" else 0)]
+            if kind == "split_booking_off":
+                expected.add(("group_amount_mismatch", txn, None))
+            for i, amount in enumerate(lines):
+                entries.append((ledger_id(), txn, amount, currency, at + i, fee if i == 0 else None, None))
+        else:  # an entry for the charges' sum that names none of them
+            reference = f"inv_{_random_text(rng, _ALNUM, 1, 12)[0]}"
+            expected.add(("missing_at_processor", reference, ledger_id()))
+            expected |= {("missing_in_ledger", txn, None) for txn in movements["txn_id"][rows]}
+            if _suggestion_searched(movements, faults, rows):
+                expected.add(("suggested_match", None, ledger_id()))
+            entries.append((ledger_id(), reference, total, currency, at, None, None))
+    ids, references, amounts, currencies, seconds, fees, orders = zip(*entries, strict=True) if entries else [()] * 7
+    return Table({
+        "ledger_id": np.array(ids, dtype=object), "reference": np.array(references, dtype=object),
+        "kind": np.full(len(ids), "charge", dtype=object), "amount_minor": np.array(amounts, dtype=np.int64),
+        "currency": np.array(currencies, dtype=object), "status": np.full(len(ids), "succeeded", dtype=object),
+        "seconds": np.array(seconds, dtype=np.int64), "fee_minor": np.array(fees, dtype=object),
+        "order_reference": np.array(orders, dtype=object),
+    }), expected  # fmt: skip
+
+
+def _suggestion_searched(movements: Table, faults: np.ndarray, members: np.ndarray) -> bool:
+    """Whether the day's charges missing in the ledger in the members' currency are few enough to be searched."""
+    currency = movements["currency"][members[0]]
+    unbooked = (faults == "missing_in_ledger") | (movements["case"] == "suggested_group")
+    same = unbooked & (movements["currency"] == currency) & (movements["amount_minor"] > 0)
+    return int(np.count_nonzero(same)) <= SUGGESTION_CANDIDATE_CAP
 
 
 def _plant_faults(config: SandboxConfig, rng: np.random.Generator, movements: Table) -> np.ndarray:
@@ -255,7 +355,7 @@ def _book(config, rng, processor, day, movements: Table, faults: np.ndarray, cod
     """The ledger's bookings of the movements (with the planted faults), and the findings they must produce."""
     n = len(movements)
     seconds = movements["seconds"]
-    booked = (movements["status"] != "failed") & (faults != "missing_in_ledger")
+    booked = (movements["status"] != "failed") & (faults != "missing_in_ledger") & (movements["case"] == "")
     late = np.where(seconds >= LATE, rng.uniform(200, 400, n),  # lands on the next day
                     np.where(seconds < EARLY, -rng.uniform(200, 400, n),  # booked before midnight
                              rng.uniform(1, 90, n)))  # fmt: skip
@@ -300,7 +400,10 @@ def _book(config, rng, processor, day, movements: Table, faults: np.ndarray, cod
     })  # fmt: skip
     originals.columns["fee_minor"] = originals["fee_minor"].astype(object)
     copies.columns["fee_minor"] = copies["fee_minor"].astype(object)
-    bookings = _concat(originals, copies, phantoms)
+    for table in (originals, copies, phantoms):
+        table.columns["order_reference"] = np.full(len(table), None, dtype=object)
+    cases, case_expected = _case_bookings(rng, movements, faults, prefix, last + phantom_count + 1)
+    bookings = _concat(originals, copies, phantoms, cases)
 
     expected = {("missing_in_ledger", txn, None) for txn in movements["txn_id"][faults == "missing_in_ledger"]}
     mismatched = np.isin(faults[rows], ("amount_mismatch", "currency_mismatch", "status_mismatch"))
@@ -309,7 +412,7 @@ def _book(config, rng, processor, day, movements: Table, faults: np.ndarray, cod
     expected |= {("duplicate", ref, lid) for ref, lid in zip(copies["reference"], copies["ledger_id"], strict=True)}
     expected |= {("missing_at_processor", ref, lid) for ref, lid in zip(phantoms["reference"], phantoms["ledger_id"],
                                                                           strict=True)}  # fmt: skip
-    return bookings, expected
+    return bookings, expected | case_expected
 
 
 @functools.lru_cache(maxsize=8)
@@ -317,11 +420,11 @@ def processor_movements(config: SandboxConfig, processor: str, day: date) -> lis
     """The day's movements as the processor records them, oldest first."""
     m = world(config, processor, day).movements
     return [
-        Movement(txn_id, kind, int(amount), currency, status, created, int(fee), location, parent)
-        for txn_id, kind, amount, currency, status, created, fee, location, parent in zip(
+        Movement(txn_id, kind, int(amount), currency, status, created, int(fee), location, parent, order)
+        for txn_id, kind, amount, currency, status, created, fee, location, parent, order in zip(
             m["txn_id"], m["kind"], m["amount_minor"].tolist(), m["currency"], m["status"],
             _moments(day, m["seconds"].tolist()), m["fee_minor"].tolist(), m["location_id"], m["parent_id"],
-            strict=True,
+            m["order_id"], strict=True,
         )
     ]  # fmt: skip
 
@@ -336,11 +439,11 @@ def ledger_bookings(config: SandboxConfig, processor: str, day: date) -> list[Bo
         rows = b.take(np.flatnonzero((seconds >= 0) & (seconds < 86_400)))
         entries += [
             Booking(ledger_id, processor, reference, kind, int(amount), currency, status, booked_at,
-                    None if fee is None else int(fee))
-            for ledger_id, reference, kind, amount, currency, status, booked_at, fee in zip(
+                    None if fee is None else int(fee), order)
+            for ledger_id, reference, kind, amount, currency, status, booked_at, fee, order in zip(
                 rows["ledger_id"], rows["reference"], rows["kind"], rows["amount_minor"].tolist(), rows["currency"],
                 rows["status"], _moments(day, (rows["seconds"] + offset * 86_400).tolist()), rows["fee_minor"],
-                strict=True,
+                rows["order_reference"], strict=True,
             )
         ]  # fmt: skip
     return sorted(entries, key=lambda b: (b.booked_at, b.ledger_id))

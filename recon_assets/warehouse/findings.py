@@ -22,14 +22,15 @@ def load_window(conn: psycopg.Connection, processor: str, day: date) -> tuple[pa
     bounds = (processor, day - timedelta(days=1), day + timedelta(days=1))
     processor_records = read_table(
         conn,
-        """SELECT processor_txn_id, business_date, amount_minor, currency, status
+        """SELECT processor_txn_id, business_date, amount_minor, currency, status, order_reference
            FROM processor_transactions WHERE processor_name = %s AND business_date BETWEEN %s AND %s""",
         bounds,
         PROCESSOR_SCHEMA,
     )
     ledger_entries = read_table(
         conn,
-        """SELECT ledger_id, processor_reference, business_date, amount_minor, currency, status, booked_at
+        """SELECT ledger_id, processor_reference, business_date, amount_minor, currency, status, booked_at,
+                  order_reference
            FROM ledger_transactions WHERE processor_name = %s AND business_date BETWEEN %s AND %s""",
         bounds,
         LEDGER_SCHEMA,
@@ -84,6 +85,7 @@ DISCREPANCY_WRITE_COLUMNS = (
     "discrepancy_type", "processor_txn_id", "ledger_id", "related_ledger_id",
     "processor_amount_minor", "processor_currency", "processor_status",
     "ledger_amount_minor", "ledger_currency", "ledger_status", "at_risk_minor", "at_risk_currency", "amount_at_risk",
+    "group_members",
 )  # fmt: skip
 
 
@@ -108,13 +110,13 @@ def sync_discrepancies(
                 discrepancy_type text, processor_txn_id text, ledger_id text, related_ledger_id text,
                 processor_amount_minor bigint, processor_currency char(3), processor_status text,
                 ledger_amount_minor bigint, ledger_currency char(3), ledger_status text,
-                at_risk_minor bigint, at_risk_currency char(3), amount_at_risk numeric) ON COMMIT DROP"""
+                at_risk_minor bigint, at_risk_currency char(3), amount_at_risk numeric,
+                group_members text) ON COMMIT DROP"""
         )
-        copy_table(
-            conn,
-            "incoming_discrepancies",
-            pa.Table.from_pandas(findings[list(DISCREPANCY_WRITE_COLUMNS)], preserve_index=False),
-        )
+        incoming = findings[list(DISCREPANCY_WRITE_COLUMNS)].assign(
+            group_members=[" ".join(m) if isinstance(m, list) else None for m in findings["group_members"]]
+        )  # ids hold no spaces: the list travels as one text, split again in SQL
+        copy_table(conn, "incoming_discrepancies", pa.Table.from_pandas(incoming, preserve_index=False))
         params = {
             "processor": processor, "day": day, "currency": reporting_currency,
             "run_id": run_id, "today": detected_on, "kept": KEPT_WHEN_FOUND_AGAIN,
@@ -126,11 +128,12 @@ def sync_discrepancies(
                     processor_txn_id, ledger_id, related_ledger_id, processor_amount_minor,
                     processor_currency, processor_status, ledger_amount_minor, ledger_currency,
                     ledger_status, at_risk_minor, at_risk_currency, amount_at_risk, reporting_currency,
-                    detected_run_id, first_detected_on, last_detected_on)
+                    detected_run_id, first_detected_on, last_detected_on, group_members)
                 SELECT %(day)s, %(processor)s, discrepancy_type, processor_txn_id, ledger_id,
                     related_ledger_id, processor_amount_minor, processor_currency, processor_status,
                     ledger_amount_minor, ledger_currency, ledger_status, at_risk_minor, at_risk_currency,
-                    amount_at_risk, %(currency)s, %(run_id)s, %(today)s, %(today)s
+                    amount_at_risk, %(currency)s, %(run_id)s, %(today)s, %(today)s,
+                    string_to_array(group_members, ' ')
                 FROM incoming_discrepancies
                 ON CONFLICT (processor_name, business_date, discrepancy_type, finding_key) DO UPDATE SET
                     related_ledger_id = EXCLUDED.related_ledger_id,
@@ -143,6 +146,7 @@ def sync_discrepancies(
                     at_risk_minor = EXCLUDED.at_risk_minor,
                     at_risk_currency = EXCLUDED.at_risk_currency,
                     amount_at_risk = EXCLUDED.amount_at_risk,
+                    group_members = EXCLUDED.group_members,
                     reporting_currency = EXCLUDED.reporting_currency,
                     detected_run_id = EXCLUDED.detected_run_id,
                     last_detected_on = EXCLUDED.last_detected_on,

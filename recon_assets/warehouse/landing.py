@@ -57,11 +57,12 @@ class LandingTable:
 
 PROCESSOR_TRANSACTIONS = LandingTable(
     "processor_transactions", "processor_txn_id", PROCESSOR_RECORD.fields,
-    ("text", "text", "int8", "text", "int8", "text", "timestamptz"), per_processor=True,
+    ("text", "text", "int8", "text", "int8", "text", "timestamptz", "text"), per_processor=True,
 )  # fmt: skip
 LEDGER_TRANSACTIONS = LandingTable(
     "ledger_transactions", "ledger_id", LEDGER_RECORD.fields,
-    ("text", "text", "text", "text", "int8", "text", "int8", "text", "timestamptz", "text"), per_processor=False,
+    ("text", "text", "text", "text", "int8", "text", "int8", "text", "timestamptz", "text", "text"),
+    per_processor=False,
 )  # fmt: skip
 QUARANTINE_COLUMNS = ("source", "business_date", "record_id", "reason", "raw", "dagster_run_id")
 PAGE_COLUMNS = ("source", "business_date", "page_no", "endpoint", "list_key", "encoding", "body", "dagster_run_id")
@@ -251,11 +252,12 @@ def trailing_daily_average(conn: psycopg.Connection, table: LandingTable, source
 
 
 def ledger_duplicate_bookings(conn: psycopg.Connection, day: date) -> int:
-    """Ledger entries of the day beyond the first for the same processor reference."""
+    """Ledger entries of the day beyond the first identical one (same processor reference, kind and amount):
+    lines of one payment that differ (revenue, tax, tip) are a split booking, not copies."""
     (duplicates,) = conn.execute(
         """SELECT coalesce(sum(copies - 1), 0) FROM (
                SELECT count(*) AS copies FROM ledger_transactions WHERE business_date = %s
-               GROUP BY processor_name, processor_reference) AS per_reference""",
+               GROUP BY processor_name, processor_reference, kind, amount_minor, currency) AS per_booking""",
         (day,),
     ).fetchone()
     return int(duplicates)

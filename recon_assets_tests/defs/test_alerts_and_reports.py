@@ -34,7 +34,9 @@ STRIPE_DAY = [
     dg.AssetKey(["reporting", "daily_summary"]),
 ]
 CRITICAL = SandboxConfig(daily_volume=120).with_fault_rates(missing_in_ledger=0.5)
-CLEAN = SandboxConfig(daily_volume=120, near_midnight_rate=0.0).with_fault_rates(**dict.fromkeys(FAULT_TYPES, 0.0))
+CLEAN = SandboxConfig(daily_volume=120, near_midnight_rate=0.0, cases_per_kind=0).with_fault_rates(
+    **dict.fromkeys(FAULT_TYPES, 0.0)
+)
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +140,7 @@ def test_critical_day_reports_and_alerts_once_then_recovers(wired, aws, slack, w
         # exactly one email and one Slack message, with the figures and the links
         cursor = run_sensor(instance, wired, None)
         emails = aws.sent_emails()
-        assert len(emails) == 1 and len(slack.messages) == 1
+        assert len(emails) == 1 and len(slack.messages) == 1, [e["subject"] for e in emails]
         (email,) = emails
         assert email["destinations"]["ToAddresses"] == RECIPIENTS and email["source"] == SENDER
         assert email["subject"].startswith("[recon] ERROR stripe 2026-11-20")

@@ -75,7 +75,7 @@ def test_a_day_that_collapsed_against_its_week_is_flagged(resources, warehouse_u
     landing = [asset_keys.raw_transactions("stripe")]
     for day in COLLAPSE_WEEK:
         assert materialize(resources, day, landing).success
-    with SandboxServer(SandboxConfig(daily_volume=2, refund_rate=0.0)) as thin:
+    with SandboxServer(SandboxConfig(daily_volume=2, refund_rate=0.0, cases_per_kind=0)) as thin:
         result = materialize({**resources, **source_resources(thin.url)}, DAY, landing)
     (volume,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "volume"]
     assert not volume.passed and volume.severity == dg.AssetCheckSeverity.WARN

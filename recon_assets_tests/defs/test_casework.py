@@ -35,7 +35,9 @@ def recon(warehouse_url, monkeypatch, capsys):
     def run(*argv: str) -> tuple[int, str]:
         capsys.readouterr()
         code = cli.main(list(argv))
-        return code, capsys.readouterr().out
+        captured = capsys.readouterr()
+        run.err = captured.err
+        return code, captured.out
 
     yield run
     prepared_url.cache_clear()
@@ -227,3 +229,63 @@ def test_audit_verify_holds_the_log_against_the_heads_published_with_each_summar
         conn.execute(tamper.replace("%(first)s", str(published - 2)))
     code, out = recon("audit", "verify")
     assert code == 1 and f"BROKEN at row {published}" in out and found in out, out
+
+
+def test_a_manual_match_survives_a_re_run_and_an_unmatch_reopens_what_it_resolved(reconciled_day, warehouse_url, recon):
+    ((entry, members),) = rows(
+        warehouse_url,
+        """SELECT ledger_id, group_members FROM discrepancies
+           WHERE processor_name = 'stripe' AND business_date = %s AND discrepancy_type = 'suggested_match'""",
+        DAY,
+    )
+    explained = sorted(
+        ident for (ident,) in rows(
+            warehouse_url,
+            """SELECT id FROM discrepancies WHERE processor_name = 'stripe' AND state <> 'resolved'
+                 AND (processor_txn_id = ANY(%s) OR ledger_id = %s)""",
+            members, entry,
+        )
+    )  # fmt: skip
+    assert len(explained) == len(members) + 2  # each record missing in the ledger, the entry, the suggestion
+
+    def states():
+        return set(rows(warehouse_url, "SELECT state, resolution FROM discrepancies WHERE id = ANY(%s)", explained))
+
+    note = "one order paid with two cards; confirmed with the customer"
+    code, out = recon("match", "link", "--processor", "stripe", "--transactions", ",".join(members),
+                      "--ledger", entry, "--note", note, "--actor", "ana")  # fmt: skip
+    assert code == 0 and f"{len(explained)} finding(s) resolved" in out, out
+    link = int(re.search(r"manual match (\d+)", out).group(1))
+    assert states() == {("resolved", "manual_match")}
+
+    assert materialize(reconciled_day, DAY, STRIPE_DAY).success  # the link survives a re-run
+    assert states() == {("resolved", "manual_match")}
+    outcomes = rows(
+        warehouse_url, "SELECT outcome, ledger_id FROM transaction_outcomes WHERE processor_txn_id = ANY(%s)", members
+    )
+    assert outcomes == [("manual_match", entry)] * len(members)
+    code, out = recon("match", "list", "--processor", "stripe")
+    assert code == 0 and entry in out and note in out
+
+    # broken from the Dagster UI's launchpad (the job recon match unlink also is)
+    job = build_definitions().resolve_job_def("manual_match")
+    config = {"ops": {"apply_manual_match": {"config": {"unlink": link, "note": "wrong customer after all",
+                                                        "actor": "ana"}}}}  # fmt: skip
+    result = job.execute_in_process(run_config=config, resources={"warehouse": reconciled_day["warehouse"]})
+    assert result.success and result.output_for_node("apply_manual_match") == len(explained)
+    assert states() == {("open", None)}
+    assert materialize(reconciled_day, DAY, STRIPE_DAY).success  # and the next run finds them again
+    assert states() == {("open", None)}
+    audit = rows(
+        warehouse_url, "SELECT action, actor, details->>'note' FROM audit_logs WHERE entity = 'manual_matches'"
+    )
+    assert audit == [("manual_match", "ana", note), ("manual_unmatch", "ana", "wrong customer after all")]
+    code, _ = recon("audit", "verify")
+    assert code == 0
+
+
+def test_a_manual_match_of_records_never_landed_is_refused(reconciled_day, warehouse_url, recon):
+    code, _ = recon("match", "link", "--processor", "stripe", "--transactions", "ch_nope", "--ledger", "led_nope",
+                    "--note", "typo")  # fmt: skip
+    assert code == 1 and "no landed stripe record or ledger entry ch_nope, led_nope" in recon.err
+    assert rows(warehouse_url, "SELECT count(*) FROM manual_matches") == [(0,)]

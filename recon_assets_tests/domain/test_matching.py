@@ -6,7 +6,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recon_assets.domain.matching import reconcile
+from recon_assets.domain.matching import SUGGESTED_MATCH, reconcile
+from recon_assets.domain.rules import MatchingRules, Tolerance
 
 DAY = date(2026, 3, 10)
 START = datetime(2026, 3, 10, tzinfo=UTC)
@@ -80,11 +81,14 @@ def build_case(records, phantoms):
     return processor_frame, ledger_frame, expected
 
 
-def found(result):
+def found(result, *, suggestions=False):
+    """(type, processor_txn_id, ledger_id) of each finding; suggestions (which come on top of the missing
+    records they name, and which random amounts can make by chance) only when asked for."""
     return {
-        (r.discrepancy_type, r.processor_txn_id if r.processor_txn_id is not None else None,
+        (r.discrepancy_type, r.processor_txn_id if isinstance(r.processor_txn_id, str) else None,
          r.ledger_id if isinstance(r.ledger_id, str) else None)
         for r in result.discrepancies.itertuples()
+        if suggestions or r.discrepancy_type != SUGGESTED_MATCH
     }  # fmt: skip
 
 
@@ -125,7 +129,8 @@ def test_precedence_currency_over_amount_over_status():
     assert found(reconcile(processor, ledger, DAY)) == {("currency_mismatch", "a", "l")}
     ledger["currency"] = "USD"
     assert found(reconcile(processor, ledger, DAY)) == {("amount_mismatch", "a", "l")}
-    assert found(reconcile(processor, ledger, DAY, {"USD": 10})) == {("status_mismatch", "a", "l")}
+    ten_cents = MatchingRules(Tolerance({"USD": 10}))
+    assert found(reconcile(processor, ledger, DAY, ten_cents)) == {("status_mismatch", "a", "l")}
 
 
 def test_amount_at_risk_of_an_amount_mismatch_is_the_difference():
@@ -136,3 +141,33 @@ def test_amount_at_risk_of_an_amount_mismatch_is_the_difference():
                             "booked_at": START}])  # fmt: skip
     row = reconcile(processor, ledger, DAY).discrepancies.iloc[0]
     assert (row["at_risk_minor"], row["at_risk_currency"]) == (250, "KWD")
+
+
+def _same_partition(a, b) -> bool:
+    """Two codings of the same rows name the same groups (a one-to-one map between their codes)."""
+    pairs = set(zip(a.tolist(), b.tolist(), strict=True))
+    return len(pairs) == len({x for x, _ in pairs}) == len({y for _, y in pairs})
+
+
+def test_hashed_join_keys_group_exactly_as_the_strings_do_and_survive_a_collision(monkeypatch):
+    import numpy as np
+    import pyarrow as pa
+
+    from recon_assets.domain import matching
+
+    ids = pa.array([f"ch_{i}" for i in range(40_000)])
+    refs = pa.array([f"ch_{i}" for i in range(0, 80_000, 2)] + ["ghost", "ghost", None])
+    (p_hashed, l_hashed), n_hashed = matching._key_codes(ids, refs)
+    exact = matching._codes(ids, refs)
+    assert n_hashed == len(exact[1]) + 1
+    assert _same_partition(np.r_[p_hashed, l_hashed], np.r_[exact[0][0], exact[0][1]])
+    assert l_hashed[-1] == n_hashed - 1  # a missing reference gets the last code
+
+    class EveryIdOneHash:  # the worst collision: every id hashes alike, and the exact encoding takes over
+        @staticmethod
+        def from_arrow(array):
+            return type("S", (), {"hash": lambda self: type("H", (), {"to_numpy": lambda _: np.zeros(len(array))})()})()
+
+    monkeypatch.setattr(matching, "pl", EveryIdOneHash)
+    (p_fallback, l_fallback), n_fallback = matching._key_codes(ids, refs)
+    assert n_fallback == n_hashed and _same_partition(np.r_[p_fallback, l_fallback], np.r_[p_hashed, l_hashed])

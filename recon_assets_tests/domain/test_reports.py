@@ -14,6 +14,7 @@ RUN = {
     "internal_transaction_count": 298, "matched_count": 290, "missing_transaction_count": 6,
     "missing_in_ledger_count": 4, "missing_at_processor_count": 2, "amount_mismatch_count": 1,
     "currency_mismatch_count": 0, "status_mismatch_count": 1, "duplicate_count": 1,
+    "group_amount_mismatch_count": 0, "suggested_match_count": 0,
     "total_discrepancy_amount": Decimal("1234.50"), "total_volume_processed": Decimal("98765.43"),
     "reporting_currency": "USD", "discrepancy_rate": Decimal("0.030000"), "risk_level": "MEDIUM",
 }  # fmt: skip

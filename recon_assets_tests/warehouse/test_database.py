@@ -44,7 +44,7 @@ def test_audit_log_is_append_only(warehouse_url):
 
 def _row(txn_id: str, day: date):
     occurred = datetime(2026, 1, 1, 10, tzinfo=UTC)
-    return (day, "stripe", txn_id, "charge", 100, "USD", 0, "succeeded", occurred, 1, 0, "run")
+    return (day, "stripe", txn_id, "charge", 100, "USD", 0, "succeeded", occurred, None, 1, 0, "run")
 
 
 def test_a_partition_write_failing_half_way_keeps_the_previous_rows(warehouse_url):

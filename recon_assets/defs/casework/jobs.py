@@ -1,5 +1,5 @@
-"""Working exceptions from the Dagster UI: launch ``resolve_discrepancies`` or ``assign_discrepancies``
-with typed run config (ids or a filter, the reason, a note, who) in the launchpad; ``dry_run`` shows
+"""Working exceptions from the Dagster UI: launch ``resolve_discrepancies``, ``assign_discrepancies`` or
+``manual_match`` with typed run config (ids or a filter, the reason, a note, who) in the launchpad; ``dry_run`` shows
 what would change without changing it."""
 
 from collections.abc import Callable
@@ -10,7 +10,7 @@ import dagster as dg
 
 from recon_assets.defs.casework.resources import ExceptionPolicySettings
 from recon_assets.domain.casework import Resolution
-from recon_assets.warehouse import casework
+from recon_assets.warehouse import casework, matches
 from recon_assets.warehouse.resource import WarehouseResource
 
 
@@ -100,3 +100,38 @@ def resolve_discrepancies():
 @dg.job(description="Assign exceptions by id or filter to a person or team; every change is audited.")
 def assign_discrepancies():
     assign_selected()
+
+
+class ManualMatchConfig(dg.Config):
+    """Link processor records and ledger entries of one processor that no rule could match (``unlink`` unset),
+    or break the manual match ``unlink``. Either way a note says why."""
+
+    processor: str = ""
+    transactions: list[str] = []
+    ledger: list[str] = []
+    unlink: int | None = None
+    note: str
+    actor: str
+
+
+@dg.op(description="Make (or break) a manual match; the findings it explains are resolved (or reopened).")
+def apply_manual_match(context: dg.OpExecutionContext, config: ManualMatchConfig, warehouse: WarehouseResource) -> int:
+    with warehouse.connection() as conn:
+        try:
+            if config.unlink is not None:
+                changed = matches.unmatch(conn, config.unlink, config.note, config.actor)
+                context.log.info(f"manual match {config.unlink} broken; {changed} finding(s) reopened")
+            else:
+                link_id, changed = matches.match(
+                    conn, config.processor, config.transactions, config.ledger, config.note, config.actor
+                )
+                context.log.info(f"manual match {link_id} made; {changed} finding(s) resolved")
+        except matches.LinkRefused as exc:
+            raise dg.Failure(str(exc)) from None
+    return changed
+
+
+@dg.job(description="Link records no rule could match, or break such a link, with a note; audited, kept across "
+        "re-runs (the same as recon match).")  # fmt: skip
+def manual_match():
+    apply_manual_match()

@@ -14,7 +14,13 @@ from recon_assets.defs.reconciliation.checks import (
 )
 from recon_assets.defs.reconciliation.resources import ReconciliationSettings
 from recon_assets.domain.casework import age_days
-from recon_assets.domain.matching import price_discrepancies, reconcile, records_of_day, total_at_risk
+from recon_assets.domain.matching import (
+    DISCREPANCY_TYPES,
+    price_discrepancies,
+    reconcile,
+    records_of_day,
+    total_at_risk,
+)
 from recon_assets.domain.money import display
 from recon_assets.domain.summary import match_rate, summarise_day
 from recon_assets.partitions import (
@@ -26,7 +32,7 @@ from recon_assets.partitions import (
 )
 from recon_assets.processors.registry import PROCESSORS, SourceSpec
 from recon_assets.stopwatch import Stopwatch
-from recon_assets.warehouse import findings, runs, store
+from recon_assets.warehouse import findings, matches, runs, store
 from recon_assets.warehouse.landing import lock_partition
 from recon_assets.warehouse.resource import WarehouseResource
 
@@ -34,11 +40,11 @@ DISCREPANCY_SCHEMA = dg.TableSchema(
     columns=[
         dg.TableColumn("business_date", "date"),
         dg.TableColumn("processor_name", "text"),
-        dg.TableColumn("discrepancy_type", "text", description="missing_in_ledger, missing_at_processor, "
-                       "amount_mismatch, currency_mismatch, status_mismatch or duplicate"),
+        dg.TableColumn("discrepancy_type", "text", description=", ".join(DISCREPANCY_TYPES)),
         dg.TableColumn("processor_txn_id", "text", description="The processor's id (null when missing at processor)"),
         dg.TableColumn("ledger_id", "text", description="The ledger entry (null when missing in ledger)"),
         dg.TableColumn("related_ledger_id", "text", description="For a duplicate: the entry it duplicates"),
+        dg.TableColumn("group_members", "text[]", description="For a group finding: the ids of its members"),
         dg.TableColumn("at_risk_minor", "bigint", description="Amount at risk in minor units of at_risk_currency"),
         dg.TableColumn("at_risk_currency", "char(3)"),
         dg.TableColumn("amount_at_risk", "numeric(18,2)", description="In the reporting currency"),
@@ -94,8 +100,10 @@ def build_reconciliation_assets(spec: SourceSpec) -> list[dg.AssetsDefinition]:
         metadata={"dagster/table_name": "discrepancies", "dagster/column_schema": DISCREPANCY_SCHEMA},
         description=(
             f"Every {spec.display_name} record of the day matched against the ledger, with the day before "
-            "and after as the settlement window: missing on either side, amount, currency or status "
-            "mismatches, and duplicate ledger bookings. Earlier findings now matched are resolved, not deleted."
+            "and after as the settlement window, by manual links, the exact reference, split bookings and "
+            "split tenders: missing on either side, amount, currency or status mismatches, group sums that "
+            "differ, duplicate ledger bookings, and suggested groups for a person to confirm. Earlier findings "
+            "now matched are resolved, not deleted."
         ),
     )
     def discrepancies(
@@ -105,14 +113,16 @@ def build_reconciliation_assets(spec: SourceSpec) -> list[dg.AssetsDefinition]:
     ):
         day = partition_day(context)
         rates = reconciliation_settings.rates()
+        rules = reconciliation_settings.rules(spec.name)
         run_id = context.run.run_id
         stopwatch = Stopwatch()
         with warehouse.connection() as conn, conn.transaction():
             lock_partition(conn, "discrepancies", spec.name, day)
             with stopwatch.part("read"):
                 processor_frame, ledger_frame = findings.load_window(conn, spec.name, day)
+                links = matches.active_links(conn, spec.name)
             with stopwatch.part("match"):
-                result = reconcile(processor_frame, ledger_frame, day, reconciliation_settings.tolerance())
+                result = reconcile(processor_frame, ledger_frame, day, rules, links)
                 priced = price_discrepancies(result.discrepancies, rates)
             with stopwatch.part("write"):
                 findings.replace_outcomes(conn, spec.name, day, result.outcomes, run_id)

@@ -9,6 +9,7 @@ import dagster as dg
 
 from recon_assets.domain.money import SANDBOX_RATES_TO_USD, FxRates
 from recon_assets.domain.risk import RiskThresholds
+from recon_assets.domain.rules import MatchingRules, RuleError, rules_from_json
 from recon_assets.environment import from_environment, misconfigured
 from recon_assets.processors.registry import any_source_configured
 
@@ -24,6 +25,9 @@ class ReconciliationSettings(dg.ConfigurableResource):
     reporting_currency: str = "USD"
     fx_rates_json: str | None = None  # {"EUR": "1.08", ...}: reporting-currency value of one unit
     tolerance_minor_json: str | None = None  # {"USD": 1}: allowed absolute difference in minor units
+    # per processor, the named matching rules (exact_reference, split_booking, split_tender), e.g.
+    # {"stripe": {"split_tender": {"absolute_minor": {"USD": 5}, "percent": {"USD": "0.5"}, "date_drift_days": 1}}}
+    matching_rules_json: str | None = None
     # False once any source is read for real: amounts at risk must then be priced with real rates
     sandbox_rates_allowed: bool = True
     critical_missing: int = _DEFAULT.critical_missing
@@ -53,6 +57,16 @@ class ReconciliationSettings(dg.ConfigurableResource):
         except (ValueError, TypeError, AttributeError) as exc:
             raise misconfigured(f"RECON_TOLERANCE_MINOR_JSON is not a JSON object of integers: {exc}") from None
 
+    def rules(self, processor: str) -> MatchingRules:
+        """The processor's matching rules; the tolerance above applies to each rule that sets none."""
+        try:
+            written = json.loads(self.matching_rules_json or "{}")
+            if not isinstance(written, dict) or not isinstance(written.get(processor, {}), dict):
+                raise RuleError("not a JSON object of processors, each an object of rules")
+            return rules_from_json(written.get(processor, {}), processor, self.tolerance())
+        except (ValueError, RuleError) as exc:
+            raise misconfigured(f"RECON_MATCHING_RULES_JSON: {exc}") from None
+
     def thresholds(self) -> RiskThresholds:
         return RiskThresholds(
             critical_missing=self.critical_missing,
@@ -71,7 +85,9 @@ def reconciliation_resources() -> dg.Definitions:
             "reconciliation_settings": ReconciliationSettings(
                 sandbox_rates_allowed=not any_source_configured(),
                 **from_environment(
-                    fx_rates_json="RECON_FX_RATES_JSON", tolerance_minor_json="RECON_TOLERANCE_MINOR_JSON"
+                    fx_rates_json="RECON_FX_RATES_JSON",
+                    tolerance_minor_json="RECON_TOLERANCE_MINOR_JSON",
+                    matching_rules_json="RECON_MATCHING_RULES_JSON",
                 ),
             )
         }
