@@ -98,14 +98,15 @@ def tolerance_from_json(value: Mapping, where: str) -> Tolerance:
 
 def rules_from_json(value: Mapping, where: str, base_absolute: Mapping[str, int] | None = None) -> MatchingRules:
     """A processor's rules as written in configuration, ``{"split_tender": {...}, ...}``. ``base_absolute``
-    (the global per-currency tolerance) applies to every rule that does not set its own."""
+    (the global per-currency tolerance) applies to every rule that sets no absolute tolerance of its own."""
     unknown = set(value) - set(RULE_NAMES)
     if unknown:
         raise RuleError(f"{where}: unknown rule(s) {sorted(unknown)}; the rules are {', '.join(RULE_NAMES)}")
     rules = {}
     for name in RULE_NAMES:
-        written = dict(value.get(name, {}))
-        written.setdefault("absolute_minor", dict(base_absolute or {}))
+        written = dict(value.get(name) or {})
+        if not written.get("absolute_minor"):
+            written["absolute_minor"] = dict(base_absolute or {})
         rules[name] = tolerance_from_json(written, f"{where}.{name}")
     return MatchingRules(**rules)
 

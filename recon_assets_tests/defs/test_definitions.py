@@ -1,6 +1,7 @@
 """The whole code location loads; materialising days lands, reconciles and keeps history."""
 
 from datetime import date
+from decimal import Decimal
 
 import dagster as dg
 import psycopg
@@ -252,3 +253,18 @@ def test_real_apis_are_paced_to_their_documented_limits_and_the_sandbox_is_not()
         source="square", key="a-real-key", base_url="https://api.test", max_requests_per_second=0
     )
     assert unlimited.client().http.pacer_rate is None
+
+
+def test_matching_rules_are_typed_config_read_from_the_environment(monkeypatch):
+    from recon_assets.defs.reconciliation.resources import ReconciliationSettings, matching_rules_from_environment
+
+    monkeypatch.setenv("RECON_MATCHING_RULES_JSON", '{"stripe": {"split_tender": {"percent": {"USD": "0.5"}}}}')
+    settings = ReconciliationSettings(
+        tolerance_minor_json='{"USD": 2}', matching_rules=matching_rules_from_environment()
+    )
+    stripe = settings.rules("stripe")
+    assert (stripe.split_tender.percent, stripe.split_tender.absolute_minor) == ({"USD": Decimal("0.5")}, {"USD": 2})
+    assert settings.rules("paypal").split_tender.percent == {}
+    monkeypatch.setenv("RECON_MATCHING_RULES_JSON", '{"stripe": {"exact_reference": {"date_drift_days": 3}}}')
+    with pytest.raises(dg.Failure, match=r"RECON_MATCHING_RULES_JSON: stripe\.exact_reference: date_drift_days"):
+        matching_rules_from_environment()

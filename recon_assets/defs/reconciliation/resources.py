@@ -3,17 +3,52 @@
 from __future__ import annotations
 
 import json
+import os
 from decimal import Decimal
 
 import dagster as dg
 
 from recon_assets.domain.money import SANDBOX_RATES_TO_USD, FxRates
 from recon_assets.domain.risk import RiskThresholds
-from recon_assets.domain.rules import MatchingRules, RuleError, rules_from_json
+from recon_assets.domain.rules import MatchingRules, RuleError, Tolerance, rules_from_json
 from recon_assets.environment import from_environment, misconfigured
 from recon_assets.processors.registry import any_source_configured
 
 _DEFAULT = RiskThresholds()
+_NO_TOLERANCE = Tolerance()
+
+
+class ToleranceRule(dg.Config):
+    """One matching rule's tolerance: absolute (minor units) and percent (of the processor amount, a decimal
+    string) per currency, a difference within either accepted; date drift 0 or 1 days."""
+
+    absolute_minor: dict[str, int] = {}
+    percent: dict[str, str] = {}
+    date_drift_days: int = _NO_TOLERANCE.date_drift_days
+
+
+class ProcessorMatchingRules(dg.Config):
+    """A processor's rules by name, applied in this order after manual matches."""
+
+    exact_reference: ToleranceRule = ToleranceRule()
+    split_booking: ToleranceRule = ToleranceRule()
+    split_tender: ToleranceRule = ToleranceRule()
+
+
+def matching_rules_from_environment() -> dict[str, ProcessorMatchingRules]:
+    """``RECON_MATCHING_RULES_JSON`` as typed config; a value that is not such rules fails at once, naming it."""
+    raw = os.environ.get("RECON_MATCHING_RULES_JSON")
+    if not raw:
+        return {}
+    try:
+        written = json.loads(raw)
+        if not isinstance(written, dict) or not all(isinstance(r, dict) for r in written.values()):
+            raise ValueError("not a JSON object of processors, each an object of rules")
+        for processor, rules in written.items():
+            rules_from_json(rules, processor)  # the domain's own checks, with their messages
+        return {processor: ProcessorMatchingRules(**rules) for processor, rules in written.items()}
+    except (ValueError, TypeError, RuleError) as exc:
+        raise misconfigured(f"RECON_MATCHING_RULES_JSON: {exc}") from None
 
 
 class ReconciliationSettings(dg.ConfigurableResource):
@@ -25,9 +60,8 @@ class ReconciliationSettings(dg.ConfigurableResource):
     reporting_currency: str = "USD"
     fx_rates_json: str | None = None  # {"EUR": "1.08", ...}: reporting-currency value of one unit
     tolerance_minor_json: str | None = None  # {"USD": 1}: allowed absolute difference in minor units
-    # per processor, the named matching rules (exact_reference, split_booking, split_tender), e.g.
-    # {"stripe": {"split_tender": {"absolute_minor": {"USD": 5}, "percent": {"USD": "0.5"}, "date_drift_days": 1}}}
-    matching_rules_json: str | None = None
+    # per processor, its matching rules by name (RECON_MATCHING_RULES_JSON, or edited in the launchpad)
+    matching_rules: dict[str, ProcessorMatchingRules] = {}
     # False once any source is read for real: amounts at risk must then be priced with real rates
     sandbox_rates_allowed: bool = True
     critical_missing: int = _DEFAULT.critical_missing
@@ -59,13 +93,11 @@ class ReconciliationSettings(dg.ConfigurableResource):
 
     def rules(self, processor: str) -> MatchingRules:
         """The processor's matching rules; the tolerance above applies to each rule that sets none."""
+        written = self.matching_rules.get(processor)
         try:
-            written = json.loads(self.matching_rules_json or "{}")
-            if not isinstance(written, dict) or not isinstance(written.get(processor, {}), dict):
-                raise RuleError("not a JSON object of processors, each an object of rules")
-            return rules_from_json(written.get(processor, {}), processor, self.tolerance())
-        except (ValueError, RuleError) as exc:
-            raise misconfigured(f"RECON_MATCHING_RULES_JSON: {exc}") from None
+            return rules_from_json(written.model_dump() if written else {}, processor, self.tolerance())
+        except RuleError as exc:
+            raise misconfigured(f"matching_rules: {exc}") from None
 
     def thresholds(self) -> RiskThresholds:
         return RiskThresholds(
@@ -84,10 +116,9 @@ def reconciliation_resources() -> dg.Definitions:
         resources={
             "reconciliation_settings": ReconciliationSettings(
                 sandbox_rates_allowed=not any_source_configured(),
+                matching_rules=matching_rules_from_environment(),
                 **from_environment(
-                    fx_rates_json="RECON_FX_RATES_JSON",
-                    tolerance_minor_json="RECON_TOLERANCE_MINOR_JSON",
-                    matching_rules_json="RECON_MATCHING_RULES_JSON",
+                    fx_rates_json="RECON_FX_RATES_JSON", tolerance_minor_json="RECON_TOLERANCE_MINOR_JSON"
                 ),
             )
         }
