@@ -205,8 +205,9 @@ def screenshots(base_url: str) -> None:
             page.get_by_text("Evaluation result", exact=True).first.wait_for(timeout=60_000)
             page.screenshot(path=str(target / "check-results.png"))
             body = page.inner_text("body")
-            # the latest evaluation, whichever day finished last
-            assert "Passed" in body and any(day in body for day in DAYS) and "risk_level" in body, body[:2000]
+            # the latest evaluation, whichever day finished last, and its result (a LOW day passes, others fail)
+            assert re.search(r"Evaluation result\s+(Passed|Failed)", body), body[:2000]
+            assert any(day in body for day in DAYS) and "risk_level" in body, body[:2000]
         finally:
             browser.close()
     assert (target / "asset-graph.png").stat().st_size > 10_000
