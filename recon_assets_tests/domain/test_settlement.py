@@ -1,0 +1,109 @@
+"""The three-way match on plain records: each fault of issue 14's list, found exactly once, and nothing
+flagged while a payout is still in transit."""
+
+from datetime import date
+from decimal import Decimal
+
+from recon_assets.domain.settlement import (
+    BY_AMOUNT,
+    BY_REFERENCE,
+    BankLine,
+    FeeRate,
+    FeeSchedule,
+    Payout,
+    PayoutItem,
+    add_business_days,
+    composition_findings,
+    fee_variances,
+    paid_out_not_booked,
+    processor_named,
+    tie_out,
+)
+
+PROCESSORS = ("stripe", "paypal", "square")
+FRIDAY = date(2026, 11, 20)
+
+
+def payout(pid, amount, arrival=FRIDAY, trace=None, paid=True, processor="stripe"):
+    return Payout(processor, pid, amount, "USD", arrival, paid, trace)
+
+
+def line(lid, amount, booked, text="STRIPE TRANSFER", reference=None):
+    return BankLine(lid, f"BR{lid}", booked, amount, "USD", text, reference)
+
+
+def kinds(result):
+    return {(f.discrepancy_type, f.payout_id, f.bank_reference) for f in result.findings}
+
+
+def test_business_days_skip_the_weekend_and_processors_are_named_in_any_case():
+    assert add_business_days(FRIDAY, 2) == date(2026, 11, 24)  # Friday + 2 business days = Tuesday
+    assert add_business_days(date(2026, 11, 23), 2) == date(2026, 11, 25)
+    assert processor_named("ACH CREDIT Stripe Payments UK", PROCESSORS) == "stripe"
+    assert processor_named("PAYROLL", PROCESSORS) is None
+
+
+def test_each_fault_is_found_once_and_a_payout_in_transit_is_not():
+    payouts = [
+        payout("po_ok", 10_000, trace="T1"),
+        payout("po_late", 20_000),  # booked by the bank a business day after its arrival date: matched
+        payout("po_fee", 30_000, trace="T3"),  # the bank deducted its fee: credited 29,985
+        payout("po_missing", 40_000),  # never reaches the bank
+        payout("po_failed", 50_000, paid=False),  # failed: no credit is expected
+        payout("po_square", 60_000, processor="square"),
+    ]
+    lines = [
+        line("1", 10_000, FRIDAY, reference="T1"),
+        line("2", 20_000, date(2026, 11, 23)),
+        line("3", 29_985, FRIDAY, reference="T3"),
+        line("4", 60_000, FRIDAY, text="Square Inc"),
+        line("5", 60_000, FRIDAY, text="SQUARE INC"),  # the same credit again: unexplained, the later line
+        line("6", 7_000, FRIDAY, text="STRIPE"),  # no payout explains it
+        line("7", 9_999, FRIDAY, text="RENT"),  # not a processor's: not ours to explain
+    ]
+    before = tie_out(payouts, lines, as_of=date(2026, 11, 24), processors=PROCESSORS)
+    assert "po_missing" in before.in_transit  # Friday + 2 business days is Tuesday: still in transit
+    assert kinds(before) == {
+        ("payout_amount_mismatch", "po_fee", "BR3"),
+        ("unexplained_bank_credit", None, "BR5"),
+        ("unexplained_bank_credit", None, "BR6"),
+    }
+    after = tie_out(payouts, lines, as_of=date(2026, 11, 25), processors=PROCESSORS)
+    assert kinds(after) == kinds(before) | {("payout_not_in_bank", "po_missing", None)}
+    assert {(m.payout_id, m.line_id, m.method) for m in after.matches} == {
+        ("po_ok", "1", BY_REFERENCE), ("po_late", "2", BY_AMOUNT), ("po_fee", "3", BY_REFERENCE),
+        ("po_square", "4", BY_AMOUNT),
+    }  # fmt: skip
+    (fee,) = [f for f in after.findings if f.discrepancy_type == "payout_amount_mismatch"]
+    assert (fee.at_risk_minor, fee.expected_minor, fee.actual_minor, fee.business_date) == (15, 30_000, 29_985, FRIDAY)
+
+
+def test_a_line_with_a_reference_is_only_matched_by_it():
+    lines = [line("1", 10_000, FRIDAY, reference="SOMEONE-ELSES")]
+    result = tie_out([payout("po_a", 10_000)], lines, as_of=date(2026, 12, 1), processors=PROCESSORS)
+    assert kinds(result) == {("payout_not_in_bank", "po_a", None), ("unexplained_bank_credit", None, "BR1")}
+
+
+def test_composition_and_money_received_but_never_booked():
+    payouts = [payout("po_a", 1_000), payout("po_b", 2_000), payout("po_c", 500, processor="paypal")]
+    items = [PayoutItem("po_a", "ch_1", 700), PayoutItem("po_a", "ch_2", 300),
+             PayoutItem("po_b", "ch_3", 1_990), PayoutItem("po_b", None, 0)]  # fmt: skip
+    (off,) = composition_findings(payouts, items)  # po_c, a PayPal withdrawal, has no items: not checked
+    assert (off.payout_id, off.at_risk_minor) == ("po_b", 10)
+    (unbooked,) = paid_out_not_booked(payouts, items, {"ch_2": (320, "USD"), "ch_9": (1, "USD")})
+    assert (unbooked.discrepancy_type, unbooked.processor_txn_id, unbooked.payout_id) == (
+        "paid_out_not_booked", "ch_2", "po_a",
+    )  # fmt: skip
+
+
+def test_fees_against_the_schedule_rounded_half_up():
+    assert FeeRate().fee(1_000) == 59  # 2.9 % of 10.00 is 0.29, + 0.30
+    assert FeeRate().fee(50) == 31  # 1.45 rounds half-up to 1
+    schedule = FeeSchedule({"paypal": {"EUR": FeeRate(Decimal("3.4"), 35)}})
+    charges = [("ch_ok", FRIDAY, 1_000, "USD", 59), ("ch_cent", FRIDAY, 1_000, "USD", 60),
+               ("ch_jpy", FRIDAY, 1_000, "JPY", 99)]  # fmt: skip
+    assert [
+        (f.processor_txn_id, f.expected_minor, f.actual_minor) for f in fee_variances("stripe", charges, schedule)
+    ] == [("ch_cent", 59, 60)]  # JPY has no rate: not checked
+    assert fee_variances("stripe", charges, schedule, tolerance_minor=1) == []
+    assert [f.expected_minor for f in fee_variances("paypal", [("p", FRIDAY, 1_000, "EUR", 0)], schedule)] == [69]
