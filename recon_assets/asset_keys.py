@@ -10,6 +10,7 @@ LEDGER_TRANSACTIONS = dg.AssetKey([LEDGER.name, "transactions"])
 OPEN_DISCREPANCIES = dg.AssetKey(["reconciliation", "open_discrepancies"])
 EXCEPTION_AGING = dg.AssetKey(["reconciliation", "exception_aging"])
 DAILY_SUMMARY = dg.AssetKey(["reporting", "daily_summary"])
+BANK_STATEMENT_LINES = dg.AssetKey(["bank", "statement_lines"])
 
 
 def raw_transactions(processor: str) -> dg.AssetKey:

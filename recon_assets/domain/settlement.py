@@ -63,6 +63,7 @@ class BankLine:
     currency: str
     text: str  # counterparty and description, as the statement gives them
     reference: str | None = None  # a trace or end-to-end id the line carries
+    account: str | None = None  # the bank account the statement is of
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from recon_assets.domain.money import to_minor
 from recon_assets.domain.settlement import BankLine
 
 NO_REFERENCE = "NONREF"  # MT940's word for "no customer reference"
-FORMATS = ("bai2", "camt053", "mt940")
 
 
 class StatementError(ValueError):
@@ -40,7 +39,7 @@ def _numbered(entries: list[tuple[str, date, int, str, str | None, str, str | No
         position = seen.get((account, day), 0)
         seen[(account, day)] = position + 1
         lines.append(BankLine(f"{account}/{day.isoformat()}/{position}", bank_reference or None, day, amount,
-                              currency, _words(text), trace or None))  # fmt: skip
+                              currency, _words(text), trace or None, account))  # fmt: skip
     return lines
 
 
@@ -115,13 +114,20 @@ def read_mt940(text: str) -> list[BankLine]:
     return _numbered(entries)
 
 
+_ENDINGS = {"bai2": (".bai2", ".bai"), "camt053": (".xml",), "mt940": (".mt940", ".sta")}
+
+
+def is_statement(name: str) -> bool:
+    return name.lower().endswith(tuple(e for endings in _ENDINGS.values() for e in endings))
+
+
 def read_statement(name: str, data: bytes) -> list[BankLine]:
     """A statement file's lines, its format told by its name's ending (.bai2/.bai, .xml, .mt940/.sta)."""
     lowered = name.lower()
-    if lowered.endswith((".bai2", ".bai")):
+    if lowered.endswith(_ENDINGS["bai2"]):
         return read_bai2(data.decode("ascii"))
-    if lowered.endswith(".xml"):
+    if lowered.endswith(_ENDINGS["camt053"]):
         return read_camt053(data)
-    if lowered.endswith((".mt940", ".sta")):
+    if lowered.endswith(_ENDINGS["mt940"]):
         return read_mt940(data.decode("latin-1"))
     raise StatementError(f"{name}: not a statement file (.bai2, .xml or .mt940)")

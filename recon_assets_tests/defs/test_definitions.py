@@ -33,9 +33,12 @@ def test_definitions_graph():
         "assign_discrepancies",
         "manual_match",
     }
-    assert {s.name for s in defs.sensors} == {"check_alerts", "run_failure_alerts", "exception_sla_alerts"}
+    assert {s.name for s in defs.sensors} == {
+        "check_alerts", "run_failure_alerts", "exception_sla_alerts", "bank_statement_files",
+    }  # fmt: skip
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
-    assert groups == {*SOURCES, "reconciliation", "reporting"}  # a box per source in the graph
+    assert groups == {*SOURCES, "reconciliation", "reporting", "settlement"}  # a box per source in the graph
+    assert "bank/statement_lines" in keys
     for p in PROCESSORS:  # each processor's chain in its own group, with the processor as a kind
         for key in (asset_keys.raw_transactions(p), asset_keys.discrepancies(p), asset_keys.reconciliation_summary(p),
                     asset_keys.reconciliation_report(p)):  # fmt: skip
