@@ -201,7 +201,7 @@ def _group_starts(sorted_keys: np.ndarray) -> np.ndarray:
 
 @dataclass
 class _Sides:
-    """Both sides of the window as NumPy arrays, and what the rules have decided so far."""
+    """Both sides of the window, their amounts, currency codes, days and statuses as NumPy arrays."""
 
     processor: pa.Table
     ledger: pa.Table
