@@ -285,6 +285,12 @@ def _case_bookings(rng, movements: Table, faults: np.ndarray, prefix: str, first
     """The ledger's entries for the planted cases, numbered from ``first_id``, and the findings they make."""
     entries, expected = [], set()
     case_no = movements["case_no"]
+
+    def book(reference, amount, currency, at, fee, order) -> str:
+        ledger_id = f"{prefix}{first_id + len(entries):06d}"
+        entries.append((ledger_id, reference, amount, currency, at, fee, order))
+        return ledger_id
+
     for number in np.unique(case_no[case_no >= 0]):
         rows = np.flatnonzero(case_no == number)
         kind, currency = movements["case"][rows[0]], movements["currency"][rows[0]]
@@ -292,28 +298,26 @@ def _case_bookings(rng, movements: Table, faults: np.ndarray, prefix: str, first
         step = 10 if currency == "KWD" else 1
         off = max(step, total // 50 // step * step)  # a difference no zero tolerance accepts
         at = int(movements["seconds"][rows[-1]]) + 90
-        ledger_id = lambda: f"{prefix}{first_id + len(entries):06d}"  # noqa: E731 - the next id, as entries grow
         if kind.startswith("split_tender"):
             order = movements["order_id"][rows[0]]
-            amount = total + (off if kind == "split_tender_off" else 0)
+            ledger_id = book(order, total + (off if kind == "split_tender_off" else 0), currency, at, None, order)
             if kind == "split_tender_off":
-                expected.add(("group_amount_mismatch", None, ledger_id()))
-            entries.append((ledger_id(), order, amount, currency, at, None, order))
+                expected.add(("group_amount_mismatch", None, ledger_id))
         elif kind.startswith("split_booking"):  # revenue, tax and tip lines of one charge
             txn, fee = movements["txn_id"][rows[0]], int(movements["fee_minor"][rows[0]])
             tax, tip = total // 10 // step * step, total // 20 // step * step
             lines = [total - tax - tip, tax, tip + (off if kind == "split_booking_off" else 0)]
+            for i, amount in enumerate(lines):
+                book(txn, amount, currency, at + i, fee if i == 0 else None, None)
             if kind == "split_booking_off":
                 expected.add(("group_amount_mismatch", txn, None))
-            for i, amount in enumerate(lines):
-                entries.append((ledger_id(), txn, amount, currency, at + i, fee if i == 0 else None, None))
         else:  # an entry for the charges' sum that names none of them
             reference = f"inv_{_random_text(rng, _ALNUM, 1, 12)[0]}"
-            expected.add(("missing_at_processor", reference, ledger_id()))
+            ledger_id = book(reference, total, currency, at, None, None)
+            expected.add(("missing_at_processor", reference, ledger_id))
             expected |= {("missing_in_ledger", txn, None) for txn in movements["txn_id"][rows]}
             if _suggestion_searched(movements, faults, rows):
-                expected.add(("suggested_match", None, ledger_id()))
-            entries.append((ledger_id(), reference, total, currency, at, None, None))
+                expected.add(("suggested_match", None, ledger_id))
     ids, references, amounts, currencies, seconds, fees, orders = zip(*entries, strict=True) if entries else [()] * 7
     return Table({
         "ledger_id": np.array(ids, dtype=object), "reference": np.array(references, dtype=object),
