@@ -50,7 +50,7 @@ def match(
     txn_ids, ledger_ids = list(dict.fromkeys(txn_ids)), list(dict.fromkeys(ledger_ids))
     if not note.strip():
         raise LinkRefused("a manual match needs a note saying why")
-    if len(txn_ids) + len(ledger_ids) < 2 or not (txn_ids or ledger_ids):
+    if len(txn_ids) + len(ledger_ids) < 2:
         raise LinkRefused("a manual match links at least two records")
     with conn.transaction():
         unknown = _unknown(conn, processor, txn_ids, ledger_ids)
