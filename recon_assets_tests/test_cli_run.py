@@ -96,6 +96,7 @@ def test_recon_run_leaves_the_day_complete_and_links_only_written_files(local_en
     for processor in PROCESSORS:
         assert f"done     {processor}/raw_transactions (" in out and f"done     {processor}/discrepancies" in out
     assert "done     reporting/daily_summary" in out and "recon: alerts:" in out
+    assert "done     bank/statement_lines" in out
     assert re.search(r"^amount at risk \(USD\)", out, re.MULTILINE)  # the result table
     folder = tmp_path / "reports" / "reports" / "2026" / "11" / "20"
     for processor in PROCESSORS:

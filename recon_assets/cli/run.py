@@ -17,14 +17,17 @@ ALERT_CURSOR_KEY = "recon_run/check_alerts"  # recon run's own memory of the inc
 
 
 def day_plan(day: date, processors: Sequence[str]) -> list[tuple[date, list]]:
-    """(partition, assets) in order: the neighbours' landings (the settlement window), then the whole day."""
+    """(partition, assets) in order: the neighbours' landings (the settlement window), then the whole day,
+    the bank's statement lines of the day included (read from the statement files present)."""
     landing = [asset_keys.LEDGER_TRANSACTIONS] + [asset_keys.raw_transactions(p) for p in processors]
     per_processor = [
         key(p)
         for p in processors
         for key in (asset_keys.discrepancies, asset_keys.reconciliation_summary, asset_keys.reconciliation_report)
     ]
-    whole_day = landing + per_processor + [asset_keys.EXCEPTION_AGING, asset_keys.DAILY_SUMMARY]
+    whole_day = landing + [asset_keys.BANK_STATEMENT_LINES] + per_processor + [
+        asset_keys.EXCEPTION_AGING, asset_keys.DAILY_SUMMARY,
+    ]  # fmt: skip
     return [(day - timedelta(days=1), landing), (day + timedelta(days=1), landing), (day, whole_day)]
 
 
