@@ -20,12 +20,12 @@ from recon_assets.partitions import daily_partitions
 def bank_statement_files(context: dg.SensorEvaluationContext, bank_statements: BankStatementFiles):
     seen = json.loads(context.cursor or "{}")  # file name -> the version last read
     new = [f for f in bank_statements.files() if seen.get(f.name) != f.version]
+    version_of = {f.name: f.version for f in new}
     known = set(daily_partitions.get_partition_keys())
     requests = {}
     for line, source in statement_lines_of(bank_statements, new):
         day = line.booking_date.isoformat()
         if day in known:
-            version = next(f.version for f in new if f.name == source)
-            requests.setdefault(day, dg.RunRequest(partition_key=day, run_key=f"{day}:{source}:{version}"))
-    seen |= {f.name: f.version for f in new}
+            requests.setdefault(day, dg.RunRequest(partition_key=day, run_key=f"{day}:{source}:{version_of[source]}"))
+    seen |= version_of
     return dg.SensorResult(run_requests=[requests[d] for d in sorted(requests)], cursor=json.dumps(seen))
