@@ -66,11 +66,17 @@ class BankLine:
     account: str | None = None  # the bank account the statement is of
 
 
+CHARGE, REFUND, OTHER = "charge", "refund", "other"  # what a payout item settles
+
+
 @dataclass(frozen=True)
 class PayoutItem:
     payout_id: str
     processor_txn_id: str | None  # the charge or refund it settles (None for a fee or an adjustment)
     net_minor: int
+    kind: str = OTHER  # CHARGE, REFUND or OTHER
+    gross_minor: int = 0
+    fee_minor: int = 0  # the processor's fee on it, as the processor reports it
 
 
 @dataclass(frozen=True)
@@ -110,11 +116,11 @@ def tie_out(
 ) -> TieOut:
     """Match payouts to the bank's credits, one to one.
 
-    By trace id when both carry one (a line that carries a reference is matched by it alone); otherwise
-    by processor, amount and currency exactly, booked from the arrival date to the end of the grace
-    window, the earliest fitting line first. A payout unmatched once its window has closed (``as_of``
-    after it) is not in the bank; a processor's credit no payout explains is unexplained (a repeated
-    line is unexplained on the later one).
+    Only lines booked from the arrival date to the end of the grace window fit a payout: by trace id when
+    both carry one (a line that carries a reference is matched by it alone); otherwise by processor,
+    amount and currency exactly, the earliest fitting line first. A payout unmatched once its window has
+    closed (``as_of`` after it) is not in the bank; a processor's credit no payout explains is unexplained
+    (a repeated line is unexplained on the later one).
     """
     result = TieOut()
     expected = sorted((p for p in payouts if p.expected_in_bank), key=lambda p: (p.arrival_date, p.payout_id))
@@ -131,7 +137,8 @@ def tie_out(
     unmatched = []
     for payout in expected:
         deadline = add_business_days(payout.arrival_date, grace_business_days)
-        named = [line for line in by_reference.get(payout.trace_id or "", ()) if line.line_id not in used]
+        named = [line for line in by_reference.get(payout.trace_id or "", ())
+                 if line.line_id not in used and payout.arrival_date <= line.booking_date <= deadline]  # fmt: skip
         if payout.trace_id and named:
             line = named[0]
             used.add(line.line_id)
@@ -228,16 +235,27 @@ class FeeSchedule:
         return own.get(currency) or (FeeRate() if currency == self.default_currency else None)
 
 
+@dataclass(frozen=True)
+class ChargeFee:
+    """A charge and the fee its processor took on it, dated as the finding would be."""
+
+    processor: str
+    processor_txn_id: str
+    business_date: date
+    amount_minor: int
+    currency: str
+    fee_minor: int
+
+
 def fee_variances(
-    processor: str,
-    charges: Iterable[tuple[str, date, int, str, int]],
-    schedule: FeeSchedule,
-    tolerance_minor: int = 0,
+    charges: Iterable[ChargeFee], schedule: FeeSchedule, tolerance_minor: int = 0
 ) -> list[SettlementFinding]:
-    """Charges (id, business date, amount, currency, fee charged) whose fee differs from the schedule by more
-    than ``tolerance_minor``. Refunds carry no fee and are not passed in."""
+    """Charges whose fee differs from the schedule by more than ``tolerance_minor``. Refunds carry no fee
+    and are not passed in."""
     found = []
-    for txn_id, day, amount, currency, fee in charges:
+    for charge in charges:
+        processor, txn_id, day = charge.processor, charge.processor_txn_id, charge.business_date
+        amount, currency, fee = charge.amount_minor, charge.currency, charge.fee_minor
         rate = schedule.rate(processor, currency)
         if rate is None:
             continue
@@ -248,3 +266,78 @@ def fee_variances(
                 expected_minor=expected, actual_minor=fee,
             ))  # fmt: skip
     return found
+
+
+class FeeScheduleError(ValueError):
+    """A fee schedule written wrongly in configuration."""
+
+
+def fee_schedule_from_json(value: Mapping, where: str) -> FeeSchedule:
+    """``{"stripe": {"USD": {"percent": "2.9", "fixed_minor": 30}}}``: rates per processor and currency."""
+    rates: dict[str, dict[str, FeeRate]] = {}
+    for processor, currencies in value.items():
+        if not isinstance(currencies, Mapping):
+            raise FeeScheduleError(f"{where}.{processor}: expected an object of currencies")
+        for currency, rate in currencies.items():
+            if not isinstance(rate, Mapping) or set(rate) - {"percent", "fixed_minor"}:
+                raise FeeScheduleError(f"{where}.{processor}.{currency}: expected {{percent, fixed_minor}}")
+            try:
+                percent = Decimal(str(rate.get("percent", "0")))
+                fixed = int(rate.get("fixed_minor", 0))
+            except (ArithmeticError, ValueError, TypeError):
+                raise FeeScheduleError(
+                    f"{where}.{processor}.{currency}: percent and fixed_minor must be numbers"
+                ) from None
+            if not percent.is_finite() or percent < 0 or fixed < 0:
+                raise FeeScheduleError(f"{where}.{processor}.{currency}: percent and fixed_minor must be >= 0")
+            rates.setdefault(processor, {})[currency.upper()] = FeeRate(percent, fixed)
+    return FeeSchedule(rates)
+
+
+@dataclass
+class DaySettlement:
+    """One arrival day's settlement: how its payouts met the bank, and its findings."""
+
+    matches: list[PayoutMatch]
+    findings: list[SettlementFinding]
+    in_transit: list[str]
+
+
+def settle_day(
+    day: date,
+    payouts: Sequence[Payout],
+    items: Sequence[PayoutItem],
+    lines: Sequence[BankLine],
+    missing_in_ledger: Mapping[str, tuple[int, str]],
+    charge_fees: Iterable[ChargeFee],
+    *,
+    schedule: FeeSchedule,
+    as_of: date,
+    processors: Sequence[str],
+    grace_business_days: int = DEFAULT_GRACE_BUSINESS_DAYS,
+    fee_tolerance_minor: int = 0,
+) -> DaySettlement:
+    """The findings dated ``day``: its payouts' (not in the bank, a different amount, a composition that does
+    not add up, money paid out but never booked) and its bank credits no payout explains, plus the fee
+    variances of ``charge_fees``. ``payouts`` and ``lines`` are those of the window around the day, so that
+    credits taken by earlier payouts are not offered to the day's own."""
+    tied = tie_out(payouts, lines, as_of, processors, grace_business_days)
+    arriving = [p for p in payouts if p.arrival_date == day]
+    ids = {p.payout_id for p in arriving}
+    own_items = [i for i in items if i.payout_id in ids]
+    findings = [f for f in tied.findings if f.business_date == day]
+    findings += composition_findings(arriving, own_items)
+    findings += paid_out_not_booked(arriving, own_items, missing_in_ledger)
+    findings += fee_variances(charge_fees, schedule, fee_tolerance_minor)
+    return DaySettlement(
+        matches=[m for m in tied.matches if m.payout_id in ids],
+        findings=findings,
+        in_transit=[p for p in tied.in_transit if p in ids],
+    )
+
+
+def grace_span_days(grace_business_days: int = DEFAULT_GRACE_BUSINESS_DAYS) -> int:
+    """The most calendar days a grace window spans (from a Friday, over the weekends it crosses). A day's
+    settlement reads the lines of this many days after it, and the payouts and lines of twice as many
+    before it: the payouts whose windows still reach the day, and the credits those took first."""
+    return grace_business_days + 2 * ((grace_business_days + 4) // 5)

@@ -7,8 +7,9 @@
 - SWIFT MT940, read with the ``mt-940`` package: a line is a ``:61:``; its date is the entry date, else the
   value date; its bank reference follows ``//``; ``:86:`` is its description.
 
-A line's id is the account, the date and its position among that account's lines of the date, so one day
-read from any of the formats gives the same lines. Credits are positive, debits negative, in minor units.
+A line's id is the account, the date and its position among that account's lines of the date (five digits,
+so ids sort in file order), so one day read from any of the formats gives the same lines. Credits are
+positive, debits negative, in minor units.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def _numbered(entries: list[tuple[str, date, int, str, str | None, str, str | No
     for account, day, amount, currency, bank_reference, text, trace in entries:
         position = seen.get((account, day), 0)
         seen[(account, day)] = position + 1
-        lines.append(BankLine(f"{account}/{day.isoformat()}/{position}", bank_reference or None, day, amount,
+        lines.append(BankLine(f"{account}/{day.isoformat()}/{position:05d}", bank_reference or None, day, amount,
                               currency, _words(text), trace or None, account))  # fmt: skip
     return lines
 

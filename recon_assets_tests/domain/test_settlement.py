@@ -4,19 +4,25 @@ flagged while a payout is still in transit."""
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from recon_assets.domain.settlement import (
     BY_AMOUNT,
     BY_REFERENCE,
     BankLine,
+    ChargeFee,
     FeeRate,
     FeeSchedule,
+    FeeScheduleError,
     Payout,
     PayoutItem,
     add_business_days,
     composition_findings,
+    fee_schedule_from_json,
     fee_variances,
     paid_out_not_booked,
     processor_named,
+    settle_day,
     tie_out,
 )
 
@@ -100,10 +106,37 @@ def test_fees_against_the_schedule_rounded_half_up():
     assert FeeRate().fee(1_000) == 59  # 2.9 % of 10.00 is 0.29, + 0.30
     assert FeeRate().fee(50) == 31  # 1.45 rounds half-up to 1
     schedule = FeeSchedule({"paypal": {"EUR": FeeRate(Decimal("3.4"), 35)}})
-    charges = [("ch_ok", FRIDAY, 1_000, "USD", 59), ("ch_cent", FRIDAY, 1_000, "USD", 60),
-               ("ch_jpy", FRIDAY, 1_000, "JPY", 99)]  # fmt: skip
-    assert [
-        (f.processor_txn_id, f.expected_minor, f.actual_minor) for f in fee_variances("stripe", charges, schedule)
-    ] == [("ch_cent", 59, 60)]  # JPY has no rate: not checked
-    assert fee_variances("stripe", charges, schedule, tolerance_minor=1) == []
-    assert [f.expected_minor for f in fee_variances("paypal", [("p", FRIDAY, 1_000, "EUR", 0)], schedule)] == [69]
+    charges = [
+        ChargeFee("stripe", txn, FRIDAY, 1_000, currency, fee)  # fmt: skip
+        for txn, currency, fee in (("ch_ok", "USD", 59), ("ch_cent", "USD", 60), ("ch_jpy", "JPY", 99))
+    ]
+    assert [(f.processor_txn_id, f.expected_minor, f.actual_minor) for f in fee_variances(charges, schedule)] == [
+        ("ch_cent", 59, 60)
+    ]  # JPY has no rate: not checked
+    assert fee_variances(charges, schedule, tolerance_minor=1) == []
+    paypal_eur = ChargeFee("paypal", "p", FRIDAY, 1_000, "EUR", 0)
+    assert [f.expected_minor for f in fee_variances([paypal_eur], schedule)] == [69]
+
+
+def test_a_fee_schedule_is_read_from_configuration_and_refuses_what_cannot_apply():
+    schedule = fee_schedule_from_json({"stripe": {"usd": {"percent": "3.1", "fixed_minor": 25}}}, "FEES")
+    assert schedule.rate("stripe", "USD") == FeeRate(Decimal("3.1"), 25)
+    assert schedule.rate("square", "USD") == FeeRate()  # the default elsewhere
+    for bad in ({"stripe": {"USD": {"percent": "-1"}}}, {"stripe": {"USD": {"pct": 1}}}, {"stripe": 3}):
+        with pytest.raises(FeeScheduleError, match="FEES.stripe"):
+            fee_schedule_from_json(bad, "FEES")
+
+
+def test_a_day_keeps_its_own_findings_and_a_reference_outside_the_window_does_not_match():
+    monday = date(2026, 11, 23)
+    payouts = [payout("po_fri", 1_000, trace="T1"), payout("po_mon", 2_000, arrival=monday)]
+    lines = [line("1", 1_000, date(2026, 11, 25), reference="T1"),  # the day after Friday's window closed
+             line("2", 2_000, monday)]  # fmt: skip
+    args = {"schedule": FeeSchedule(), "as_of": date(2026, 12, 1), "processors": PROCESSORS}
+    friday = settle_day(FRIDAY, payouts, [], lines, {}, [], **args)
+    assert kinds(friday) == {("payout_not_in_bank", "po_fri", None)}
+    late_day = settle_day(date(2026, 11, 25), payouts, [], lines, {}, [], **args)
+    assert kinds(late_day) == {("unexplained_bank_credit", None, "BR1")}
+    assert [(m.payout_id, m.method) for m in settle_day(monday, payouts, [], lines, {}, [], **args).matches] == [
+        ("po_mon", BY_AMOUNT)
+    ]

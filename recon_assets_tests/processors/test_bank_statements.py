@@ -28,7 +28,7 @@ FILES = {
 def test_each_format_reads_as_the_day_s_lines(name):
     lines = read_statement(name, FILES[name])
     assert [(x.line_id, x.booking_date, x.amount_minor, x.currency, x.bank_reference, x.reference) for x in lines] == [
-        (f"{ACCOUNT}/2026-11-20/{i}", DAY, e.amount_minor, "USD", e.bank_reference, e.trace)
+        (f"{ACCOUNT}/2026-11-20/{i:05d}", DAY, e.amount_minor, "USD", e.bank_reference, e.trace)
         for i, e in enumerate(ENTRIES)
     ]
     assert [x.text for x in lines] == [f"{e.counterparty} {e.description}" for e in ENTRIES]
