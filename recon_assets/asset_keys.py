@@ -11,6 +11,8 @@ OPEN_DISCREPANCIES = dg.AssetKey(["reconciliation", "open_discrepancies"])
 EXCEPTION_AGING = dg.AssetKey(["reconciliation", "exception_aging"])
 DAILY_SUMMARY = dg.AssetKey(["reporting", "daily_summary"])
 BANK_STATEMENT_LINES = dg.AssetKey(["bank", "statement_lines"])
+PAYOUT_MATCHES = dg.AssetKey(["settlement", "payout_matches"])
+CASH_POSITION = dg.AssetKey(["settlement", "cash_position"])
 
 
 def raw_transactions(processor: str) -> dg.AssetKey:
@@ -32,3 +34,11 @@ def reconciliation_summary(processor: str) -> dg.AssetKey:
 
 def reconciliation_report(processor: str) -> dg.AssetKey:
     return dg.AssetKey([processor, "reconciliation_report"])
+
+
+def payouts(processor: str) -> dg.AssetKey:
+    return dg.AssetKey([processor, "payouts"])
+
+
+def payout_items(processor: str) -> dg.AssetKey:
+    return dg.AssetKey([processor, "payout_items"])

@@ -17,7 +17,7 @@ from recon_assets.defs.casework.resources import ExceptionPolicySettings
 from recon_assets.defs.ingestion.resources import DataQualitySettings
 from recon_assets.defs.reconciliation.resources import ReconciliationSettings
 from recon_assets.defs.reporting.resources import ReportStore
-from recon_assets.defs.settlement.resources import BankStatementFiles
+from recon_assets.defs.settlement.resources import BankStatementFiles, SettlementSettings
 from recon_assets.sandbox.server import SandboxServer
 from recon_assets.sandbox.world import SandboxConfig
 from recon_assets.warehouse.database import upgrade
@@ -86,6 +86,7 @@ def resources(warehouse_url, sandbox, tmp_path):
         "reconciliation_settings": ReconciliationSettings(),
         "report_store": ReportStore(s3=S3Resource(), local_dir=str(tmp_path / "reports")),
         "bank_statements": BankStatementFiles(s3=S3Resource(), local_dir=str(tmp_path / "bank_statements")),
+        "settlement_settings": SettlementSettings(),
         "email": SesEmailResource(),
         "slack": SlackWebhookResource(),
         "alert_settings": AlertSettings(),

@@ -77,6 +77,7 @@ class PayoutItem:
     kind: str = OTHER  # CHARGE, REFUND or OTHER
     gross_minor: int = 0
     fee_minor: int = 0  # the processor's fee on it, as the processor reports it
+    item_id: str = ""  # the processor's id of the item (Stripe's balance transaction, Square's payout entry)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class SettlementFinding:
     processor_txn_id: str | None = None
     expected_minor: int | None = None  # what the payout (or the schedule) says
     actual_minor: int | None = None  # what the bank (or the items, or the processor) says
+    bank_line_id: str | None = None  # the bank line it is about, where it is about one
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,7 @@ def tie_out(
                     PAYOUT_AMOUNT_MISMATCH, payout.processor, payout.arrival_date,
                     abs(payout.amount_minor - line.amount_minor), payout.currency, payout.payout_id,
                     line.bank_reference, expected_minor=payout.amount_minor, actual_minor=line.amount_minor,
+                    bank_line_id=line.line_id,
                 ))  # fmt: skip
             continue
         unmatched.append((payout, deadline))
@@ -175,6 +178,7 @@ def tie_out(
             result.findings.append(SettlementFinding(
                 UNEXPLAINED_BANK_CREDIT, processor_named(line.text, processors), line.booking_date,
                 line.amount_minor, line.currency, bank_reference=line.bank_reference, actual_minor=line.amount_minor,
+                bank_line_id=line.line_id,
             ))  # fmt: skip
     return result
 
@@ -341,3 +345,39 @@ def grace_span_days(grace_business_days: int = DEFAULT_GRACE_BUSINESS_DAYS) -> i
     settlement reads the lines of this many days after it, and the payouts and lines of twice as many
     before it: the payouts whose windows still reach the day, and the credits those took first."""
     return grace_business_days + 2 * ((grace_business_days + 4) // 5)
+
+
+@dataclass(frozen=True)
+class CashPosition:
+    """One processor's cash in one currency on one day: what its payments brought in, and what was paid out."""
+
+    processor: str
+    currency: str
+    gross_minor: int = 0  # charges that went through
+    refunds_minor: int = 0  # refunds (negative)
+    fees_minor: int = 0  # the processor's fees on them
+    net_minor: int = 0  # gross + refunds - fees
+    paid_out_minor: int = 0  # payouts arriving that day that the bank credited
+    in_transit_minor: int = 0  # payouts arriving that day not yet in the bank, their window still open
+
+
+def cash_positions(
+    activity: Iterable[tuple[str, str, int, int, int]],
+    arriving: Iterable[Payout],
+    matched: Iterable[str],
+    in_transit: Iterable[str],
+) -> list[CashPosition]:
+    """Per processor and currency: the day's activity ((processor, currency, gross, refunds, fees)) and its
+    payouts, paid out (matched to a bank credit) or in transit."""
+    positions: dict[tuple[str, str], dict[str, int]] = {}
+    for processor, currency, gross, refunds, fees in activity:
+        positions[(processor, currency)] = {"gross_minor": gross, "refunds_minor": refunds, "fees_minor": fees,
+                                            "net_minor": gross + refunds - fees}  # fmt: skip
+    matched, in_transit = set(matched), set(in_transit)
+    for payout in arriving:
+        state = "paid_out_minor" if payout.payout_id in matched else "in_transit_minor" if (
+            payout.payout_id in in_transit) else None  # fmt: skip
+        if state:
+            position = positions.setdefault((payout.processor, payout.currency), {})
+            position[state] = position.get(state, 0) + payout.amount_minor
+    return [CashPosition(p, c, **values) for (p, c), values in sorted(positions.items())]

@@ -18,6 +18,7 @@ from recon_assets.domain.matching import (
 )
 from recon_assets.domain.money import FxRates
 from recon_assets.domain.risk import RiskThresholds
+from recon_assets.domain.settlement import PAID_OUT_NOT_BOOKED, SETTLEMENT_TYPES
 
 RATE_QUANTUM = Decimal("0.000001")
 
@@ -37,14 +38,16 @@ def summarise_day(
     day: date, processor: str, counts: DayCounts, rates: FxRates, thresholds: RiskThresholds
 ) -> dict[str, Any]:
     """The reconciliation_runs row of the day (without its run bookkeeping)."""
-    type_counts = dict.fromkeys(DISCREPANCY_TYPES, 0)
+    type_counts = dict.fromkeys(DISCREPANCY_TYPES + SETTLEMENT_TYPES, 0)
     at_risk_minor: dict[str, int] = {}
     for kind, currency, count, minor in counts.open_findings:
         type_counts[kind] += count
         at_risk_minor[currency] = at_risk_minor.get(currency, 0) + minor
-    missing = sum(type_counts[t] for t in MISSING_TYPES)
+    # money a payout paid that the ledger never booked is missing from the books too: it raises the level
+    missing = sum(type_counts[t] for t in (*MISSING_TYPES, PAID_OUT_NOT_BOOKED))
     at_risk = rates.total(at_risk_minor)
-    findings = sum(n for kind, n in type_counts.items() if kind not in ADVISORY_TYPES)
+    # the rate is of the day's transactions: findings about them, not about the cash they were paid out in
+    findings = sum(n for kind, n in type_counts.items() if kind in DISCREPANCY_TYPES and kind not in ADVISORY_TYPES)
     rate = (
         (Decimal(findings) / Decimal(counts.processor_records)).quantize(RATE_QUANTUM)
         if counts.processor_records

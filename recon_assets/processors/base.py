@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import orjson
@@ -27,10 +27,12 @@ import zstandard
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from recon_assets.domain.records import PROCESSOR_RECORD, Canonical, QuarantinedRecord, RecordLayout
+from recon_assets.domain.settlement import Payout, PayoutItem
 from recon_assets.processors.fast import FastReader, Refused
 from recon_assets.processors.http import ApiError, FetchStats, HttpClient
 
 PageStream = Callable[[], Iterator["Page"]]
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class BrokenEnvelope(ApiError):
@@ -146,6 +148,18 @@ class SourceClient(ABC):
         """The canonical records (``layout``) of wire records read from ``endpoint``, column by column, with
         those that move no money we reconcile (skipped) and those that contradict themselves (refused).
         Each record is the endpoint's pydantic model or the struct derived from it: the same attributes."""
+
+    def payouts(self, day: date) -> tuple[list[Payout], list[PayoutItem]]:
+        """The payouts arriving on ``day`` and the items each settled (a source that pays nothing out: none)."""
+        return [], []
+
+    def read_whole(self, body: bytes, model: type[ModelT], path: str) -> ModelT:
+        """A response read as one model (the cash side's pages: payouts and their items); one that does not
+        validate fails the fetch in one line, for a person to look at."""
+        try:
+            return model.model_validate_json(body)
+        except ValidationError as exc:
+            raise BrokenEnvelope(self.name, path, 200, _reason(exc)) from None
 
     def record_id(self, raw: dict[str, Any]) -> str | None:
         """The id of a record as received, for the quarantine."""

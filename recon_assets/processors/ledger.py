@@ -7,6 +7,7 @@ from datetime import UTC, date
 from decimal import Decimal
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from recon_assets.contracts import ledger_entry_values, ledger_page_limits
@@ -37,6 +38,7 @@ class LedgerPage(BaseModel):
 
 
 PATH = "/v1/transactions"
+PAYMENT_KINDS = ("charge", "refund")
 FORMAT = PageFormat("data", LedgerPage, LedgerEntry)
 
 
@@ -86,4 +88,6 @@ class LedgerClient(SourceClient):
             "merchant_id": [entry.merchant_id for entry in entries],
             "order_reference": [entry.order_reference for entry in entries],
         }
-        return Canonical(columns, refused | fee_refused)
+        # payouts and the fees they withheld are the cash side's (settlement), not payments to match
+        skipped = np.array([entry.kind not in PAYMENT_KINDS for entry in entries], dtype=bool)
+        return Canonical(columns, refused | fee_refused, skipped)

@@ -1,26 +1,32 @@
-"""PayPal: OAuth2 client credentials, then Transaction Search ``GET /v1/reporting/transactions``."""
+"""PayPal: OAuth2 client credentials, then Transaction Search ``GET /v1/reporting/transactions``; its
+withdrawals to the bank (event code ``T0400``) are PayPal's payouts."""
 
 from __future__ import annotations
 
 import threading
 import time
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from recon_assets.domain.money import to_minor
 from recon_assets.domain.records import Canonical, Currency, Kind, Status, minor_column, wrong_sign
+from recon_assets.domain.settlement import Payout, PayoutItem
 from recon_assets.processors.base import (
     BrokenEnvelope,
     PageFormat,
     PageStream,
     SourceClient,
+    day_bounds,
     day_windows,
 )
 from recon_assets.processors.http import Unauthorized
 
 PATH = "/v1/reporting/transactions"
+WITHDRAWAL = "T0400"  # the general withdrawal to a bank account
 _STATUS = {"S": Status.SUCCEEDED, "P": Status.PENDING, "D": Status.FAILED, "V": Status.REFUNDED}
 
 
@@ -112,6 +118,30 @@ class PayPalClient(SourceClient):
             yield page
             if params["page"] >= _whole(page.field("total_pages", 0)):
                 return
+            params["page"] += 1
+
+    def payouts(self, day: date) -> tuple[list[Payout], list[PayoutItem]]:
+        """The day's withdrawals to the bank: a withdrawal arrives on the UTC date it was initiated, and lists
+        no items."""
+        start, end = day_bounds(day)
+        params: dict[str, Any] = {
+            "start_date": format_paypal_time(start), "end_date": format_paypal_time(end), "fields": "all",
+            "transaction_type": WITHDRAWAL, "page_size": self.records_per_page, "page": 1,
+        }  # fmt: skip
+        payouts = []
+        while True:
+            page = self.read_whole(self._get(PATH, params), PayPalPage, PATH)
+            for detail in page.transaction_details:
+                info = detail.transaction_info
+                if not info.transaction_event_code.startswith("T04"):
+                    continue
+                money = info.transaction_amount
+                amount = abs(to_minor(Decimal(money.value), money.currency_code))
+                payouts.append(Payout("paypal", info.transaction_id, amount, money.currency_code,
+                                      info.transaction_initiation_date.astimezone(UTC).date(),
+                                      info.transaction_status in ("S", "P")))  # fmt: skip
+            if params["page"] >= page.total_pages:
+                return payouts, []
             params["page"] += 1
 
     def record_id(self, raw: dict[str, Any]) -> str | None:

@@ -1,16 +1,25 @@
-"""Square: ``GET /v2/payments`` per location (it defaults to one) and ``GET /v2/refunds``."""
+"""Square: ``GET /v2/payments`` per location (it defaults to one) and ``GET /v2/refunds``; the cash side from
+``GET /v2/payouts`` per location and each payout's ``GET /v2/payouts/{id}/payout-entries``."""
 
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from recon_assets.domain.records import BIGINT, Canonical, Currency, Kind, MinorUnits, Status, wrong_sign
-from recon_assets.processors.base import BrokenEnvelope, PageFormat, PageStream, SourceClient, day_windows
+from recon_assets.domain.settlement import CHARGE, OTHER, REFUND, Payout, PayoutItem
+from recon_assets.processors.base import (
+    BrokenEnvelope,
+    PageFormat,
+    PageStream,
+    SourceClient,
+    day_bounds,
+    day_windows,
+)
 
 SQUARE_VERSION = "2025-10-16"
 _PAYMENT_STATUS = {
@@ -67,6 +76,47 @@ class SquareRefunds(BaseModel):
     cursor: str | None = None
 
 
+class SquarePaymentRef(BaseModel):
+    payment_id: str | None = None
+    refund_id: str | None = None
+
+
+class SquarePayout(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str = Field(min_length=1, max_length=255)
+    status: Literal["SENT", "FAILED", "PAID"] | None = None
+    location_id: str
+    created_at: AwareDatetime
+    amount_money: SquareMoney
+    arrival_date: date | None = None
+    end_to_end_id: str | None = None
+
+
+class SquarePayoutEntry(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str = Field(min_length=1, max_length=255)
+    payout_id: str
+    type: str | None = None
+    gross_amount_money: SquareMoney | None = None
+    fee_amount_money: SquareMoney | None = None
+    net_amount_money: SquareMoney | None = None
+    type_charge_details: SquarePaymentRef | None = None
+    type_refund_details: SquarePaymentRef | None = None
+
+
+class SquarePayouts(BaseModel):
+    payouts: list[SquarePayout] = []
+    cursor: str | None = None
+
+
+class SquarePayoutEntries(BaseModel):
+    payout_entries: list[SquarePayoutEntry] = []
+    cursor: str | None = None
+
+
+PAYOUTS_CREATED_BEFORE_ARRIVAL = timedelta(days=7)  # Square lists payouts by creation; they arrive within days
+
+
 # Square leaves the list out of an empty page ({} or just a cursor)
 FORMATS = {
     "/v2/payments": PageFormat("payments", SquarePayments, SquarePayment, optional=True),
@@ -118,6 +168,33 @@ class SquareClient(SourceClient):
                 return
             params["cursor"] = cursor
 
+    def payouts(self, day: date) -> tuple[list[Payout], list[PayoutItem]]:
+        start, end = day_bounds(day)
+        payouts, items = [], []
+        for location in self.location_ids():
+            window = {"location_id": location, "begin_time": rfc3339(start - PAYOUTS_CREATED_BEFORE_ARRIVAL),
+                      "end_time": rfc3339(end)}  # fmt: skip
+            for p in self._list("/v2/payouts", SquarePayouts, "payouts", window):
+                if p.arrival_date != day:
+                    continue
+                money = p.amount_money
+                payouts.append(Payout("square", p.id, money.amount, money.currency, day, p.status != "FAILED",
+                                      p.end_to_end_id or None))  # fmt: skip
+                for e in self._list(f"/v2/payouts/{p.id}/payout-entries", SquarePayoutEntries, "payout_entries", {}):
+                    items.append(_payout_item(p.id, e))
+        return payouts, items
+
+    def _list(self, path: str, model, key: str, params: dict[str, Any]) -> list:
+        """Every object of a Square list, cursor after cursor."""
+        params = {**params, "limit": self.records_per_page}
+        found = []
+        while True:
+            page = self.read_whole(self.http.request("GET", path, params=params, headers=self._headers), model, path)
+            found += getattr(page, key)
+            if not page.cursor:
+                return found
+            params["cursor"] = page.cursor
+
     def canonical(self, records: list[SquarePayment | SquareRefund], endpoint: str) -> Canonical:
         count, is_refund = len(records), endpoint == "/v2/refunds"
         amounts = np.fromiter((r.amount_money.amount for r in records), np.int64, count)
@@ -138,3 +215,15 @@ class SquareClient(SourceClient):
             "order_reference": [r.order_id for r in records],
         }
         return Canonical(columns, refused)
+
+
+def _payout_item(payout_id: str, entry: SquarePayoutEntry) -> PayoutItem:
+    """One payout entry: a payment (CHARGE) or a refund it settled, or anything else (a fee, an adjustment)."""
+    amounts = [(m.amount if m else 0) for m in (entry.gross_amount_money, entry.fee_amount_money,
+                                                 entry.net_amount_money)]  # fmt: skip
+    gross, fee, net = amounts
+    if entry.type == "CHARGE" and entry.type_charge_details:
+        return PayoutItem(payout_id, entry.type_charge_details.payment_id, net, CHARGE, gross, fee, entry.id)
+    if entry.type == "REFUND" and entry.type_refund_details:
+        return PayoutItem(payout_id, entry.type_refund_details.refund_id, net, REFUND, gross, fee, entry.id)
+    return PayoutItem(payout_id, None, net, OTHER, gross, fee, entry.id)

@@ -1,4 +1,5 @@
-"""Stripe: ``GET /v1/charges`` and ``GET /v1/refunds``, newest first, cursor ``starting_after``."""
+"""Stripe: ``GET /v1/charges`` and ``GET /v1/refunds``, newest first, cursor ``starting_after``; the cash side
+from ``GET /v1/payouts`` (by arrival date) and each automatic payout's ``GET /v1/balance_transactions``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from recon_assets.domain.money import exponent
 from recon_assets.domain.records import BIGINT, Canonical, Currency, Kind, MinorUnits, Status, wrong_sign
-from recon_assets.processors.base import BrokenEnvelope, PageFormat, PageStream, SourceClient, day_windows
+from recon_assets.domain.settlement import CHARGE, OTHER, REFUND, Payout, PayoutItem
+from recon_assets.processors.base import (
+    BrokenEnvelope,
+    PageFormat,
+    PageStream,
+    SourceClient,
+    day_bounds,
+    day_windows,
+)
 
 # Stripe's smallest-unit amounts differ from ISO 4217 for a few currencies (Stripe's currency docs):
 # ISK is sent with two decimals, MGA with none.
@@ -57,6 +66,48 @@ class StripeRefundList(BaseModel):
     data: list[StripeRefund]
     has_more: bool
 
+
+class StripeTrace(BaseModel):
+    status: str | None = None
+    value: str | None = None
+
+
+class StripePayout(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str = Field(min_length=1, max_length=255)
+    object: Literal["payout"]
+    amount: MinorUnits
+    currency: Currency
+    arrival_date: int
+    status: Literal["paid", "pending", "in_transit", "canceled", "failed"]
+    automatic: bool = True
+    trace_id: StripeTrace | None = None
+
+
+class StripeBalanceTransaction(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str = Field(min_length=1, max_length=255)
+    amount: MinorUnits
+    fee: MinorUnits
+    net: MinorUnits
+    currency: Currency
+    type: str
+    reporting_category: str | None = None
+    source: str | None = None
+
+
+class StripePayoutList(BaseModel):
+    data: list[StripePayout]
+    has_more: bool
+
+
+class StripeBalanceTransactionList(BaseModel):
+    data: list[StripeBalanceTransaction]
+    has_more: bool
+
+
+_PAYOUT_ARRIVES = ("paid", "pending", "in_transit")  # failed and canceled payouts never reach the bank
+_ITEM_KIND = {"charge": CHARGE, "payment": CHARGE, "refund": REFUND, "payment_refund": REFUND}
 
 FORMATS = {
     "/v1/charges": PageFormat("data", StripeChargeList, StripeCharge),
@@ -104,6 +155,38 @@ class StripeClient(SourceClient):
                 raise BrokenEnvelope(self.name, path, 200, f"page {number}: no record has an id to page after")
             params["starting_after"] = last
 
+    def payouts(self, day: date) -> tuple[list[Payout], list[PayoutItem]]:
+        start, end = day_bounds(day)
+        listed = self._list("/v1/payouts", StripePayoutList, {"arrival_date[gte]": int(start.timestamp()),
+                                                              "arrival_date[lt]": int(end.timestamp())})  # fmt: skip
+        payouts, items = [], []
+        for p in listed:
+            trace = p.trace_id.value if p.trace_id else None
+            payouts.append(Payout("stripe", p.id, _iso(p.amount, p.currency), p.currency,
+                                  datetime.fromtimestamp(p.arrival_date, tz=UTC).date(), p.status in _PAYOUT_ARRIVES,
+                                  trace or None))  # fmt: skip
+            if not p.automatic:  # Stripe lists the balance transactions of automatic payouts only
+                continue
+            for t in self._list("/v1/balance_transactions", StripeBalanceTransactionList, {"payout": p.id}):
+                if t.type == "payout":  # the payout's own transaction, not one it settles
+                    continue
+                kind = _ITEM_KIND.get(t.type, OTHER)
+                items.append(PayoutItem(p.id, t.source if kind != OTHER else None, _iso(t.net, t.currency), kind,
+                                        _iso(t.amount, t.currency), _iso(t.fee, t.currency), t.id))  # fmt: skip
+        return payouts, items
+
+    def _list(self, path: str, model, params: dict[str, Any]) -> list:
+        """Every object of a Stripe list, page after page."""
+        params = {**params, "limit": self.records_per_page}
+        headers = {"Authorization": f"Bearer {self.key}"}
+        found = []
+        while True:
+            page = self.read_whole(self.http.request("GET", path, params=params, headers=headers), model, path)
+            found += page.data
+            if not page.has_more or not page.data:
+                return found
+            params["starting_after"] = page.data[-1].id
+
     def canonical(self, records: list[StripeCharge | StripeRefund], endpoint: str) -> Canonical:
         count, is_refund = len(records), endpoint == "/v1/refunds"
         currencies = [r.currency for r in records]
@@ -134,6 +217,12 @@ class StripeClient(SourceClient):
             "order_reference": [r.metadata.order_id if r.metadata else None for r in records],
         }
         return Canonical(columns, refused)
+
+
+def _iso(amount: int, currency: str) -> int:
+    """A Stripe smallest-unit amount in ISO 4217 minor units."""
+    shift = stripe_shift(currency)
+    return amount // 10**shift if shift > 0 else amount * 10**-shift
 
 
 def _last_id(page) -> str | None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from recon_assets.domain.money import format_major
+from recon_assets.sandbox.settlement import SandboxPayout
 from recon_assets.sandbox.world import Booking, Movement
 
 _STRIPE_STATUS = {"succeeded": "succeeded", "pending": "pending", "failed": "failed"}
@@ -140,3 +141,91 @@ def ledger_entry(b: Booking) -> dict[str, Any]:
         "booked_at": b.booked_at.isoformat().replace("+00:00", "Z"),
         **({"order_reference": b.order_reference} if b.order_reference else {}),
     }
+
+
+def _unix(moment: datetime | date) -> int:
+    if not isinstance(moment, datetime):
+        moment = datetime.combine(moment, datetime.min.time(), tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def stripe_payout(p: SandboxPayout) -> dict[str, Any]:
+    failed = p.failed
+    return {
+        "amount": p.amount_minor, "application_fee": None, "application_fee_amount": None,
+        "arrival_date": _unix(p.arrival_date), "automatic": True, "balance_transaction": f"txn_{p.payout_id[3:]}",
+        "created": _unix(p.created), "currency": p.currency.lower(), "description": "STRIPE PAYOUT",
+        "destination": "ba_1ReconSandboxBankAcct", "failure_balance_transaction": None,
+        "failure_code": "account_closed" if failed else None,
+        "failure_message": "The bank account has been closed." if failed else None,
+        "id": p.payout_id, "livemode": False, "metadata": {}, "method": "standard", "object": "payout",
+        "original_payout": None, "reconciliation_status": "completed", "reversed_by": None, "source_type": "card",
+        "statement_descriptor": None, "status": "failed" if failed else "paid", "type": "bank_account",
+        "trace_id": {"status": "supported", "value": p.trace}, "payout_method": None,
+    }  # fmt: skip
+
+
+def stripe_balance_transactions(p: SandboxPayout) -> list[dict[str, Any]]:
+    """The balance transactions a payout settled, then the payout's own (as ``?payout=`` lists them)."""
+
+    def transaction(tid, amount, fee, net, kind, source, created) -> dict[str, Any]:
+        fees = [{"amount": fee, "application": None, "currency": p.currency.lower(),
+                 "description": "Stripe processing fees", "type": "stripe_fee"}] if fee else []  # fmt: skip
+        return {
+            "amount": amount, "available_on": _unix(p.arrival_date), "created": _unix(created),
+            "currency": p.currency.lower(), "description": None, "exchange_rate": None, "fee": fee,
+            "fee_details": fees, "id": tid, "net": net, "object": "balance_transaction",
+            "reporting_category": kind, "source": source, "status": "available", "type": kind,
+            "balance_type": "payments",
+        }  # fmt: skip
+
+    items = [transaction(i.item_id, i.gross_minor, i.fee_minor, i.net_minor, i.kind, i.txn_id, i.created)
+             for i in p.items]  # fmt: skip
+    return [*items, transaction(f"txn_{p.payout_id[3:]}", -p.amount_minor, 0, -p.amount_minor, "payout",
+                                p.payout_id, p.created)]  # fmt: skip
+
+
+def _square_time(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def square_payout(p: SandboxPayout) -> dict[str, Any]:
+    return {
+        "id": p.payout_id, "status": "FAILED" if p.failed else "PAID", "location_id": p.location_id,
+        "created_at": _square_time(p.created), "updated_at": _square_time(p.created),
+        "amount_money": {"amount": p.amount_minor, "currency": p.currency},
+        "destination": {"type": "BANK_ACCOUNT", "id": "bact:ReconSandboxBank01"}, "version": 1, "type": "BATCH",
+        "arrival_date": p.arrival_date.isoformat(), "end_to_end_id": p.trace,
+    }  # fmt: skip
+
+
+def square_payout_entries(p: SandboxPayout) -> list[dict[str, Any]]:
+    def money(amount: int) -> dict[str, Any]:
+        return {"amount": amount, "currency": p.currency}
+
+    entries = []
+    for i in p.items:
+        entry = {
+            "id": i.item_id, "payout_id": p.payout_id, "effective_at": _square_time(i.created),
+            "type": i.kind.upper(), "gross_amount_money": money(i.gross_minor), "fee_amount_money": money(i.fee_minor),
+            "net_amount_money": money(i.net_minor),
+        }  # fmt: skip
+        if i.kind == "refund":
+            entry["type_refund_details"] = {"payment_id": i.parent_id, "refund_id": i.txn_id}
+        else:
+            entry["type_charge_details"] = {"payment_id": i.txn_id}
+        entries.append(entry)
+    return entries
+
+
+def paypal_withdrawal(p: SandboxPayout) -> dict[str, Any]:
+    """A withdrawal to the bank (event T0400): the money leaves the PayPal balance, so its amount is negative."""
+    stamp = paypal_time(p.created)
+    info = {
+        "paypal_account_id": "RECONSANDBOX1", "transaction_id": p.payout_id, "transaction_event_code": "T0400",
+        "transaction_initiation_date": stamp, "transaction_updated_date": stamp,
+        "transaction_amount": {"currency_code": p.currency, "value": format_major(-p.amount_minor, p.currency)},
+        "transaction_status": "D" if p.failed else "S", "protection_eligibility": "02",
+    }  # fmt: skip
+    return {"transaction_info": info, "payer_info": {}, "cart_info": {}, "store_info": {}, "auction_info": {},
+            "incentive_info": {}}  # fmt: skip

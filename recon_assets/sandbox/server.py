@@ -25,8 +25,10 @@ import orjson
 
 from recon_assets.contracts import ledger_entry_values, ledger_page_limits
 from recon_assets.sandbox import formats
+from recon_assets.sandbox.settlement import LOOKBACK_DAYS, SandboxPayout, ledger_settlement_entries, payouts_arriving
 from recon_assets.sandbox.world import (
     SQUARE_LOCATIONS,
+    Booking,
     SandboxConfig,
     expected_findings,
     ledger_bookings,
@@ -66,6 +68,7 @@ class SandboxState:
     token_ttl_seconds: int = 32_400
     paypal_compact_offsets: bool = False
     stripe_repeat_across_pages: bool = False  # each page starts with the last record of the page before
+    payouts: dict[str, SandboxPayout] = field(default_factory=dict)  # listed so far, by id (for their items)
     rate_limited: int = 0  # requests refused by the rate limit
     rate_limit_per_second: float = 0.0  # above this many requests in the trailing second: 429 (0: no limit)
     faults: list[Fault] = field(default_factory=list)
@@ -177,6 +180,13 @@ def _json_list(records: list[bytes]) -> orjson.Fragment:
     return orjson.Fragment(b"[" + b",".join(records) + b"]")
 
 
+def _stripe_time(params: dict[str, str], name: str) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(params[name]), tz=UTC)
+    except (KeyError, ValueError):
+        raise HttpError(400, {"error": {"type": "invalid_request_error", "message": f"{name} is required"}}) from None
+
+
 def _token(offset: int) -> str:
     return base64.urlsafe_b64encode(str(offset).encode()).decode()
 
@@ -231,6 +241,9 @@ class SandboxApi:
             ("GET", "/v2/locations"): self.square_locations,
             ("GET", "/v2/payments"): lambda p, h: self.square_list(p, h, "payments"),
             ("GET", "/v2/refunds"): lambda p, h: self.square_list(p, h, "refunds"),
+            ("GET", "/v1/payouts"): self.stripe_payouts,
+            ("GET", "/v1/balance_transactions"): self.stripe_balance_transactions,
+            ("GET", "/v2/payouts"): self.square_payouts,
             ("GET", "/v1/transactions"): self.ledger_transactions,
             ("GET", "/_sandbox/truth"): self.truth,
             ("POST", "/_sandbox/faults"): lambda p, h: self.add_fault(json.loads(body or b"{}")),
@@ -239,6 +252,9 @@ class SandboxApi:
             ("POST", "/_sandbox/expire-tokens"): lambda p, h: self.expire_tokens(),
         }
         route = routes.get((method, path))
+        entries = path.removeprefix("/v2/payouts/").removesuffix("/payout-entries")
+        if route is None and method == "GET" and path == f"/v2/payouts/{entries}/payout-entries" and "/" not in entries:
+            route = functools.partial(self.square_payout_entries, entries)
         if route is None:
             raise HttpError(404, {"error": {"code": "NOT_FOUND", "message": f"no route {method} {path}"}})
         return route(params, headers)
@@ -301,13 +317,54 @@ class SandboxApi:
         url = "/v1/charges" if kind == "charge" else "/v1/refunds"
         return {"object": "list", "url": url, "has_more": first + limit < len(ids), "data": _json_list(page)}
 
+    def stripe_payouts(self, params, headers) -> dict[str, Any]:
+        self._stripe_auth(headers)
+        start, end = (_stripe_time(params, f"arrival_date[{edge}]") for edge in ("gte", "lt"))
+        found = [p for day in _days(start, end) for p in self._payouts(day, "stripe")]
+        found.sort(key=lambda p: (p.created, p.payout_id), reverse=True)  # newest first
+        return self._stripe_page(params, "/v1/payouts", [formats.stripe_payout(p) for p in found])
+
+    def stripe_balance_transactions(self, params, headers) -> dict[str, Any]:
+        self._stripe_auth(headers)
+        payout = self.state.payouts.get(params.get("payout", ""))
+        if payout is None or payout.processor != "stripe":
+            raise HttpError(404, {"error": {"type": "invalid_request_error", "message": "No such payout"}})
+        return self._stripe_page(params, "/v1/balance_transactions", formats.stripe_balance_transactions(payout))
+
+    def _stripe_auth(self, headers) -> None:
+        self._bearer(headers, SANDBOX_CREDENTIALS["stripe"].key,
+                     {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}})  # fmt: skip
+
+    def _stripe_page(self, params, url: str, objects: list[dict[str, Any]]) -> dict[str, Any]:
+        limit = _int(params, "limit", 10, 1, 100)
+        ids = [o["id"] for o in objects]
+        after = params.get("starting_after")
+        if after is not None and after not in ids:
+            raise HttpError(400, {"error": {"type": "invalid_request_error", "message": "No such object"}})
+        first = 0 if after is None else ids.index(after) + 1
+        return {"object": "list", "url": url, "has_more": first + limit < len(ids),
+                "data": objects[first : first + limit]}  # fmt: skip
+
+    def _payouts(self, day: date, processor: str) -> list[SandboxPayout]:
+        """The processor's payouts arriving ``day``, remembered so their items can be asked for by id."""
+        found = [p for p in payouts_arriving(self.config, day) if p.processor == processor]
+        self.state.payouts.update({p.payout_id: p for p in found})
+        return found
+
     # --- PayPal -----------------------------------------------------------------------------
     def paypal_transactions(self, params, headers) -> dict[str, Any]:
         self._bearer(headers, None, {"error": "invalid_token", "error_description": "Token is expired"})
         start, end = _time(params.get("start_date"), "start_date"), _time(params.get("end_date"), "end_date")
         size = _int(params, "page_size", 100, 1, 500)
         page = _int(params, "page", 1, 1, 2**31 - 1)
-        ids, records, _ = _window(self.config, "paypal", start, end, None, None, self.state.paypal_compact_offsets)
+        if params.get("transaction_type", "").startswith("T04"):  # withdrawals to the bank, asked for by event code
+            withdrawals = [
+                p for day in _days(start, end) for p in self._payouts(day, "paypal") if start <= p.created < end
+            ]
+            records = [orjson.dumps(formats.paypal_withdrawal(p)) for p in withdrawals]
+            ids = [p.payout_id for p in withdrawals]
+        else:
+            ids, records, _ = _window(self.config, "paypal", start, end, None, None, self.state.paypal_compact_offsets)
         return {
             "transaction_details": _json_list(records[(page - 1) * size : page * size]),
             "account_number": "RECONSANDBOX1",
@@ -349,6 +406,33 @@ class SandboxApi:
         chunk = records[offset : offset + limit]
         body: dict[str, Any] = {key: _json_list(chunk)} if chunk else {}  # Square leaves an empty list out
         if offset + limit < len(records):
+            body["cursor"] = _token(offset + limit)
+        return body
+
+    def square_payouts(self, params, headers) -> dict[str, Any]:
+        self._square_auth(headers)
+        start, end = _time(params.get("begin_time"), "begin_time"), _time(params.get("end_time"), "end_time")
+        location = params.get("location_id", SQUARE_LOCATIONS[0])  # the seller's main location by default
+        arrivals = _days(start, end + timedelta(days=LOOKBACK_DAYS))
+        found = [p for day in arrivals for p in self._payouts(day, "square")
+                 if p.location_id == location and start <= p.created < end]  # fmt: skip
+        found.sort(key=lambda p: (p.created, p.payout_id), reverse=params.get("sort_order", "DESC") == "DESC")
+        return self._square_page(params, "payouts", [formats.square_payout(p) for p in found])
+
+    def square_payout_entries(self, payout_id: str, params, headers) -> dict[str, Any]:
+        self._square_auth(headers)
+        payout = self.state.payouts.get(payout_id)
+        if payout is None or payout.processor != "square":
+            raise HttpError(404, {"errors": [{"category": "INVALID_REQUEST_ERROR", "code": "NOT_FOUND",
+                                              "detail": f"Payout {payout_id} not found"}]})  # fmt: skip
+        entries = formats.square_payout_entries(payout)
+        return self._square_page(params, "payout_entries", entries[:: -1 if params.get("sort_order") == "DESC" else 1])
+
+    def _square_page(self, params, key: str, objects: list[dict[str, Any]]) -> dict[str, Any]:
+        limit = _int(params, "limit", 100, 1, 100)
+        offset = _offset(params.get("cursor"))
+        body: dict[str, Any] = {key: objects[offset : offset + limit]} if objects[offset : offset + limit] else {}
+        if offset + limit < len(objects):
             body["cursor"] = _token(offset + limit)
         return body
 
@@ -405,8 +489,11 @@ class SandboxApi:
 
 @_generated_once(maxsize=16)
 def _ledger_day(config: SandboxConfig, processors: tuple[str, ...], day: date) -> list[bytes]:
-    """The ledger's entries of the day, oldest first, each encoded once."""
-    entries = sorted((b for p in processors for b in ledger_bookings(config, p, day)),
+    """The ledger's entries of the day, oldest first, each encoded once: the movements' and the payouts'."""
+    payouts = [Booking(ledger_id, p, payout_id, kind, amount, currency, "succeeded", at, None)
+               for p in processors for ledger_id, payout_id, kind, amount, currency, at
+               in ledger_settlement_entries(config, p, day)]  # fmt: skip
+    entries = sorted([*payouts, *(b for p in processors for b in ledger_bookings(config, p, day))],
                      key=lambda b: (b.booked_at, b.ledger_id))  # fmt: skip
     return [orjson.dumps(formats.ledger_entry(b)) for b in entries]
 

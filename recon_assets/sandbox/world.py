@@ -55,6 +55,9 @@ class SandboxConfig:
     processors: tuple[str, ...] = tuple(PROCESSOR_CURRENCIES)  # the processors that trade (the ledger books theirs)
     # matching beyond one-to-one, planted per processor and day (CASE_KINDS): each kind this many times
     cases_per_kind: int = 1
+    # the cash side (sandbox/settlement.py): a fee a cent off per processor day, and per arrival day a payout
+    # each with the bank's fee deducted, items that do not add up, missing, late and failed, and a repeated line
+    settlement_faults: bool = True
 
     def with_fault_rates(self, **rates: float) -> SandboxConfig:
         merged = dict(self.fault_rates) | rates
@@ -119,6 +122,7 @@ class World:
     movements: Table
     bookings: Table
     expected: set[tuple[str, str | None, str | None]] = field(default_factory=set)
+    fee_variances: tuple[str, ...] = ()  # charges whose fee is a cent off the schedule
 
 
 def _rng(*parts: object) -> np.random.Generator:
@@ -163,8 +167,10 @@ def _amounts_minor(rng: np.random.Generator, currencies: np.ndarray) -> np.ndarr
 
 
 def _fees(amounts: np.ndarray, currencies: np.ndarray, failed: np.ndarray) -> np.ndarray:
+    """The processors' fee: 2.9 % rounded half-up to the minor unit, + 30 minor units where there are cents
+    (in USD exactly the default fee schedule, so only a planted variance is one)."""
     fixed = _per_currency(currencies, lambda c: 30 if exponent(c) == 2 else 0).astype(np.int64)
-    return np.where(failed, 0, np.rint(amounts * 0.029).astype(np.int64) + fixed)
+    return np.where(failed, 0, (np.abs(amounts) * 29 + 500) // 1000 + fixed)
 
 
 WELL_INSIDE = (600, 23 * 3600)  # seconds of the day between which a fault is never near midnight
@@ -216,7 +222,7 @@ def world(config: SandboxConfig, processor: str, day: date) -> World:
             "amount_minor": extra_amounts, "currency": extra_currencies,
             "status": np.full(k, "succeeded", dtype=object),
             "seconds": rng.uniform(3_600, 80_000, k).astype(np.int64),
-            "fee_minor": np.rint(extra_amounts * 0.029).astype(np.int64),
+            "fee_minor": _fees(extra_amounts, extra_currencies, np.zeros(k, dtype=bool)),
             "location_id": np.full(k, SQUARE_LOCATIONS[0] if processor == "square" else None, dtype=object),
             "parent_id": np.full(k, None, dtype=object), "extra": np.ones(k, dtype=bool), **_no_case(k),
         })  # fmt: skip
@@ -243,8 +249,26 @@ def world(config: SandboxConfig, processor: str, day: date) -> World:
     movements = both.take(np.lexsort((both["txn_id"].astype(str), both["seconds"])))
 
     faults = _plant_faults(config, rng, movements)
+    fee_variances = _plant_fee_variance(config, processor, day, movements, faults)
     bookings, expected = _book(config, rng, processor, day, movements, faults, codes, np.array(weights))
-    return World(processor=processor, day=day, movements=movements, bookings=bookings, expected=expected)
+    return World(processor=processor, day=day, movements=movements, bookings=bookings, expected=expected,
+                 fee_variances=fee_variances)  # fmt: skip
+
+
+def _plant_fee_variance(config: SandboxConfig, processor: str, day: date, movements: Table, faults) -> tuple[str, ...]:
+    """One succeeded USD charge, otherwise faultless, whose fee the processor takes a cent too high (the
+    ledger books the fee charged). Returns its id (none when settlement faults are off or none fits)."""
+    seconds = movements["seconds"]
+    fits = np.flatnonzero(
+        (movements["kind"] == "charge") & (movements["status"] == "succeeded") & (movements["currency"] == "USD")
+        & (faults == "") & (movements["case"] == "") & ~movements["extra"]
+        & (seconds >= WELL_INSIDE[0]) & (seconds <= WELL_INSIDE[1])
+    )  # fmt: skip
+    if not config.settlement_faults or not len(fits):
+        return ()
+    row = fits[_rng(config.seed, processor, day.isoformat(), "fee").integers(0, len(fits))]
+    movements["fee_minor"][row] += 1
+    return (str(movements["txn_id"][row]),)
 
 
 def _concat(*tables: Table) -> Table:

@@ -3,6 +3,7 @@ with their history, and what the reports and the open-items view read back."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import pandas as pd
@@ -85,7 +86,7 @@ DISCREPANCY_WRITE_COLUMNS = (
     "discrepancy_type", "processor_txn_id", "ledger_id", "related_ledger_id",
     "processor_amount_minor", "processor_currency", "processor_status",
     "ledger_amount_minor", "ledger_currency", "ledger_status", "at_risk_minor", "at_risk_currency", "amount_at_risk",
-    "group_members",
+    "group_members", "payout_id", "bank_reference", "bank_line_id", "expected_minor", "actual_minor",
 )  # fmt: skip
 
 
@@ -97,8 +98,9 @@ def sync_discrepancies(
     reporting_currency: str,
     run_id: str,
     detected_on: date,
+    types: Sequence[str],
 ) -> dict[str, int]:
-    """Bring the partition's discrepancies in line with this run's findings, keeping their history.
+    """Bring the partition's discrepancies of ``types`` in line with this run's findings, keeping their history.
 
     New findings are inserted; findings seen before keep ``first_detected_on``; resolved ones that
     reappear are reopened; open ones no longer found are resolved as ``auto_matched``, never deleted.
@@ -111,15 +113,18 @@ def sync_discrepancies(
                 processor_amount_minor bigint, processor_currency char(3), processor_status text,
                 ledger_amount_minor bigint, ledger_currency char(3), ledger_status text,
                 at_risk_minor bigint, at_risk_currency char(3), amount_at_risk numeric,
-                group_members text) ON COMMIT DROP"""
+                group_members text, payout_id text, bank_reference text, bank_line_id text,
+                expected_minor bigint, actual_minor bigint) ON COMMIT DROP"""
         )
-        incoming = findings[list(DISCREPANCY_WRITE_COLUMNS)].assign(
-            group_members=[" ".join(m) if isinstance(m, list) else None for m in findings["group_members"]]
-        )  # ids hold no spaces: the list travels as one text, split again in SQL
+        absent = {column: None for column in DISCREPANCY_WRITE_COLUMNS if column not in findings}
+        incoming = findings.assign(**absent)[list(DISCREPANCY_WRITE_COLUMNS)]
+        incoming = incoming.assign(  # ids hold no spaces: the list travels as one text, split again in SQL
+            group_members=[" ".join(m) if isinstance(m, list) else None for m in incoming["group_members"]]
+        )
         copy_table(conn, "incoming_discrepancies", pa.Table.from_pandas(incoming, preserve_index=False))
         params = {
             "processor": processor, "day": day, "currency": reporting_currency,
-            "run_id": run_id, "today": detected_on, "kept": KEPT_WHEN_FOUND_AGAIN,
+            "run_id": run_id, "today": detected_on, "kept": KEPT_WHEN_FOUND_AGAIN, "types": list(types),
         }  # fmt: skip
         changes = conn.execute(
             """
@@ -128,12 +133,14 @@ def sync_discrepancies(
                     processor_txn_id, ledger_id, related_ledger_id, processor_amount_minor,
                     processor_currency, processor_status, ledger_amount_minor, ledger_currency,
                     ledger_status, at_risk_minor, at_risk_currency, amount_at_risk, reporting_currency,
-                    detected_run_id, first_detected_on, last_detected_on, group_members)
+                    detected_run_id, first_detected_on, last_detected_on, group_members, payout_id,
+                    bank_reference, bank_line_id, expected_minor, actual_minor)
                 SELECT %(day)s, %(processor)s, discrepancy_type, processor_txn_id, ledger_id,
                     related_ledger_id, processor_amount_minor, processor_currency, processor_status,
                     ledger_amount_minor, ledger_currency, ledger_status, at_risk_minor, at_risk_currency,
                     amount_at_risk, %(currency)s, %(run_id)s, %(today)s, %(today)s,
-                    string_to_array(group_members, ' ')
+                    string_to_array(group_members, ' '), payout_id, bank_reference, bank_line_id, expected_minor,
+                    actual_minor
                 FROM incoming_discrepancies
                 ON CONFLICT (processor_name, business_date, discrepancy_type, finding_key) DO UPDATE SET
                     related_ledger_id = EXCLUDED.related_ledger_id,
@@ -147,6 +154,9 @@ def sync_discrepancies(
                     at_risk_currency = EXCLUDED.at_risk_currency,
                     amount_at_risk = EXCLUDED.amount_at_risk,
                     group_members = EXCLUDED.group_members,
+                    bank_reference = EXCLUDED.bank_reference,
+                    expected_minor = EXCLUDED.expected_minor,
+                    actual_minor = EXCLUDED.actual_minor,
                     reporting_currency = EXCLUDED.reporting_currency,
                     detected_run_id = EXCLUDED.detected_run_id,
                     last_detected_on = EXCLUDED.last_detected_on,
@@ -168,7 +178,7 @@ def sync_discrepancies(
             previously_resolved AS (
                 SELECT id FROM discrepancies
                 WHERE processor_name = %(processor)s AND business_date = %(day)s AND resolved_on IS NOT NULL
-                  AND NOT resolution = ANY(%(kept)s)
+                  AND NOT resolution = ANY(%(kept)s) AND discrepancy_type = ANY(%(types)s)
             ),
             resolved AS (
                 UPDATE discrepancies d SET resolved_on = %(today)s, resolution = 'auto_matched',
@@ -176,6 +186,7 @@ def sync_discrepancies(
                     resolution_note = 'matched by run ' || %(run_id)s
                 WHERE d.processor_name = %(processor)s AND d.business_date = %(day)s
                   AND d.resolved_on IS NULL AND d.id NOT IN (SELECT id FROM upserted)
+                  AND d.discrepancy_type = ANY(%(types)s)
                 RETURNING d.id, d.discrepancy_type, d.processor_txn_id, d.ledger_id
             )
             SELECT 'inserted' AS change, id, discrepancy_type, processor_txn_id, ledger_id
@@ -188,6 +199,7 @@ def sync_discrepancies(
             """,
             params,
         ).fetchall()
+        conn.execute("DROP TABLE incoming_discrepancies")  # done with: another sync may follow in one transaction
         counts = {"inserted": 0, "reopened": 0, "resolved": 0}
         for change, ident, kind, txn_id, ledger_id in changes:
             counts[change] += 1

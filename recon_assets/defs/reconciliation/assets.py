@@ -61,7 +61,8 @@ RUN_SCHEMA = dg.TableSchema(
         dg.TableColumn("processor_transaction_count", "integer"),
         dg.TableColumn("internal_transaction_count", "integer", description="Ledger entries of the day"),
         dg.TableColumn("matched_count", "integer"),
-        dg.TableColumn("missing_transaction_count", "integer", description="Missing on either side"),
+        dg.TableColumn("missing_transaction_count", "integer",
+                       description="Missing on either side, and paid out but never booked"),
         dg.TableColumn("total_discrepancy_amount", "numeric(18,2)", description="Amount at risk, reporting currency"),
         dg.TableColumn("total_volume_processed", "numeric(18,2)"),
         dg.TableColumn("discrepancy_rate", "numeric(12,6)"),
@@ -127,7 +128,14 @@ def build_reconciliation_assets(spec: SourceSpec) -> list[dg.AssetsDefinition]:
             with stopwatch.part("write"):
                 findings.replace_outcomes(conn, spec.name, day, result.outcomes, run_id)
                 changes = findings.sync_discrepancies(
-                    conn, spec.name, day, priced, rates.reporting_currency, run_id, datetime.now(UTC).date()
+                    conn,
+                    spec.name,
+                    day,
+                    priced,
+                    rates.reporting_currency,
+                    run_id,
+                    datetime.now(UTC).date(),
+                    DISCREPANCY_TYPES,
                 )
         day_records = records_of_day(processor_frame, day)
         type_counts = result.discrepancy_counts()
@@ -155,13 +163,14 @@ def build_reconciliation_assets(spec: SourceSpec) -> list[dg.AssetsDefinition]:
         kinds={spec.name, "python", "postgres"},
         owners=OWNERS,
         tags={"processor": spec.name},
-        deps=[key],
+        deps=[key, asset_keys.PAYOUT_MATCHES],  # the day's settlement findings weigh on its risk too
         check_specs=[risk_spec(summary)],
         automation_condition=refresh_when_inputs_change(),
         metadata={"dagster/table_name": "reconciliation_runs", "dagster/column_schema": RUN_SCHEMA},
         description=(
             f"The day's reconciliation of {spec.display_name} in one row of reconciliation_runs: counts per "
-            "outcome, amount at risk and volume in the reporting currency, discrepancy rate and risk level."
+            "outcome and finding (its payouts' too), amount at risk and volume in the reporting currency, "
+            "discrepancy rate and risk level."
         ),
     )
     def reconciliation_summary(

@@ -1,18 +1,46 @@
-"""The bank's side of the cash: each booking day's statement lines, from every file delivered."""
+"""The cash side, day by day: each processor's payouts and what they settled, the bank's statement lines,
+how each payout met the bank (with the settlement findings and their checks), and the cash position."""
 
-from collections.abc import Iterable
-from datetime import date
+import warnings
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import pandas as pd
 
 from recon_assets import asset_keys
-from recon_assets.defs.settlement.resources import BankStatementFiles, StatementFile
-from recon_assets.domain.settlement import BankLine
-from recon_assets.partitions import OWNERS, daily_partitions, partition_day
+from recon_assets.defs.reconciliation.resources import ReconciliationSettings
+from recon_assets.defs.settlement.checks import evaluate_settlement, settlement_check_specs
+from recon_assets.defs.settlement.resources import BankStatementFiles, SettlementSettings, StatementFile
+from recon_assets.domain.money import FxRates
+from recon_assets.domain.settlement import (
+    SETTLEMENT_TYPES,
+    BankLine,
+    ChargeFee,
+    SettlementFinding,
+    add_business_days,
+    cash_positions,
+    grace_span_days,
+    settle_day,
+)
+from recon_assets.partitions import OWNERS, daily_partitions, partition_day, refresh_when_inputs_change
 from recon_assets.processors.bank_statements import StatementError, is_statement, read_statement
-from recon_assets.warehouse import bank
+from recon_assets.processors.http import ApiError
+from recon_assets.processors.registry import PROCESSORS, SourceSpec
+from recon_assets.warehouse import bank, findings, settlement
+from recon_assets.warehouse.landing import lock_partition
 from recon_assets.warehouse.resource import WarehouseResource
+
+SPAN = grace_span_days()  # the days a payout's grace window spans at most (default grace)
+LOOKBACK = 2 * SPAN  # how far back a day's settlement reads payouts and lines (earlier payouts pick first)
+# Processors that report a charge's fee on their payout's items; the others on the payment itself (PayPal)
+FEES_ON_PAYOUT_ITEMS = ("stripe", "square")
+
+
+def _window(start: int, end: int) -> dg.TimeWindowPartitionMapping:
+    with warnings.catch_warnings():  # days after the last one do not exist yet: allowed (a beta parameter)
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return dg.TimeWindowPartitionMapping(start, end, allow_nonexistent_upstream_partitions=True)
 
 
 def statement_lines_of(files: BankStatementFiles, listed: Iterable[StatementFile]) -> list[tuple[BankLine, str]]:
@@ -55,6 +83,7 @@ def statement_lines(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, bank_statements: BankStatementFiles
 ):
     day = partition_day(context)
+    bank_statements.deliver_sandbox_statements([day])
     listed = bank_statements.files()
     lines = latest_statement_of_day(statement_lines_of(bank_statements, listed), listed, day)
     with warehouse.connection() as conn:
@@ -73,5 +102,201 @@ def statement_lines(
                 {c: int(v) for c, v in credits.groupby("currency")["amount_minor"].sum().items()}
             ),
             "preview": dg.MetadataValue.md(preview.to_markdown(index=False) if len(preview) else "_no lines_"),
+        }
+    )
+
+
+def build_payout_assets(spec: SourceSpec) -> dg.AssetsDefinition:
+    """The factory: a processor's payouts arriving each day, and the items each settled."""
+    payouts_key, items_key = asset_keys.payouts(spec.name), asset_keys.payout_items(spec.name)
+    shared = {"group_name": "settlement", "kinds": {spec.name, "python", "postgres"}, "owners": OWNERS,
+              "tags": {"processor": spec.name}}  # fmt: skip
+
+    @dg.multi_asset(
+        name=f"{spec.name}_payouts",
+        specs=[
+            dg.AssetSpec(
+                payouts_key,
+                metadata={"dagster/table_name": "payouts"},
+                **shared,
+                description=(
+                    f"Every payout {spec.display_name} sends to the bank with the day as arrival date: amount, "
+                    "currency, status and the trace id the bank line may carry."
+                ),
+            ),
+            dg.AssetSpec(
+                items_key,
+                deps=[payouts_key],
+                metadata={"dagster/table_name": "payout_items"},
+                **shared,
+                description=(
+                    f"What each {spec.display_name} payout of the day settled: the charges and "
+                    "refunds with their gross, fee and net, and any other balance movement."
+                ),
+            ),
+        ],  # fmt: skip
+        partitions_def=daily_partitions,
+        pool=spec.pool,
+        required_resource_keys={spec.resource_key, "warehouse"},
+    )
+    def payout_assets(context: dg.AssetExecutionContext):
+        day = partition_day(context)
+        try:
+            payouts, items = getattr(context.resources, spec.resource_key).client().payouts(day)
+        except ApiError as exc:  # one line: the source, the endpoint, why
+            raise dg.Failure(description=str(exc)) from None
+        warehouse: WarehouseResource = context.resources.warehouse
+        with warehouse.connection() as conn:
+            settlement.replace_payouts(conn, spec.name, day, payouts, items, context.run.run_id)
+        amounts = pd.DataFrame([(p.currency, p.amount_minor) for p in payouts], columns=["currency", "amount"])
+        yield dg.MaterializeResult(asset_key=payouts_key, metadata={
+            "dagster/row_count": dg.MetadataValue.int(len(payouts)),
+            "not_expected_in_bank": dg.MetadataValue.int(sum(not p.expected_in_bank for p in payouts)),
+            "amount_minor_by_currency": dg.MetadataValue.json(
+                {c: int(v) for c, v in amounts.groupby("currency")["amount"].sum().items()}),
+        })  # fmt: skip
+        yield dg.MaterializeResult(asset_key=items_key, metadata={
+            "dagster/row_count": dg.MetadataValue.int(len(items)),
+            "fees_minor": dg.MetadataValue.int(sum(i.fee_minor for i in items)),
+        })  # fmt: skip
+
+    return payout_assets
+
+
+payout_assets = [build_payout_assets(spec) for spec in PROCESSORS.values()]
+
+SETTLEMENT_COLUMNS = ("discrepancy_type", "processor_txn_id", "payout_id", "bank_reference", "bank_line_id",
+                      "processor_amount_minor", "processor_currency", "at_risk_minor", "at_risk_currency",
+                      "amount_at_risk", "expected_minor", "actual_minor")  # fmt: skip
+
+
+def settlement_frame(found: Sequence[SettlementFinding], rates: FxRates) -> pd.DataFrame:
+    """Settlement findings as rows of ``discrepancies``, priced in the reporting currency."""
+    frame = pd.DataFrame(
+        [(f.discrepancy_type, f.processor_txn_id, f.payout_id, f.bank_reference, f.bank_line_id, f.expected_minor,
+          f.currency, f.at_risk_minor, f.currency, rates.convert(f.at_risk_minor, f.currency), f.expected_minor,
+          f.actual_minor) for f in found],
+        columns=list(SETTLEMENT_COLUMNS),
+    )  # fmt: skip
+    for column in ("processor_amount_minor", "at_risk_minor", "expected_minor", "actual_minor"):
+        frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+@dg.asset(
+    key=asset_keys.PAYOUT_MATCHES,
+    partitions_def=daily_partitions,
+    group_name="settlement",
+    kinds={"python", "postgres"},
+    owners=OWNERS,
+    deps=[
+        *(dg.AssetDep(asset_keys.payout_items(p), partition_mapping=_window(-LOOKBACK, 0)) for p in PROCESSORS),
+        dg.AssetDep(asset_keys.BANK_STATEMENT_LINES, partition_mapping=_window(-LOOKBACK, SPAN)),
+        # money paid out but never booked: the days the payouts settled, as reconciled
+        *(dg.AssetDep(asset_keys.discrepancies(p), partition_mapping=_window(-LOOKBACK, 0)) for p in PROCESSORS),
+    ],
+    check_specs=settlement_check_specs(asset_keys.PAYOUT_MATCHES),
+    automation_condition=refresh_when_inputs_change(),
+    metadata={"dagster/table_name": "payout_matches"},
+    description=(
+        "The three-way match of the day's payouts: each to the bank credit that shows it arriving (by trace id, "
+        "else by processor, amount and currency within the grace window), its items against its amount, and "
+        "what it settled against the ledger; plus bank credits no payout explains and fees off the schedule. "
+        "A payout whose window is still open is in transit, not missing."
+    ),
+)
+def payout_matches(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    reconciliation_settings: ReconciliationSettings,
+    settlement_settings: SettlementSettings,
+):
+    day = partition_day(context)
+    rates, grace = reconciliation_settings.rates(), settlement_settings.grace_business_days
+    span = (add_business_days(day, grace) - day).days
+    back = 2 * max(span, grace_span_days(grace))
+    with warehouse.connection() as conn, conn.transaction():
+        lock_partition(conn, "payout_matches", "settlement", day)
+        payouts = settlement.payouts_between(conn, day - timedelta(days=back), day)
+        items = settlement.items_arriving(conn, day)
+        lines = settlement.lines_between(conn, day - timedelta(days=back), day + timedelta(days=span))
+        as_of = settlement.stated_through(conn)
+        as_of = as_of + timedelta(days=1) if as_of else day  # the bank has told us everything before this day
+        of = {p.payout_id: p for p in payouts}
+        settled = {p: {i.processor_txn_id for i in items if i.processor_txn_id and of[i.payout_id].processor == p}
+                   for p in PROCESSORS}  # fmt: skip
+        unbooked = {
+            t: v for p, ids in settled.items() for t, v in settlement.unbooked_transactions(conn, p, ids).items()
+        }
+        fees = [ChargeFee(of[i.payout_id].processor, i.processor_txn_id, day, i.gross_minor, of[i.payout_id].currency,
+                          i.fee_minor)
+                for i in items if i.kind == "charge" and of[i.payout_id].processor in FEES_ON_PAYOUT_ITEMS]  # fmt: skip
+        fees += [f for p in PROCESSORS if p not in FEES_ON_PAYOUT_ITEMS
+                 for f in settlement.fees_of_transactions(conn, p, day)]  # fmt: skip
+        result = settle_day(
+            day, payouts, items, lines, unbooked, fees,
+            schedule=settlement_settings.schedule(), as_of=as_of, processors=tuple(PROCESSORS),
+            grace_business_days=grace, fee_tolerance_minor=settlement_settings.fee_tolerance_minor,
+        )  # fmt: skip
+        arriving = {p.payout_id: p for p in payouts if p.arrival_date == day}
+        settlement.replace_matches(conn, day, result.matches, arriving, {x.line_id: x for x in lines},
+                                   context.run.run_id)  # fmt: skip
+        today = datetime.now(UTC).date()
+        changes = {}
+        for processor in PROCESSORS:
+            own = settlement_frame([f for f in result.findings if f.processor_name == processor], rates)
+            changes[processor] = findings.sync_discrepancies(conn, processor, day, own, rates.reporting_currency,
+                                                             context.run.run_id, today, SETTLEMENT_TYPES)  # fmt: skip
+    frame = settlement_frame(result.findings, rates)
+    counts = {kind: int((frame["discrepancy_type"] == kind).sum()) for kind in SETTLEMENT_TYPES}
+    due = [p for p in arriving.values() if p.expected_in_bank]
+    preview = frame.assign(processor_name=[f.processor_name for f in result.findings])[
+        ["processor_name", "discrepancy_type", "payout_id", "bank_reference", "processor_txn_id", "at_risk_currency",
+         "at_risk_minor"]].head(20)  # fmt: skip
+    return dg.MaterializeResult(
+        metadata={
+            "payouts": dg.MetadataValue.int(len(arriving)),
+            "matched": dg.MetadataValue.int(len(result.matches)),
+            "matched_by_reference": dg.MetadataValue.int(sum(m.method == "reference" for m in result.matches)),
+            "in_transit": dg.MetadataValue.int(len(result.in_transit)),
+            "bank_stated_through": (as_of - timedelta(days=1)).isoformat(),
+            **{f"{kind}_count": dg.MetadataValue.int(n) for kind, n in counts.items()},
+            "amount_at_risk": dg.MetadataValue.float(float(sum(frame["amount_at_risk"], start=0))),
+            "findings": dg.MetadataValue.md(preview.to_markdown(index=False) if len(preview) else "_none_"),
+            "resolved_this_run": dg.MetadataValue.int(sum(c["resolved"] for c in changes.values())),
+        },
+        check_results=evaluate_settlement(
+            asset_keys.PAYOUT_MATCHES, result.findings, len(due), len(result.in_transit)
+        ),  # fmt: skip
+    )
+
+
+@dg.asset(
+    key=asset_keys.CASH_POSITION,
+    partitions_def=daily_partitions,
+    group_name="settlement",
+    kinds={"python", "postgres"},
+    owners=OWNERS,
+    deps=[asset_keys.PAYOUT_MATCHES, *(asset_keys.raw_transactions(p) for p in PROCESSORS)],
+    automation_condition=refresh_when_inputs_change(),
+    metadata={"dagster/table_name": "cash_positions"},
+    description=(
+        "Each processor's cash on the day, per currency: what its payments brought in (gross, refunds, fees, "
+        "net) and its payouts arriving that day, paid out into the bank or still in transit."
+    ),
+)
+def cash_position(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    day = partition_day(context)
+    with warehouse.connection() as conn, conn.transaction():
+        arriving = settlement.payouts_between(conn, day, day)
+        matched = settlement.matched_payouts(conn, day)
+        in_transit = settlement.in_transit_payouts(conn, day)
+        positions = cash_positions(settlement.day_activity(conn, day), arriving, matched, in_transit)
+        settlement.replace_cash_positions(conn, day, positions, context.run.run_id)
+    table = pd.DataFrame([vars(p) for p in positions])
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": dg.MetadataValue.int(len(positions)),
+            "position": dg.MetadataValue.md(table.to_markdown(index=False) if len(table) else "_no activity_"),
         }
     )

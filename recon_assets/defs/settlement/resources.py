@@ -1,14 +1,68 @@
-"""Where the bank's statement files arrive: ``s3://$BANK_STATEMENTS_BUCKET/$BANK_STATEMENTS_PREFIX``, or
-without a bucket a folder (``RECON_BANK_STATEMENTS_DIR``, default ``<instance home>/bank_statements``)."""
+"""The cash side's settings, and where the bank's statement files arrive:
+``s3://$BANK_STATEMENTS_BUCKET/$BANK_STATEMENTS_PREFIX``, or without a bucket a folder
+(``RECON_BANK_STATEMENTS_DIR``, default ``<instance home>/bank_statements``, which the sandbox fills)."""
 
+import json
+import os
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from recon_assets.environment import from_environment
+from recon_assets.domain.settlement import (
+    DEFAULT_GRACE_BUSINESS_DAYS,
+    FeeRate,
+    FeeSchedule,
+    FeeScheduleError,
+    fee_schedule_from_json,
+)
+from recon_assets.environment import from_environment, misconfigured
+from recon_assets.processors.registry import any_source_configured
+from recon_assets.sandbox.settlement import statement_files
+from recon_assets.sandbox.world import SandboxConfig
 from recon_assets.warehouse.embedded import instance_home
+
+
+class FeeRateConfig(dg.Config):
+    """A processor's fee in one currency: a percent of the charge (a decimal string), rounded half-up to the
+    minor unit, plus a fixed part in minor units."""
+
+    percent: str = str(FeeRate.percent)
+    fixed_minor: int = FeeRate.fixed_minor
+
+
+def fee_schedule_from_environment() -> dict[str, dict[str, FeeRateConfig]]:
+    """``RECON_FEE_SCHEDULE_JSON`` as typed config; a value that is not a schedule fails at once, naming it."""
+    raw = os.environ.get("RECON_FEE_SCHEDULE_JSON")
+    if not raw:
+        return {}
+    try:
+        written = json.loads(raw)
+        if not isinstance(written, dict):
+            raise ValueError("not a JSON object of processors")
+        fee_schedule_from_json(written, "RECON_FEE_SCHEDULE_JSON")  # the domain's own checks, with their messages
+        return {p: {c.upper(): FeeRateConfig(**r) for c, r in rates.items()} for p, rates in written.items()}
+    except (ValueError, TypeError, FeeScheduleError) as exc:
+        raise misconfigured(f"RECON_FEE_SCHEDULE_JSON: {exc}") from None
+
+
+class SettlementSettings(dg.ConfigurableResource):
+    """How payouts are held to account; every field can be set from the environment or the launchpad."""
+
+    # a paid payout may reach the bank this many business days after its arrival date before it is missing
+    grace_business_days: int = DEFAULT_GRACE_BUSINESS_DAYS
+    # per processor and currency (RECON_FEE_SCHEDULE_JSON); unset: 2.9 % + 30 in USD for every processor
+    fee_schedule: dict[str, dict[str, FeeRateConfig]] = {}
+    fee_tolerance_minor: int = 0  # a fee this far from the schedule is not a variance
+
+    def schedule(self) -> FeeSchedule:
+        try:
+            return fee_schedule_from_json({p: {c: r.model_dump() for c, r in rates.items()}
+                                           for p, rates in self.fee_schedule.items()}, "fee_schedule")  # fmt: skip
+        except FeeScheduleError as exc:
+            raise misconfigured(str(exc)) from None
 
 
 @dataclass(frozen=True, order=True)
@@ -25,6 +79,33 @@ class BankStatementFiles(dg.ConfigurableResource):
     bucket: str | None = None
     prefix: str = ""
     local_dir: str | None = None
+    # the sandbox bank delivers each day's statements into the folder, generated for these sandbox settings
+    # (the processors' own): the default when no source is read for real and no bucket or folder is set
+    sandbox_fill: bool = False
+    sandbox_seed: int = SandboxConfig.seed
+    sandbox_daily_volume: int = SandboxConfig.daily_volume
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.sandbox_fill and not self.bucket
+
+    def deliver_sandbox_statements(self, days: list[date]) -> int:
+        """The sandbox bank's statement files of ``days`` (those already over), written once; returns how many
+        were new. Nothing is delivered where the statements are real."""
+        if not self.is_sandbox:
+            return 0
+        config = SandboxConfig(seed=self.sandbox_seed, daily_volume=self.sandbox_daily_volume)
+        today, written = datetime.now(UTC).date(), 0
+        for day in (d for d in days if d < today):
+            for name, data in statement_files(config, day).items():
+                path = self._folder() / name
+                if not path.exists():
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    partial = path.with_name(f".{path.name}.part")  # never a half-written statement in the folder
+                    partial.write_bytes(data)
+                    partial.rename(path)
+                    written += 1
+        return written
 
     def files(self) -> list[StatementFile]:
         if self.bucket:
@@ -60,11 +141,22 @@ def settlement_resources() -> dg.Definitions:
         resources={
             "bank_statements": BankStatementFiles(
                 s3=S3Resource(**from_environment(region_name="AWS_REGION", endpoint_url="AWS_ENDPOINT_URL")),
+                sandbox_fill=not any_source_configured()
+                and not any(os.environ.get(v) for v in ("BANK_STATEMENTS_BUCKET", "RECON_BANK_STATEMENTS_DIR")),
                 **from_environment(
                     bucket="BANK_STATEMENTS_BUCKET",
                     prefix="BANK_STATEMENTS_PREFIX",
                     local_dir="RECON_BANK_STATEMENTS_DIR",
+                    sandbox_seed=dg.EnvVar.int("RECON_SANDBOX_SEED"),
+                    sandbox_daily_volume=dg.EnvVar.int("RECON_SANDBOX_DAILY_VOLUME"),
                 ),  # fmt: skip
-            )
+            ),
+            "settlement_settings": SettlementSettings(
+                fee_schedule=fee_schedule_from_environment(),
+                **from_environment(
+                    grace_business_days=dg.EnvVar.int("RECON_PAYOUT_GRACE_BUSINESS_DAYS"),
+                    fee_tolerance_minor=dg.EnvVar.int("RECON_FEE_TOLERANCE_MINOR"),
+                ),
+            ),
         }
     )

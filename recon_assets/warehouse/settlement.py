@@ -1,0 +1,179 @@
+"""The cash side in the warehouse: payouts and their items by arrival date, what a day's settlement reads
+around it, how payouts met the bank, and each processor's cash position."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+
+import psycopg
+
+from recon_assets.domain.settlement import BankLine, CashPosition, ChargeFee, Payout, PayoutItem, PayoutMatch
+from recon_assets.warehouse.store import copy_rows, delete_partition
+
+PAYOUT_COLUMNS = ("processor_name", "payout_id", "arrival_date", "amount_minor", "currency", "expected_in_bank",
+                  "trace_id", "dagster_run_id")  # fmt: skip
+PAYOUT_TYPES = ("text", "text", "date", "int8", "text", "bool", "text", "text")
+ITEM_COLUMNS = ("processor_name", "payout_id", "item_id", "arrival_date", "processor_txn_id", "kind", "gross_minor",
+                "fee_minor", "net_minor", "currency", "dagster_run_id")  # fmt: skip
+ITEM_TYPES = ("text", "text", "text", "date", "text", "text", "int8", "int8", "int8", "text", "text")
+MATCH_COLUMNS = ("arrival_date", "processor_name", "payout_id", "bank_line_id", "booking_date", "method",
+                 "dagster_run_id")  # fmt: skip
+MATCH_TYPES = ("date", "text", "text", "text", "date", "text", "text")
+POSITION_COLUMNS = ("business_date", "processor_name", "currency", "gross_minor", "refunds_minor", "fees_minor",
+                    "net_minor", "paid_out_minor", "in_transit_minor", "dagster_run_id")  # fmt: skip
+POSITION_TYPES = ("date", "text", "text", "int8", "int8", "int8", "int8", "int8", "int8", "text")
+
+
+def replace_payouts(
+    conn: psycopg.Connection,
+    processor: str,
+    day: date,
+    payouts: Sequence[Payout],
+    items: Sequence[PayoutItem],
+    run_id: str,
+) -> tuple[int, int]:
+    """The processor's payouts arriving ``day`` and their items, replacing what the day held."""
+    currency = {p.payout_id: p.currency for p in payouts}
+    with conn.transaction():
+        delete_partition(conn, "payout_items", {"processor_name": processor, "arrival_date": day})
+        delete_partition(conn, "payouts", {"processor_name": processor, "arrival_date": day})
+        written = copy_rows(
+            conn, "payouts", PAYOUT_COLUMNS,
+            ((processor, p.payout_id, day, p.amount_minor, p.currency, p.expected_in_bank, p.trace_id, run_id)
+             for p in payouts),
+            PAYOUT_TYPES,
+        )  # fmt: skip
+        item_rows = copy_rows(
+            conn, "payout_items", ITEM_COLUMNS,
+            ((processor, i.payout_id, i.item_id, day, i.processor_txn_id, i.kind, i.gross_minor, i.fee_minor,
+              i.net_minor, currency[i.payout_id], run_id) for i in items),
+            ITEM_TYPES,
+        )  # fmt: skip
+    return written, item_rows
+
+
+def payouts_between(conn: psycopg.Connection, first: date, last: date) -> list[Payout]:
+    """Every processor's payouts arriving from ``first`` to ``last``."""
+    rows = conn.execute(
+        """SELECT processor_name, payout_id, amount_minor, currency, arrival_date, expected_in_bank, trace_id
+           FROM payouts WHERE arrival_date BETWEEN %s AND %s ORDER BY arrival_date, processor_name, payout_id""",
+        (first, last),
+    ).fetchall()
+    return [Payout(p, pid, amount, currency.strip(), day, expected, trace)
+            for p, pid, amount, currency, day, expected, trace in rows]  # fmt: skip
+
+
+def items_arriving(conn: psycopg.Connection, day: date) -> list[PayoutItem]:
+    """The items of every payout arriving ``day``."""
+    rows = conn.execute(
+        """SELECT payout_id, processor_txn_id, net_minor, kind, gross_minor, fee_minor, item_id
+           FROM payout_items WHERE arrival_date = %s ORDER BY processor_name, payout_id, item_id""",
+        (day,),
+    ).fetchall()
+    return [PayoutItem(*row) for row in rows]
+
+
+def lines_between(conn: psycopg.Connection, first: date, last: date) -> list[BankLine]:
+    """The bank's lines booked from ``first`` to ``last``."""
+    rows = conn.execute(
+        """SELECT line_id, bank_reference, booking_date, amount_minor, currency, text, reference, account
+           FROM bank_statement_lines WHERE booking_date BETWEEN %s AND %s ORDER BY booking_date, line_id""",
+        (first, last),
+    ).fetchall()
+    return [BankLine(lid, ref, day, amount, currency.strip(), text, trace, account)
+            for lid, ref, day, amount, currency, text, trace, account in rows]  # fmt: skip
+
+
+def stated_through(conn: psycopg.Connection) -> date | None:
+    """The last day the bank's statements have told us about (None before the first statement)."""
+    return conn.execute("SELECT max(booking_date) FROM bank_statement_lines").fetchone()[0]
+
+
+def unbooked_transactions(
+    conn: psycopg.Connection, processor: str, txn_ids: Iterable[str]
+) -> dict[str, tuple[int, str]]:
+    """Of ``txn_ids``, those with an open ``missing_in_ledger`` finding: id -> (amount, currency)."""
+    rows = conn.execute(
+        """SELECT processor_txn_id, processor_amount_minor, processor_currency FROM discrepancies
+           WHERE processor_name = %s AND discrepancy_type = 'missing_in_ledger' AND resolved_on IS NULL
+             AND processor_txn_id = ANY(%s)""",
+        (processor, list(txn_ids)),
+    ).fetchall()
+    return {txn: (int(amount), currency.strip()) for txn, amount, currency in rows}
+
+
+def fees_of_transactions(conn: psycopg.Connection, processor: str, day: date) -> list[ChargeFee]:
+    """The fees a processor reports on its payments themselves (PayPal's ``fee_amount``), for the day's
+    charges that went through."""
+    rows = conn.execute(
+        """SELECT processor_txn_id, amount_minor, currency, coalesce(fee_minor, 0) FROM processor_transactions
+           WHERE processor_name = %s AND business_date = %s AND kind = 'charge'
+             AND status IN ('succeeded', 'refunded')""",
+        (processor, day),
+    ).fetchall()
+    return [
+        ChargeFee(processor, txn, day, int(amount), currency.strip(), int(fee)) for txn, amount, currency, fee in rows
+    ]
+
+
+def replace_matches(
+    conn: psycopg.Connection, day: date, matches: Sequence[PayoutMatch], payouts: Mapping[str, Payout],
+    lines: Mapping[str, BankLine], run_id: str,
+) -> int:  # fmt: skip
+    """How the payouts arriving ``day`` met the bank, replacing the day's last answer."""
+    with conn.transaction():
+        delete_partition(conn, "payout_matches", {"arrival_date": day})
+        return copy_rows(
+            conn, "payout_matches", MATCH_COLUMNS,
+            ((day, payouts[m.payout_id].processor, m.payout_id, m.line_id, lines[m.line_id].booking_date, m.method,
+              run_id) for m in matches),
+            MATCH_TYPES,
+        )  # fmt: skip
+
+
+def day_activity(conn: psycopg.Connection, day: date) -> list[tuple[str, str, int, int, int]]:
+    """Per processor and currency, the day's payments that went through: (processor, currency, gross, refunds,
+    fees). A fee is the payout item's where the processor reports it there (Stripe), else the payment's."""
+    rows = conn.execute(
+        """SELECT t.processor_name, t.currency,
+                  coalesce(sum(t.amount_minor) FILTER (WHERE t.kind = 'charge'), 0),
+                  coalesce(sum(t.amount_minor) FILTER (WHERE t.kind = 'refund'), 0),
+                  coalesce(sum(CASE WHEN i.fee_minor IS NOT NULL THEN i.fee_minor ELSE coalesce(t.fee_minor, 0) END), 0)
+           FROM processor_transactions t
+           LEFT JOIN payout_items i ON i.processor_name = t.processor_name AND i.processor_txn_id = t.processor_txn_id
+           WHERE t.business_date = %s AND t.status IN ('succeeded', 'refunded')
+           GROUP BY t.processor_name, t.currency""",
+        (day,),
+    ).fetchall()
+    return [(p, c.strip(), int(g), int(r), int(f)) for p, c, g, r, f in rows]
+
+
+def replace_cash_positions(conn: psycopg.Connection, day: date, positions: Sequence[CashPosition], run_id: str) -> int:
+    with conn.transaction():
+        delete_partition(conn, "cash_positions", {"business_date": day})
+        return copy_rows(
+            conn, "cash_positions", POSITION_COLUMNS,
+            ((day, c.processor, c.currency, c.gross_minor, c.refunds_minor, c.fees_minor, c.net_minor,
+              c.paid_out_minor, c.in_transit_minor, run_id) for c in positions),
+            POSITION_TYPES,
+        )  # fmt: skip
+
+
+def matched_payouts(conn: psycopg.Connection, day: date) -> list[str]:
+    """The payouts arriving ``day`` that the bank credited."""
+    return [r[0] for r in conn.execute("SELECT payout_id FROM payout_matches WHERE arrival_date = %s", (day,))]
+
+
+def in_transit_payouts(conn: psycopg.Connection, day: date) -> list[str]:
+    """The payouts arriving ``day`` due in the bank, not credited yet and not (yet) found missing."""
+    return [r[0] for r in conn.execute(
+        """SELECT p.payout_id FROM payouts p
+           WHERE p.arrival_date = %(day)s AND p.expected_in_bank
+             AND NOT EXISTS (SELECT 1 FROM payout_matches m
+                             WHERE m.processor_name = p.processor_name AND m.payout_id = p.payout_id)
+             AND NOT EXISTS (SELECT 1 FROM discrepancies d
+                             WHERE d.processor_name = p.processor_name AND d.payout_id = p.payout_id
+                               AND d.discrepancy_type = 'payout_not_in_bank' AND d.resolved_on IS NULL)""",
+        {"day": day},
+    )]  # fmt: skip
