@@ -12,6 +12,7 @@ and the settlement findings in ``discrepancies``.
 Revision ID: 0007
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
@@ -114,6 +115,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    settlement_types = [name.strip(" '") for name in SETTLEMENT_TYPES.split(",")]
+    op.execute(
+        sa.text("DELETE FROM discrepancies WHERE discrepancy_type = ANY(:types)").bindparams(types=settlement_types)
+    )
     op.execute(
         f"""ALTER TABLE reconciliation_runs DROP COLUMN payout_not_in_bank_count,
                 DROP COLUMN unexplained_bank_credit_count, DROP COLUMN payout_amount_mismatch_count,
@@ -123,7 +128,6 @@ def downgrade() -> None:
             DROP TABLE payout_matches;
             DROP TABLE payout_items;
             DROP TABLE payouts;
-            DELETE FROM discrepancies WHERE discrepancy_type IN ({SETTLEMENT_TYPES});
             ALTER TABLE discrepancies
                 DROP COLUMN finding_key,
                 DROP CONSTRAINT discrepancies_names_a_record,
