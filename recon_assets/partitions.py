@@ -25,6 +25,11 @@ def partition_day(context: dg.AssetExecutionContext) -> date:
     return date.fromisoformat(context.partition_key)
 
 
+def partition_days(context: dg.AssetExecutionContext) -> list[date]:
+    """The days a run covers: one, or a range when a backfill (or ``recon run``) fetches several at once."""
+    return [date.fromisoformat(key) for key in context.partition_keys]
+
+
 def refresh_when_inputs_change() -> dg.AutomationCondition:
     """Re-run an already-reconciled day when any input partition it reads changes (a late ledger day).
 

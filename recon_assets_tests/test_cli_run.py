@@ -7,16 +7,20 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
 import psycopg
 import pytest
 
+from recon_assets.defs.settlement.assets import LOOKBACK, SPAN
+from recon_assets.domain.matching import DISCREPANCY_TYPES
 from recon_assets.domain.money import SANDBOX_RATES_TO_USD
+from recon_assets.domain.settlement import SETTLEMENT_TYPES
 from recon_assets.processors.registry import PROCESSORS, SOURCES
 from recon_assets.sandbox.server import SANDBOX_CREDENTIALS as C
+from recon_assets.sandbox.settlement import expected_settlement, statement_files
 from recon_assets.sandbox.world import expected_findings
 from recon_assets.warehouse.database import MIGRATIONS
 from recon_assets.warehouse.embedded import stop_embedded_server
@@ -64,22 +68,39 @@ def open_findings(url, processor: str, day: date) -> set[tuple[str, str, str]]:
     with psycopg.connect(url.libpq) as conn:
         rows = conn.execute(
             """SELECT discrepancy_type, coalesce(processor_txn_id, ''), coalesce(ledger_id, '')
-               FROM discrepancies WHERE processor_name = %s AND business_date = %s AND resolved_on IS NULL""",
-            (processor, day),
+               FROM discrepancies WHERE processor_name = %s AND business_date = %s AND resolved_on IS NULL
+                 AND discrepancy_type = ANY(%s)""",
+            (processor, day, list(DISCREPANCY_TYPES)),
         ).fetchall()
     return {(t, "" if t == "missing_at_processor" else txn, lid) for t, txn, lid in rows}
 
 
+def settlement_findings(url, day: date) -> set[tuple]:
+    with psycopg.connect(url.libpq) as conn:
+        return set(conn.execute(
+            """SELECT discrepancy_type, processor_name, payout_id, bank_reference, processor_txn_id FROM discrepancies
+               WHERE business_date = %s AND resolved_on IS NULL AND discrepancy_type = ANY(%s)""",
+            (day, list(SETTLEMENT_TYPES)),
+        ).fetchall())  # fmt: skip
+
+
 def test_recon_run_against_configured_servers_finds_exactly_the_truth(
-    real_mode_env, sandbox, sandbox_config, warehouse_url
+    real_mode_env, sandbox, sandbox_config, warehouse_url, tmp_path
 ):
-    result = recon(real_mode_env, "run", "--date", DAY.isoformat())
+    bank = tmp_path / "bank"  # the bank's statement files, delivered as a real bank's would be
+    for offset in range(-LOOKBACK, SPAN + 1):
+        for name, data in statement_files(sandbox_config, DAY + timedelta(days=offset)).items():
+            (bank / name).parent.mkdir(parents=True, exist_ok=True)
+            (bank / name).write_bytes(data)
+    result = recon({**real_mode_env, "RECON_BANK_STATEMENTS_DIR": str(bank)}, "run", "--date", DAY.isoformat())
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count(": succeeded (run ") == 3  # D-1 and D+1 landed, then D made complete
+    assert "FAILED" not in result.stdout and f"recon: {DAY}: succeeded (run " in result.stdout
     for processor in PROCESSORS:
         truth = {(t, "" if t == "missing_at_processor" else txn or "", lid or "")
                  for t, txn, lid in expected_findings(sandbox_config, processor, DAY)}  # fmt: skip
         assert open_findings(warehouse_url, processor, DAY) == truth, processor
+    # the cash side: the day's payouts against the bank, their items, the ledger and the fee schedule
+    assert settlement_findings(warehouse_url, DAY) == expected_settlement(sandbox_config, DAY)
     with psycopg.connect(warehouse_url.libpq) as conn:
         sandboxed = conn.execute("SELECT count(*) FROM audit_logs WHERE details->>'sandbox' = 'true'").fetchone()
     assert sandboxed == (0,)

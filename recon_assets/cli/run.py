@@ -1,5 +1,6 @@
-"""``recon run`` and ``recon report``: a business day made complete headless, as the schedule makes it
-(its neighbours landed, then the day landed, reconciled and reported), with the alerts it deserves."""
+"""``recon run`` and ``recon report``: a business day made complete headless, as the schedules make it over
+days (its neighbours landed; the payouts and bank statements of its grace windows; the days its payouts
+settled reconciled; then the day landed, reconciled, settled and reported), with the alerts it deserves."""
 
 from __future__ import annotations
 
@@ -16,19 +17,46 @@ from recon_assets.warehouse.urls import ConfigurationError
 ALERT_CURSOR_KEY = "recon_run/check_alerts"  # recon run's own memory of the incidents it alerted on
 
 
-def day_plan(day: date, processors: Sequence[str]) -> list[tuple[date, list]]:
-    """(partition, assets) in order: the neighbours' landings (the settlement window), then the whole day,
-    the bank's statement lines of the day included (read from the statement files present)."""
-    landing = [asset_keys.LEDGER_TRANSACTIONS] + [asset_keys.raw_transactions(p) for p in processors]
+def _landing(processors: Sequence[str]) -> list:
+    return [asset_keys.LEDGER_TRANSACTIONS] + [asset_keys.raw_transactions(p) for p in processors]
+
+
+def fetch_plan(day: date, processors: Sequence[str]) -> list[tuple[date, date, list]]:
+    """(first day, last day, assets) in date order: what ``day``'s windows read, fetched first. The day and
+    its neighbours landed (the settlement window of transactions); the payouts and the bank's statement lines
+    of the days around it (the grace windows of payouts: the statement files present, as the sensor reads
+    them), several days in one run."""
+    from recon_assets.defs.settlement.assets import LOOKBACK, SPAN
+
+    payouts = [key(p) for p in processors for key in (asset_keys.payouts, asset_keys.payout_items)]
+    bank, one = [asset_keys.BANK_STATEMENT_LINES], timedelta(days=1)
+    return [
+        (day - timedelta(days=LOOKBACK), day, payouts + bank),
+        *((d, d, _landing(processors)) for d in (day - one, day, day + one)),
+        (day + one, day + timedelta(days=SPAN), bank),
+    ]
+
+
+def settled_plan(day: date, settled: dict[str, list[date]], processors: Sequence[str], landed: set[date]):
+    """The days ``day``'s payouts settled, reconciled (their neighbours landed first, where not yet), so that
+    money paid out but never booked is found."""
+    days = sorted({d for p in processors for d in settled.get(p, ()) if d != day})
+    around = sorted({d + timedelta(days=k) for d in days for k in (-1, 0, 1)} - landed)
+    return [(d, d, _landing(processors)) for d in around] + [
+        (d, d, [asset_keys.discrepancies(p) for p in processors if d in settled.get(p, ())]) for d in days
+    ]
+
+
+def whole_day(processors: Sequence[str]) -> list:
+    """The rest of the day itself (fetched with its windows): reconciled, settled, reported."""
     per_processor = [
         key(p)
         for p in processors
         for key in (asset_keys.discrepancies, asset_keys.reconciliation_summary, asset_keys.reconciliation_report)
     ]
-    whole_day = landing + [asset_keys.BANK_STATEMENT_LINES] + per_processor + [
-        asset_keys.EXCEPTION_AGING, asset_keys.DAILY_SUMMARY,
+    return per_processor + [
+        asset_keys.PAYOUT_MATCHES, asset_keys.CASH_POSITION, asset_keys.EXCEPTION_AGING, asset_keys.DAILY_SUMMARY,
     ]  # fmt: skip
-    return [(day - timedelta(days=1), landing), (day + timedelta(days=1), landing), (day, whole_day)]
 
 
 class Progress:
@@ -105,28 +133,60 @@ def run_day(
     definitions = build_definitions()
     _preflight(definitions)
     job = definitions.resolve_implicit_global_asset_job_def()
-    existing = set(daily_partitions.get_partition_keys())
+    existing = daily_partitions.get_partition_keys()  # in date order
     # without --verbose the console logger stays quiet: the progress lines say what happened
     quiet = {} if verbose else {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     results = []
-    with dg.DagsterInstance.get() as instance:
-        for partition, keys in day_plan(day, processors):
-            key = partition.isoformat()
-            if key not in existing:
-                print(f"recon: {key}: not a business day yet, skipped", file=out)
+
+    def execute(plan: list[tuple[date, date, list]]) -> None:
+        for first, last, keys in plan:
+            days = [k for k in existing if first.isoformat() <= k <= last.isoformat()]
+            if not days:
+                print(f"recon: {first.isoformat()}: not a business day yet, skipped", file=out)
                 continue
-            print(f"recon: {key}: {', '.join(k.to_user_string() for k in keys)}", file=out, flush=True)
+            span = days[0] if len(days) == 1 else f"{days[0]}..{days[-1]}"
+            print(f"recon: {span}: {', '.join(k.to_user_string() for k in keys)}", file=out, flush=True)
             run_id = str(uuid.uuid4())  # known before the run starts, so its events can be followed
             instance.add_event_listener(run_id, Progress(out))
+            tags = {"trigger": trigger, "processors": ",".join(processors)}
+            if len(days) == 1:
+                partition = {"partition_key": days[0], "tags": {**tags, "business_date": days[0]}}
+            else:  # one run fetches the whole range
+                partition = {"tags": {**tags, "business_date": day.isoformat(),
+                                      "dagster/asset_partition_range_start": days[0],
+                                      "dagster/asset_partition_range_end": days[-1]}}  # fmt: skip
             result = job.execute_in_process(
-                partition_key=key, instance=instance, asset_selection=keys, run_id=run_id, run_config=quiet,
-                tags={"trigger": trigger, "business_date": key, "processors": ",".join(processors)},
+                instance=instance,
+                asset_selection=keys,
+                run_id=run_id,
+                run_config=quiet,
                 raise_on_error=False,
-            )  # fmt: skip
-            print(f"recon: {key}: {'succeeded' if result.success else 'FAILED'} (run {result.run_id})", file=out)
+                **partition,
+            )
+            print(f"recon: {span}: {'succeeded' if result.success else 'FAILED'} (run {result.run_id})", file=out)
             results.append(result)
+
+    with dg.DagsterInstance.get() as instance:
+        fetched = fetch_plan(day, processors)
+        execute(fetched)
+        landed = {first for first, _, keys in fetched if asset_keys.LEDGER_TRANSACTIONS in keys}
+        execute(settled_plan(day, settled_days(definitions, day), processors, landed))
+        execute([(day, day, whole_day(processors))])
         print(f"recon: alerts: {send_alerts(instance, definitions, results)}", file=out)
     return all(r.success for r in results)
+
+
+def settled_days(definitions, day: date) -> dict[str, list[date]]:
+    """Per processor, the days of the movements ``day``'s payouts (landed already) settled."""
+    import dagster as dg
+
+    from recon_assets.warehouse import settlement
+
+    with (
+        dg.build_resources({"warehouse": definitions.resources["warehouse"]}) as resources,
+        resources.warehouse.connection() as conn,
+    ):
+        return settlement.settled_days(conn, day)
 
 
 def send_alerts(instance, definitions, results) -> str:
@@ -154,13 +214,14 @@ def send_alerts(instance, definitions, results) -> str:
 def summary_rows() -> dict[str, str]:
     """The reconciliation_runs columns the day's table shows, with their labels."""
     from recon_assets.domain.matching import DISCREPANCY_TYPES
+    from recon_assets.domain.settlement import SETTLEMENT_TYPES
 
     return {
         "risk_level": "risk level",
         "processor_transaction_count": "processor records",
         "internal_transaction_count": "ledger entries",
         "matched_count": "matched",
-        **{f"{kind}_count": kind.replace("_", " ") for kind in DISCREPANCY_TYPES},
+        **{f"{kind}_count": kind.replace("_", " ") for kind in DISCREPANCY_TYPES + SETTLEMENT_TYPES},
         "total_discrepancy_amount": "amount at risk",
         "total_volume_processed": "volume",
     }

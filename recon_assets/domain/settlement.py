@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 PAYOUT_NOT_IN_BANK = "payout_not_in_bank"
@@ -78,6 +78,7 @@ class PayoutItem:
     gross_minor: int = 0
     fee_minor: int = 0  # the processor's fee on it, as the processor reports it
     item_id: str = ""  # the processor's id of the item (Stripe's balance transaction, Square's payout entry)
+    occurred_at: datetime | None = None  # when the movement it settles happened, as the processor says
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,7 @@ class SquarePayoutEntry(BaseModel):
     model_config = ConfigDict(extra="ignore")
     id: str = Field(min_length=1, max_length=255)
     payout_id: str
+    effective_at: AwareDatetime | None = None
     type: str | None = None
     gross_amount_money: SquareMoney | None = None
     fee_amount_money: SquareMoney | None = None
@@ -222,8 +223,9 @@ def _payout_item(payout_id: str, entry: SquarePayoutEntry) -> PayoutItem:
     amounts = [(m.amount if m else 0) for m in (entry.gross_amount_money, entry.fee_amount_money,
                                                  entry.net_amount_money)]  # fmt: skip
     gross, fee, net = amounts
+    at = entry.effective_at.astimezone(UTC) if entry.effective_at else None
     if entry.type == "CHARGE" and entry.type_charge_details:
-        return PayoutItem(payout_id, entry.type_charge_details.payment_id, net, CHARGE, gross, fee, entry.id)
+        return PayoutItem(payout_id, entry.type_charge_details.payment_id, net, CHARGE, gross, fee, entry.id, at)
     if entry.type == "REFUND" and entry.type_refund_details:
-        return PayoutItem(payout_id, entry.type_refund_details.refund_id, net, REFUND, gross, fee, entry.id)
-    return PayoutItem(payout_id, None, net, OTHER, gross, fee, entry.id)
+        return PayoutItem(payout_id, entry.type_refund_details.refund_id, net, REFUND, gross, fee, entry.id, at)
+    return PayoutItem(payout_id, None, net, OTHER, gross, fee, entry.id, at)

@@ -94,6 +94,7 @@ class StripeBalanceTransaction(BaseModel):
     type: str
     reporting_category: str | None = None
     source: str | None = None
+    created: int | None = None
 
 
 class StripePayoutList(BaseModel):
@@ -171,8 +172,11 @@ class StripeClient(SourceClient):
                 if t.type == "payout":  # the payout's own transaction, not one it settles
                     continue
                 kind = _ITEM_KIND.get(t.type, OTHER)
-                items.append(PayoutItem(p.id, t.source if kind != OTHER else None, _iso(t.net, t.currency), kind,
-                                        _iso(t.amount, t.currency), _iso(t.fee, t.currency), t.id))  # fmt: skip
+                items.append(PayoutItem(
+                    p.id, t.source if kind != OTHER else None, _iso(t.net, t.currency), kind,
+                    _iso(t.amount, t.currency), _iso(t.fee, t.currency), t.id,
+                    datetime.fromtimestamp(t.created, tz=UTC) if t.created is not None else None,
+                ))  # fmt: skip
         return payouts, items
 
     def _list(self, path: str, model, params: dict[str, Any]) -> list:

@@ -8,6 +8,7 @@ from datetime import date
 import psycopg
 
 from recon_assets.domain.settlement import BankLine
+from recon_assets.warehouse.landing import lock_partition
 from recon_assets.warehouse.store import copy_rows, delete_partition
 
 COLUMNS = ("booking_date", "line_id", "account", "bank_reference", "amount_minor", "currency", "text", "reference",
@@ -20,6 +21,7 @@ def replace_statement_lines(
 ) -> int:
     """The day's lines (each with the file it came from), replacing what the day held."""
     with conn.transaction():
+        lock_partition(conn, "bank_statement_lines", day)
         delete_partition(conn, "bank_statement_lines", {"booking_date": day})
         return copy_rows(
             conn, "bank_statement_lines", COLUMNS,

@@ -9,14 +9,15 @@ from datetime import date
 import psycopg
 
 from recon_assets.domain.settlement import BankLine, CashPosition, ChargeFee, Payout, PayoutItem, PayoutMatch
+from recon_assets.warehouse.landing import lock_partition
 from recon_assets.warehouse.store import copy_rows, delete_partition
 
 PAYOUT_COLUMNS = ("processor_name", "payout_id", "arrival_date", "amount_minor", "currency", "expected_in_bank",
                   "trace_id", "dagster_run_id")  # fmt: skip
 PAYOUT_TYPES = ("text", "text", "date", "int8", "text", "bool", "text", "text")
 ITEM_COLUMNS = ("processor_name", "payout_id", "item_id", "arrival_date", "processor_txn_id", "kind", "gross_minor",
-                "fee_minor", "net_minor", "currency", "dagster_run_id")  # fmt: skip
-ITEM_TYPES = ("text", "text", "text", "date", "text", "text", "int8", "int8", "int8", "text", "text")
+                "fee_minor", "net_minor", "currency", "occurred_at", "dagster_run_id")  # fmt: skip
+ITEM_TYPES = ("text", "text", "text", "date", "text", "text", "int8", "int8", "int8", "text", "timestamptz", "text")
 MATCH_COLUMNS = ("arrival_date", "processor_name", "payout_id", "bank_line_id", "booking_date", "method",
                  "dagster_run_id")  # fmt: skip
 MATCH_TYPES = ("date", "text", "text", "text", "date", "text", "text")
@@ -36,6 +37,7 @@ def replace_payouts(
     """The processor's payouts arriving ``day`` and their items, replacing what the day held."""
     currency = {p.payout_id: p.currency for p in payouts}
     with conn.transaction():
+        lock_partition(conn, "payouts", processor, day)
         delete_partition(conn, "payout_items", {"processor_name": processor, "arrival_date": day})
         delete_partition(conn, "payouts", {"processor_name": processor, "arrival_date": day})
         written = copy_rows(
@@ -47,10 +49,23 @@ def replace_payouts(
         item_rows = copy_rows(
             conn, "payout_items", ITEM_COLUMNS,
             ((processor, i.payout_id, i.item_id, day, i.processor_txn_id, i.kind, i.gross_minor, i.fee_minor,
-              i.net_minor, currency[i.payout_id], run_id) for i in items),
+              i.net_minor, currency[i.payout_id], i.occurred_at, run_id) for i in items),
             ITEM_TYPES,
         )  # fmt: skip
     return written, item_rows
+
+
+def settled_days(conn: psycopg.Connection, day: date) -> dict[str, list[date]]:
+    """Per processor, the UTC days of the movements its payouts arriving ``day`` settled."""
+    rows = conn.execute(
+        """SELECT DISTINCT processor_name, (occurred_at AT TIME ZONE 'UTC')::date FROM payout_items
+           WHERE arrival_date = %s AND occurred_at IS NOT NULL ORDER BY 1, 2""",
+        (day,),
+    ).fetchall()
+    days: dict[str, list[date]] = {}
+    for processor, settled in rows:
+        days.setdefault(processor, []).append(settled)
+    return days
 
 
 def payouts_between(conn: psycopg.Connection, first: date, last: date) -> list[Payout]:
@@ -151,6 +166,7 @@ def day_activity(conn: psycopg.Connection, day: date) -> list[tuple[str, str, in
 
 def replace_cash_positions(conn: psycopg.Connection, day: date, positions: Sequence[CashPosition], run_id: str) -> int:
     with conn.transaction():
+        lock_partition(conn, "cash_positions", day)
         delete_partition(conn, "cash_positions", {"business_date": day})
         return copy_rows(
             conn, "cash_positions", POSITION_COLUMNS,

@@ -23,7 +23,13 @@ from recon_assets.domain.settlement import (
     grace_span_days,
     settle_day,
 )
-from recon_assets.partitions import OWNERS, daily_partitions, partition_day, refresh_when_inputs_change
+from recon_assets.partitions import (
+    OWNERS,
+    daily_partitions,
+    partition_day,
+    partition_days,
+    refresh_when_inputs_change,
+)
 from recon_assets.processors.bank_statements import StatementError, is_statement, read_statement
 from recon_assets.processors.http import ApiError
 from recon_assets.processors.registry import PROCESSORS, SourceSpec
@@ -35,6 +41,9 @@ SPAN = grace_span_days()  # the days a payout's grace window spans at most (defa
 LOOKBACK = 2 * SPAN  # how far back a day's settlement reads payouts and lines (earlier payouts pick first)
 # Processors that report a charge's fee on their payout's items; the others on the payment itself (PayPal)
 FEES_ON_PAYOUT_ITEMS = ("stripe", "square")
+
+
+PARTITIONS_PER_RUN = 31  # a backfill fetches a month of payouts or statements per run
 
 
 def _window(start: int, end: int) -> dg.TimeWindowPartitionMapping:
@@ -74,6 +83,7 @@ def latest_statement_of_day(lines: list[tuple[BankLine, str]], listed: list[Stat
     kinds={"python", "postgres"},
     owners=OWNERS,
     metadata={"dagster/table_name": "bank_statement_lines"},
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=PARTITIONS_PER_RUN),
     description=(
         "Every line the bank booked on the day, from the statement files delivered (BAI2, camt.053, MT940), "
         "credits positive: what actually arrived. A corrected statement of an account's day replaces it."
@@ -82,12 +92,16 @@ def latest_statement_of_day(lines: list[tuple[BankLine, str]], listed: list[Stat
 def statement_lines(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, bank_statements: BankStatementFiles
 ):
-    day = partition_day(context)
-    bank_statements.deliver_sandbox_statements([day])
+    days = partition_days(context)
+    bank_statements.deliver_sandbox_statements(days)
     listed = bank_statements.files()
-    lines = latest_statement_of_day(statement_lines_of(bank_statements, listed), listed, day)
+    every_line = statement_lines_of(bank_statements, listed)
+    lines, written = [], {}
     with warehouse.connection() as conn:
-        written = bank.replace_statement_lines(conn, day, lines, context.run.run_id)
+        for day in days:
+            own = latest_statement_of_day(every_line, listed, day)
+            written[day.isoformat()] = bank.replace_statement_lines(conn, day, own, context.run.run_id)
+            lines += own
     credits = pd.DataFrame([(x.currency, x.amount_minor) for x, _ in lines if x.amount_minor > 0],
                            columns=["currency", "amount_minor"])  # fmt: skip
     preview = pd.DataFrame(
@@ -96,7 +110,8 @@ def statement_lines(
     )
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": dg.MetadataValue.int(written),
+            "dagster/row_count": dg.MetadataValue.int(sum(written.values())),
+            **({"lines_by_day": dg.MetadataValue.json(written)} if len(days) > 1 else {}),
             "files": dg.MetadataValue.int(len({source for _, source in lines})),
             "credits_minor_by_currency": dg.MetadataValue.json(
                 {c: int(v) for c, v in credits.groupby("currency")["amount_minor"].sum().items()}
@@ -136,18 +151,22 @@ def build_payout_assets(spec: SourceSpec) -> dg.AssetsDefinition:
             ),
         ],  # fmt: skip
         partitions_def=daily_partitions,
+        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=PARTITIONS_PER_RUN),
         pool=spec.pool,
         required_resource_keys={spec.resource_key, "warehouse"},
     )
     def payout_assets(context: dg.AssetExecutionContext):
-        day = partition_day(context)
-        try:
-            payouts, items = getattr(context.resources, spec.resource_key).client().payouts(day)
-        except ApiError as exc:  # one line: the source, the endpoint, why
-            raise dg.Failure(description=str(exc)) from None
+        client = getattr(context.resources, spec.resource_key).client()
         warehouse: WarehouseResource = context.resources.warehouse
-        with warehouse.connection() as conn:
-            settlement.replace_payouts(conn, spec.name, day, payouts, items, context.run.run_id)
+        payouts, items = [], []
+        for day in partition_days(context):
+            try:
+                arriving, settled = client.payouts(day)
+            except ApiError as exc:  # one line: the source, the endpoint, why
+                raise dg.Failure(description=str(exc)) from None
+            with warehouse.connection() as conn:
+                settlement.replace_payouts(conn, spec.name, day, arriving, settled, context.run.run_id)
+            payouts, items = payouts + arriving, items + settled
         amounts = pd.DataFrame([(p.currency, p.amount_minor) for p in payouts], columns=["currency", "amount"])
         yield dg.MaterializeResult(asset_key=payouts_key, metadata={
             "dagster/row_count": dg.MetadataValue.int(len(payouts)),

@@ -4,6 +4,7 @@
 
 import json
 import os
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -101,7 +102,8 @@ class BankStatementFiles(dg.ConfigurableResource):
                 path = self._folder() / name
                 if not path.exists():
                     path.parent.mkdir(parents=True, exist_ok=True)
-                    partial = path.with_name(f".{path.name}.part")  # never a half-written statement in the folder
+                    # never a half-written statement in the folder, also when two runs deliver the same day
+                    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
                     partial.write_bytes(data)
                     partial.rename(path)
                     written += 1

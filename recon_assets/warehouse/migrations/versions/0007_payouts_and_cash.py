@@ -54,6 +54,7 @@ def upgrade() -> None:
                fee_minor bigint NOT NULL,
                net_minor bigint NOT NULL,
                currency char(3) NOT NULL,
+               occurred_at timestamptz,
                dagster_run_id text,
                PRIMARY KEY (processor_name, payout_id, item_id)
            );
