@@ -63,6 +63,15 @@ module "reports_bucket" {
   kms_key_arn = aws_kms_key.recon.arn
 }
 
+# The bank delivers its statement files (BAI2, camt.053, MT940) here, under statements/ (over SFTP through
+# AWS Transfer Family, or its own upload); recon only reads them.
+module "statements_bucket" {
+  source            = "./modules/secure_bucket"
+  bucket            = "${local.name}-bank-statements-${data.aws_caller_identity.current.account_id}"
+  kms_key_arn       = aws_kms_key.recon.arn
+  access_log_bucket = module.reports_bucket.access_log_bucket_name
+}
+
 module "email" {
   source = "./modules/email"
   name   = local.name
@@ -93,6 +102,7 @@ module "ecs" {
   credential_secrets   = module.secrets.secret_arns
   reports_bucket_name  = module.reports_bucket.bucket_name
   reports_bucket_arn   = module.reports_bucket.bucket_arn
+  statements_bucket    = { name = module.statements_bucket.name, arn = module.statements_bucket.arn }
   ses_identity_arn     = module.email.identity_arn
   alert_from_email     = var.alert_from_email
   operations_email     = var.operations_email

@@ -106,6 +106,20 @@ locals {
     Action   = ["s3:GetObject"]
     Resource = "${var.reports_bucket_arn}/compute-logs/*"
   }
+  # the runs read statement lines, and the code server's sensor lists the new files: read-only, both
+  read_statements = {
+    Sid      = "ReadBankStatements"
+    Effect   = "Allow"
+    Action   = ["s3:GetObject"]
+    Resource = "${var.statements_bucket.arn}/statements/*"
+  }
+  list_statements = {
+    Sid       = "ListBankStatements"
+    Effect    = "Allow"
+    Action    = ["s3:ListBucket"]
+    Resource  = var.statements_bucket.arn
+    Condition = { StringLike = { "s3:prefix" = ["statements", "statements/*"] } }
+  }
   list_compute_logs = {
     Sid       = "ListComputeLogs"
     Effect    = "Allow"
@@ -120,7 +134,7 @@ resource "aws_iam_role_policy" "code" {
   role = aws_iam_role.code.id
   policy = jsonencode({
     Version   = "2012-10-17"
-    Statement = [local.send_alert_email]
+    Statement = [local.send_alert_email, local.read_statements, local.list_statements, local.use_key]
   })
 }
 
@@ -137,6 +151,8 @@ resource "aws_iam_role_policy" "run" {
         Resource = ["${var.reports_bucket_arn}/reports/*", "${var.reports_bucket_arn}/compute-logs/*"]
       },
       local.list_compute_logs,
+      local.read_statements,
+      local.list_statements,
       local.use_key,
       local.send_alert_email,
     ]

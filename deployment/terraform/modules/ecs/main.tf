@@ -88,6 +88,8 @@ locals {
     { name = "DAGSTER_HOME", value = "/opt/dagster/home-prod" },
     { name = "DAGSTER_COMPUTE_LOG_BUCKET", value = var.reports_bucket_name },
     { name = "REPORTS_BUCKET", value = var.reports_bucket_name },
+    { name = "BANK_STATEMENTS_BUCKET", value = var.statements_bucket.name },
+    { name = "BANK_STATEMENTS_PREFIX", value = "statements" },
     { name = "AWS_REGION", value = var.region },
     { name = "ALERT_FROM_EMAIL", value = var.alert_from_email },
     { name = "OPERATIONS_EMAIL", value = var.operations_email },

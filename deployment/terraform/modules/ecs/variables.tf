@@ -75,6 +75,11 @@ variable "reports_bucket_arn" {
   type = string
 }
 
+variable "statements_bucket" {
+  description = "Where the bank's statement files arrive (read-only for recon), under statements/"
+  type        = object({ name = string, arn = string })
+}
+
 variable "ses_identity_arn" {
   type = string
 }

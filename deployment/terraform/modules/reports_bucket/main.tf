@@ -30,3 +30,7 @@ output "bucket_name" {
 output "bucket_arn" {
   value = module.reports.arn
 }
+
+output "access_log_bucket_name" {
+  value = module.access_log.name
+}
