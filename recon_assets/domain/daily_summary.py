@@ -18,10 +18,14 @@ import pandas as pd
 from recon_assets.domain.matching import DISCREPANCY_TYPES, MISSING_TYPES
 from recon_assets.domain.money import display
 from recon_assets.domain.risk import RiskLevel
+from recon_assets.domain.settlement import PAID_OUT_NOT_BOOKED, SETTLEMENT_TYPES, CashPosition
 from recon_assets.domain.templating import render
 
 MARKER = {RiskLevel.LOW: "🟩", RiskLevel.MEDIUM: "🟨", RiskLevel.HIGH: "🟧", RiskLevel.CRITICAL: "🟥"}  # Markdown
-FINDING_LABELS = {kind: kind.replace("_", " ").capitalize() for kind in DISCREPANCY_TYPES}
+FINDING_LABELS = {kind: kind.replace("_", " ").capitalize() for kind in DISCREPANCY_TYPES + SETTLEMENT_TYPES}
+URGENT_TYPES = (*MISSING_TYPES, PAID_OUT_NOT_BOOKED)  # shown in bold: money nobody booked
+CASH_COLUMNS = {"gross_minor": "Gross", "refunds_minor": "Refunds", "fees_minor": "Fees", "net_minor": "Net",
+                "paid_out_minor": "Paid out", "in_transit_minor": "In transit"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class DailySummary:
     processors: Sequence[ProcessorDay]
     changes: Sequence[str]  # since the day before, in words
     backlog: Sequence[Mapping[str, str]] = ()  # open exceptions by processor, age and severity
+    cash: Sequence[Mapping[str, str]] = ()  # the cash position per processor and currency, formatted
     chart: str | None = None
     audit_head: str | None = None
     finding_labels: Mapping[str, str] = field(default_factory=lambda: FINDING_LABELS)
@@ -102,6 +107,14 @@ def _backlog(aging: pd.DataFrame | None, currency: str, names: Mapping[str, str]
     ]
 
 
+def _cash(positions: Sequence[CashPosition], names: Mapping[str, str]) -> list[dict[str, str]]:
+    return [
+        {"Processor": names.get(p.processor, p.processor), "Currency": p.currency,
+         **{label: display(getattr(p, column), p.currency, minor=True) for column, label in CASH_COLUMNS.items()}}
+        for p in positions
+    ]  # fmt: skip
+
+
 def build_daily_summary(
     day: date,
     runs: Sequence[Mapping],
@@ -113,8 +126,10 @@ def build_daily_summary(
     aging: pd.DataFrame | None = None,
     chart: str | None = None,
     audit_head: str | None = None,
+    cash: Sequence[CashPosition] = (),
 ) -> DailySummary:
-    """The day's summary rows (reconciliation_runs) and the day before's, as a controller reads them."""
+    """The day's summary rows (reconciliation_runs) and the day before's, and its cash position, as a
+    controller reads them."""
     processors = [
         ProcessorDay(
             name=names.get(run["processor_name"], run["processor_name"]),
@@ -123,7 +138,7 @@ def build_daily_summary(
             ledger_entries=int(run["internal_transaction_count"]),
             matched=int(run["matched_count"]),
             missing=int(run["missing_transaction_count"]),
-            findings={kind: int(run[f"{kind}_count"]) for kind in DISCREPANCY_TYPES},
+            findings={kind: int(run[f"{kind}_count"]) for kind in FINDING_LABELS},
             at_risk=display(run["total_discrepancy_amount"], currency),
             volume=display(run["total_volume_processed"], currency),
             files=files.get(run["processor_name"], ()),
@@ -139,6 +154,7 @@ def build_daily_summary(
         processors=processors,
         changes=changes_since(runs, previous, currency, names),
         backlog=_backlog(aging, currency, names),
+        cash=_cash(cash, names),
         chart=chart,
         audit_head=audit_head,
     )
@@ -173,6 +189,9 @@ def markdown(summary: DailySummary) -> str:
             + [("Matched", *(f"{p.matched:,}" for p in summary.processors)),
                ("Volume", *(p.volume for p in summary.processors))],
         )  # fmt: skip
+    if summary.cash:
+        lines += ["", "## Cash position", ""]
+        lines += _md_table(tuple(summary.cash[0]), [tuple(row.values()) for row in summary.cash])
     if summary.backlog:
         lines += ["", "## Open exceptions by age", ""]
         lines += _md_table(tuple(summary.backlog[0]), [tuple(row.values()) for row in summary.backlog])
@@ -184,4 +203,4 @@ def markdown(summary: DailySummary) -> str:
 
 
 def html(summary: DailySummary) -> str:
-    return render("daily_summary.html.j2", summary=summary, missing_types=MISSING_TYPES)
+    return render("daily_summary.html.j2", summary=summary, missing_types=URGENT_TYPES)

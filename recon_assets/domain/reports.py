@@ -14,6 +14,7 @@ import pandas as pd
 from recon_assets.domain.matching import DISCREPANCY_TYPES
 from recon_assets.domain.money import exponent, format_major
 from recon_assets.domain.risk import RiskLevel
+from recon_assets.domain.settlement import SETTLEMENT_TYPES
 
 # A finding as the warehouse keeps it (and the report reads it)
 FINDING_COLUMNS = (
@@ -21,12 +22,16 @@ FINDING_COLUMNS = (
     "processor_amount_minor", "processor_currency", "processor_status", "ledger_amount_minor", "ledger_currency",
     "ledger_status", "at_risk_minor", "at_risk_currency", "amount_at_risk", "reporting_currency",
     "first_detected_on", "last_detected_on", "resolved_on", "resolution", "group_members",
+    # the cash side: the payout and bank line a finding is about, and what was expected against what came
+    "payout_id", "bank_reference", "expected_minor", "actual_minor",
 )  # fmt: skip
 # Each amount in minor units gets its major-unit twin, in the same currency: (minor, major, currency)
 MONEY_COLUMNS = (
     ("processor_amount_minor", "processor_amount", "processor_currency"),
     ("ledger_amount_minor", "ledger_amount", "ledger_currency"),
     ("at_risk_minor", "at_risk_amount", "at_risk_currency"),
+    ("expected_minor", "expected_amount", "at_risk_currency"),
+    ("actual_minor", "actual_amount", "at_risk_currency"),
 )
 
 
@@ -102,5 +107,5 @@ def summary_json(run: Mapping) -> dict:
             "risk_level": level.value,
             "compliance_status": COMPLIANCE_STATUS[level],
         },
-        "discrepancy_counts": {kind: int(run[f"{kind}_count"]) for kind in DISCREPANCY_TYPES},
+        "discrepancy_counts": {kind: int(run[f"{kind}_count"]) for kind in DISCREPANCY_TYPES + SETTLEMENT_TYPES},
     }

@@ -193,3 +193,13 @@ def in_transit_payouts(conn: psycopg.Connection, day: date) -> list[str]:
                                AND d.discrepancy_type = 'payout_not_in_bank' AND d.resolved_on IS NULL)""",
         {"day": day},
     )]  # fmt: skip
+
+
+def cash_positions_of(conn: psycopg.Connection, day: date) -> list[CashPosition]:
+    """The day's cash position as the last run wrote it, processor by processor."""
+    rows = conn.execute(
+        """SELECT processor_name, currency, gross_minor, refunds_minor, fees_minor, net_minor, paid_out_minor,
+                  in_transit_minor FROM cash_positions WHERE business_date = %s ORDER BY processor_name, currency""",
+        (day,),
+    ).fetchall()
+    return [CashPosition(p, c.strip(), *amounts) for p, c, *amounts in rows]

@@ -39,6 +39,15 @@ def test_definitions_graph():
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
     assert groups == {*SOURCES, "reconciliation", "reporting", "settlement"}  # a box per source in the graph
     assert "bank/statement_lines" in keys
+    # the cash side: each processor's payouts and their items, the match against the bank, the position
+    settlement = {"bank/statement_lines", "settlement/payout_matches", "settlement/cash_position",
+                  *(f"{p}/{kind}" for p in PROCESSORS for kind in ("payouts", "payout_items"))}  # fmt: skip
+    assert {k for k in keys if graph.get(dg.AssetKey.from_user_string(k)).group_name == "settlement"} == settlement
+    matches = graph.get(asset_keys.PAYOUT_MATCHES)
+    assert matches.parent_keys == {asset_keys.BANK_STATEMENT_LINES,
+                                   *(key(p) for p in PROCESSORS for key in (asset_keys.payout_items,
+                                                                             asset_keys.discrepancies))}  # fmt: skip
+    assert asset_keys.PAYOUT_MATCHES in graph.get(asset_keys.reconciliation_summary("stripe")).parent_keys
     for p in PROCESSORS:  # each processor's chain in its own group, with the processor as a kind
         for key in (asset_keys.raw_transactions(p), asset_keys.discrepancies(p), asset_keys.reconciliation_summary(p),
                     asset_keys.reconciliation_report(p)):  # fmt: skip
@@ -55,7 +64,7 @@ def test_definitions_graph():
     assert schedule.cron_schedule == "0 4 * * *" and schedule.execution_timezone == "UTC"
     checks = {c.name for c in graph.asset_check_keys}
     assert {"data_quality", "quarantine", "large_amounts", "volume", "reconciliation_invariants",
-            "risk_threshold"} <= checks  # fmt: skip
+            "risk_threshold", "cash_tie_out", "fee_variance"} <= checks  # fmt: skip
     blocking = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys
                 if graph.get_check_spec(c).blocking}  # fmt: skip
     assert blocking == {(k.to_user_string(), "data_quality") for k in map(asset_keys.landed, SOURCES)}

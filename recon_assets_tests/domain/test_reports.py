@@ -8,13 +8,16 @@ import pandas as pd
 from recon_assets.domain import daily_summary as page
 from recon_assets.domain.charts import trend_chart_png
 from recon_assets.domain.reports import CSV_COLUMNS, discrepancies_csv, processor_files, report_path, summary_json
+from recon_assets.domain.settlement import CashPosition
 
 RUN = {
     "run_date": date(2026, 11, 20), "processor_name": "stripe", "processor_transaction_count": 300,
     "internal_transaction_count": 298, "matched_count": 290, "missing_transaction_count": 6,
     "missing_in_ledger_count": 4, "missing_at_processor_count": 2, "amount_mismatch_count": 1,
     "currency_mismatch_count": 0, "status_mismatch_count": 1, "duplicate_count": 1,
-    "group_amount_mismatch_count": 0, "suggested_match_count": 0,
+    "group_amount_mismatch_count": 0, "suggested_match_count": 0, "payout_not_in_bank_count": 1,
+    "unexplained_bank_credit_count": 0, "payout_amount_mismatch_count": 0, "payout_composition_mismatch_count": 0,
+    "paid_out_not_booked_count": 2, "fee_variance_count": 1,
     "total_discrepancy_amount": Decimal("1234.50"), "total_volume_processed": Decimal("98765.43"),
     "reporting_currency": "USD", "discrepancy_rate": Decimal("0.030000"), "risk_level": "MEDIUM",
 }  # fmt: skip
@@ -55,6 +58,7 @@ def test_daily_summary_says_the_worst_level_what_is_at_risk_and_what_changed():
     summary = page.build_daily_summary(
         date(2026, 11, 20), [RUN, other], yesterday, "USD", names={"stripe": "Stripe", "square": "Square"},
         files={"stripe": processor_files("stripe", {"discrepancies_csv": "s3://b/k"})}, chart="trend.png",
+        cash=[CashPosition("stripe", "JPY", 150_000, -1_200, 4_350, 144_450, 98_000, 0)],
     )  # fmt: skip
     assert summary.level.value == "CRITICAL" and summary.at_risk == "61,234.50 USD"
     assert summary.changes == ["+60,234.50 USD at risk", "+10 missing"]
@@ -62,7 +66,11 @@ def test_daily_summary_says_the_worst_level_what_is_at_risk_and_what_changed():
     assert "🟥 **CRITICAL** · 61,234.50 USD at risk across 2 processors, 12 missing" in markdown
     assert "| Stripe | 🟨 **MEDIUM** | 300 / 298 | 6 | 1,234.50 USD | [CSV](stripe/discrepancies.csv) |" in markdown
     assert "| Square | 🟥 **CRITICAL** |" in markdown and "(trend.png)" in markdown
+    assert "| Paid out not booked | 2 | 2 |" in markdown and "| Fee variance | 1 | 1 |" in markdown
+    assert "## Cash position" in markdown
+    assert "| Stripe | JPY | 150,000 JPY | -1,200 JPY | 4,350 JPY | 144,450 JPY | 98,000 JPY | 0 JPY |" in markdown
     html = page.html(summary)
+    assert "Cash position" in html and "144,450 JPY" in html
     assert 'src="trend.png"' in html and 'href="stripe/discrepancies.csv"' in html and "<script" not in html
     assert "background:#b91c1c" in html  # the CRITICAL badge
 

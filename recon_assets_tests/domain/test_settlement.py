@@ -10,6 +10,7 @@ from recon_assets.domain.settlement import (
     BY_AMOUNT,
     BY_REFERENCE,
     BankLine,
+    CashPosition,
     ChargeFee,
     FeeRate,
     FeeSchedule,
@@ -17,6 +18,7 @@ from recon_assets.domain.settlement import (
     Payout,
     PayoutItem,
     add_business_days,
+    cash_positions,
     composition_findings,
     fee_schedule_from_json,
     fee_variances,
@@ -140,3 +142,13 @@ def test_a_day_keeps_its_own_findings_and_a_reference_outside_the_window_does_no
     assert [(m.payout_id, m.method) for m in settle_day(monday, payouts, [], lines, {}, [], **args).matches] == [
         ("po_mon", BY_AMOUNT)
     ]
+
+
+def test_the_cash_position_adds_the_day_s_activity_and_its_payouts_by_state():
+    activity = [("stripe", "USD", 10_000, -1_000, 320), ("paypal", "EUR", 5_000, 0, 180)]
+    arriving = [payout("po_a", 4_000), payout("po_b", 2_500), payout("po_c", 700), payout("po_d", 50, paid=False)]
+    positions = cash_positions(activity, arriving, matched=["po_a"], in_transit=["po_b"])
+    assert positions == [
+        CashPosition("paypal", "EUR", 5_000, 0, 180, 4_820),
+        CashPosition("stripe", "USD", 10_000, -1_000, 320, 8_680, paid_out_minor=4_000, in_transit_minor=2_500),
+    ]  # po_c was found missing and po_d failed: neither paid out nor in transit

@@ -19,7 +19,7 @@ from recon_assets.domain.reports import (
 )
 from recon_assets.partitions import OWNERS, daily_partitions, partition_day, refresh_when_inputs_change
 from recon_assets.processors.registry import PROCESSORS, SourceSpec
-from recon_assets.warehouse import audit, casework, findings, runs
+from recon_assets.warehouse import audit, casework, findings, runs, settlement
 from recon_assets.warehouse.resource import WarehouseResource
 
 TREND_DAYS = 30
@@ -89,12 +89,13 @@ report_assets = [build_report_asset(spec) for spec in PROCESSORS.values()]
     group_name="reporting",
     kinds={"python", "s3", "html"},
     owners=OWNERS,
-    deps=[asset_keys.reconciliation_report(p) for p in PROCESSORS] + [asset_keys.EXCEPTION_AGING],
+    deps=[asset_keys.reconciliation_report(p) for p in PROCESSORS]
+    + [asset_keys.EXCEPTION_AGING, asset_keys.CASH_POSITION],
     automation_condition=refresh_when_inputs_change(),
     description=(
         "One page for the finance team: each processor's counts, amount at risk and risk level for the day, "
-        "the open exceptions by age, and a 30-day trend chart of amount at risk and missing transactions, "
-        "in Markdown and HTML."
+        "its findings by type (the cash side's too), its cash position, the open exceptions by age, and a 30-day "
+        "trend chart of amount at risk and missing transactions, in Markdown and HTML."
     ),
 )
 def daily_summary(
@@ -118,7 +119,7 @@ def daily_summary(
         summary = page.build_daily_summary(
             day, summaries, previous, currency, names=names,
             files={r["processor_name"]: processor_files(r["processor_name"], r["report_uris"]) for r in summaries},
-            aging=backlog, chart=CHART, audit_head=head_text,
+            aging=backlog, chart=CHART, audit_head=head_text, cash=settlement.cash_positions_of(conn, day),
         )  # fmt: skip
         markdown = page.markdown(summary)
         uris = {}
