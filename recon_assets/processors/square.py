@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field
 
 from recon_assets.domain.records import BIGINT, Canonical, Currency, Kind, MinorUnits, Status, wrong_sign
 from recon_assets.domain.settlement import CHARGE, OTHER, REFUND, Payout, PayoutItem
@@ -37,7 +37,8 @@ def rfc3339(value: datetime) -> str:
 
 class SquareMoney(BaseModel):
     amount: MinorUnits
-    currency: Currency
+    # the schema says currency; the payouts reference's own examples write currency_code: either is read
+    currency: Currency = Field(validation_alias=AliasChoices("currency", "currency_code"))
 
 
 class SquareFee(BaseModel):

@@ -8,13 +8,22 @@ import pytest
 import requests
 
 from recon_assets.contracts import ledger_contract
+from recon_assets.domain.money import exponent
 from recon_assets.processors.http import HttpClient
 from recon_assets.processors.ledger import FORMAT as LEDGER_FORMAT
 from recon_assets.processors.ledger import LedgerClient
+from recon_assets.processors.square import SquarePayoutEntries, SquarePayouts
 from recon_assets.processors.stripe import FORMATS as STRIPE_FORMATS
-from recon_assets.processors.stripe import StripeClient
+from recon_assets.processors.stripe import StripeBalanceTransaction, StripeClient, StripePayout
 from recon_assets.sandbox.server import SANDBOX_CREDENTIALS as C
-from recon_assets.sandbox.world import SandboxConfig, expected_findings, ledger_bookings, processor_movements, world
+from recon_assets.sandbox.world import (
+    SQUARE_LOCATIONS,
+    SandboxConfig,
+    expected_findings,
+    ledger_bookings,
+    processor_movements,
+    world,
+)
 from recon_assets_tests.conftest import SPECS
 
 DAY = date(2026, 11, 20)
@@ -125,3 +134,62 @@ def test_sandbox_is_deterministic():
     assert first == again and len(first[0]) > 300
     assert expected_findings(config, "stripe", DAY) == world(config, "stripe", DAY).expected
     assert processor_movements(SandboxConfig(seed=4), "stripe", DAY) != first[0]
+
+
+SQUARE = {"Authorization": f"Bearer {C['square'].key}"}
+
+
+def test_square_payouts_and_their_entries_match_the_spec(sandbox):
+    spec = nullable_to_jsonschema(json.loads((SPECS / "square-payouts.json").read_text()))
+    listed = get(sandbox, "/v2/payouts", {"begin_time": "2026-11-13T00:00:00Z", "end_time": "2026-11-21T00:00:00Z",
+                                          "location_id": SQUARE_LOCATIONS[0]}, SQUARE)  # fmt: skip
+    assert listed["payouts"]
+    jsonschema.validate(listed, component_schema(spec, "ListPayoutsResponse"))
+    payout = listed["payouts"][0]
+    entries = get(sandbox, f"/v2/payouts/{payout['id']}/payout-entries", {}, SQUARE)
+    assert entries["payout_entries"]
+    jsonschema.validate(entries, component_schema(spec, "ListPayoutEntriesResponse"))
+    assert sum(e["net_amount_money"]["amount"] for e in entries["payout_entries"]) in (
+        payout["amount_money"]["amount"],
+        payout["amount_money"]["amount"] - 10 ** exponent(payout["amount_money"]["currency"]),
+    )  # equal, unless this payout carries the planted composition fault
+
+
+@pytest.mark.parametrize("kind", ["payout", "balance_transaction"])
+def test_stripe_cash_objects_have_stripes_fields_and_types(sandbox, kind):
+    example = json.loads((SPECS / "stripe-example-objects.json").read_text())[kind]
+    stripe = {"Authorization": f"Bearer {C['stripe'].key}"}
+    payouts = get(sandbox, "/v1/payouts", {"arrival_date[gte]": 1763596800, "arrival_date[lt]": 1763683200}, stripe)
+    ours = payouts["data"][0]
+    if kind == "balance_transaction":
+        ours = get(sandbox, "/v1/balance_transactions", {"payout": ours["id"]}, stripe)["data"][0]
+    assert not set(example) - set(ours), f"fields Stripe has that the sandbox lacks: {set(example) - set(ours)}"
+    for field, value in ours.items():
+        if field in example and value is not None and example[field] is not None:
+            assert _shape(value) == _shape(example[field]), field
+
+
+def test_paypal_withdrawals_match_the_spec(sandbox):
+    spec = nullable_to_jsonschema(json.loads((SPECS / "paypal-reporting-transactions-v1.json").read_text()))
+    token = requests.post(
+        sandbox.url + "/v1/oauth2/token", data={"grant_type": "client_credentials"}, auth=tuple(C["paypal"]),
+        timeout=10,
+    ).json()["access_token"]  # fmt: skip
+    body = get(sandbox, "/v1/reporting/transactions",
+               {"start_date": "2026-11-20T00:00:00+00:00", "end_date": "2026-11-21T00:00:00+00:00",
+                "transaction_type": "T0400"}, {"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert body["transaction_details"]
+    assert {d["transaction_info"]["transaction_event_code"] for d in body["transaction_details"]} == {"T0400"}
+    jsonschema.validate(body, component_schema(spec, "search_response"))
+
+
+def test_clients_read_the_processors_own_payout_examples():
+    examples = json.loads((SPECS / "stripe-example-objects.json").read_text())
+    assert StripePayout.model_validate(examples["payout"]).amount == 1100
+    assert StripeBalanceTransaction.model_validate(examples["balance_transaction"]).source.startswith("ch_")
+    spec = json.loads((SPECS / "square-payouts.json").read_text())["components"]["schemas"]
+    payouts = SquarePayouts.model_validate(spec["ListPayoutsResponse"]["example"]).payouts
+    assert payouts[0].amount_money.amount == 6259 and payouts[0].end_to_end_id == "L2100000005"
+    entries = SquarePayoutEntries.model_validate(spec["ListPayoutEntriesResponse"]["example"]).payout_entries
+    refund = next(e for e in entries if e.type == "REFUND")
+    assert refund.net_amount_money.amount == -48 and refund.type_refund_details.payment_id
