@@ -126,7 +126,9 @@ def tie_out(
     (a repeated line is unexplained on the later one).
     """
     result = TieOut()
-    expected = sorted((p for p in payouts if p.expected_in_bank), key=lambda p: (p.arrival_date, p.payout_id))
+    # a payout of zero or less (Square's withdrawals from the seller) brings no credit to wait for
+    expected = sorted((p for p in payouts if p.expected_in_bank and p.amount_minor > 0),
+                      key=lambda p: (p.arrival_date, p.payout_id))  # fmt: skip
     credits = sorted(
         (line for line in lines if line.amount_minor > 0 and processor_named(line.text, processors)),
         key=lambda line: (line.booking_date, line.line_id),

@@ -58,6 +58,7 @@ def test_each_fault_is_found_once_and_a_payout_in_transit_is_not():
         payout("po_fee", 30_000, trace="T3"),  # the bank deducted its fee: credited 29,985
         payout("po_missing", 40_000),  # never reaches the bank
         payout("po_failed", 50_000, paid=False),  # failed: no credit is expected
+        payout("po_debit", -103, processor="square"),  # money taken back from the seller: no credit either
         payout("po_square", 60_000, processor="square"),
     ]
     lines = [
