@@ -192,6 +192,7 @@ def screenshots(base_url: str) -> None:
         )
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1300})
+            page.set_viewport_size({"width": 1600, "height": 2400})  # the whole graph, every group open
             show_whole_graph(page, base_url)
             text = page.inner_text("body")
             for processor in PROCESSORS:  # each processor's assets in a box titled with its name
@@ -199,6 +200,7 @@ def screenshots(base_url: str) -> None:
             for node in ("raw_transactions", "discrepancies"):  # three of each, told apart by their boxes
                 assert len(re.findall(rf"^{node}$", text, re.MULTILINE)) == len(PROCESSORS), text[:2000]
             page.screenshot(path=str(target / "asset-graph.png"))
+            page.set_viewport_size({"width": 1600, "height": 1300})
             page.goto(f"{base_url}/assets/stripe/reconciliation_summary?view=checks", wait_until="networkidle")
             page.get_by_text("risk_threshold", exact=True).first.wait_for(timeout=60_000)
             dismiss_newsletter_dialog(page)

@@ -8,9 +8,12 @@ instance home. They are dagster-postgres's storages; only where the URL comes fr
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 from dagster import Field, StringSource
 from dagster._core.storage.event_log.schema import ConcurrencyLimitsTable
 from dagster_postgres.event_log import PostgresEventLogStorage
@@ -24,14 +27,30 @@ from recon_assets.warehouse.urls import DatabaseUrl
 STORAGE_URL_VAR = "RECON_DAGSTER_STORAGE_URL"
 
 
-def dagster_storage_url(configured: str | None = None) -> str:
-    """The storage URL with the psycopg2 driver dagster-postgres needs."""
+_CREATION_LOCK = 0x7265636F6E6473  # pg advisory lock id ("reconds"): one process creates the tables at a time
+
+
+def storage_database(configured: str | None = None) -> DatabaseUrl:
+    """Where Dagster's storage lives: ``configured``, ``RECON_DAGSTER_STORAGE_URL``, or the warehouse."""
     raw = configured or os.environ.get(STORAGE_URL_VAR)
     if raw:
-        return DatabaseUrl.parse(raw, variable=STORAGE_URL_VAR).dagster_storage
+        return DatabaseUrl.parse(raw, variable=STORAGE_URL_VAR)
     url = configured_url()
     check_reachable(url)
-    return url.dagster_storage
+    return url
+
+
+@contextlib.contextmanager
+def one_creator_at_a_time(url: DatabaseUrl) -> Iterator[None]:
+    """Hold a session lock while a storage is made: dagster-postgres creates its tables and types when it
+    finds them missing, and two processes doing so at once on a new database collide ("type ... already
+    exists"). The second waits, then finds everything made."""
+    with psycopg.connect(url.libpq, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_CREATION_LOCK,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_CREATION_LOCK,))
 
 
 class _WarehouseStorage:
@@ -43,7 +62,9 @@ class _WarehouseStorage:
 
     @classmethod
     def from_config_value(cls, inst_data, config_value: dict[str, Any]):
-        return cls(postgres_url=dagster_storage_url(config_value.get("postgres_url")), inst_data=inst_data)
+        url = storage_database(config_value.get("postgres_url"))
+        with one_creator_at_a_time(url):
+            return cls(postgres_url=url.dagster_storage, inst_data=inst_data)
 
 
 class WarehouseRunStorage(_WarehouseStorage, PostgresRunStorage):

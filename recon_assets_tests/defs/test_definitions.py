@@ -39,10 +39,12 @@ def test_definitions_graph():
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
     assert groups == {*SOURCES, "reconciliation", "reporting", "settlement"}  # a box per source in the graph
     assert "bank/statement_lines" in keys
-    # the cash side: each processor's payouts and their items, the match against the bank, the position
-    settlement = {"bank/statement_lines", "settlement/payout_matches", "settlement/cash_position",
-                  *(f"{p}/{kind}" for p in PROCESSORS for kind in ("payouts", "payout_items"))}  # fmt: skip
+    # the cash side: the bank's lines, the match against the bank, the position; each processor's payouts
+    # and their items in the processor's own box
+    settlement = {"bank/statement_lines", "settlement/payout_matches", "settlement/cash_position"}
     assert {k for k in keys if graph.get(dg.AssetKey.from_user_string(k)).group_name == "settlement"} == settlement
+    for p in PROCESSORS:
+        assert graph.get(asset_keys.payouts(p)).group_name == graph.get(asset_keys.payout_items(p)).group_name == p
     matches = graph.get(asset_keys.PAYOUT_MATCHES)
     assert matches.parent_keys == {asset_keys.BANK_STATEMENT_LINES,
                                    *(key(p) for p in PROCESSORS for key in (asset_keys.payout_items,

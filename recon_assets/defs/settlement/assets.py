@@ -124,7 +124,8 @@ def statement_lines(
 def build_payout_assets(spec: SourceSpec) -> dg.AssetsDefinition:
     """The factory: a processor's payouts arriving each day, and the items each settled."""
     payouts_key, items_key = asset_keys.payouts(spec.name), asset_keys.payout_items(spec.name)
-    shared = {"group_name": "settlement", "kinds": {spec.name, "python", "postgres"}, "owners": OWNERS,
+    # in the processor's own box of the graph, beside its transactions; the cross-processor cash is in settlement
+    shared = {"group_name": spec.name, "kinds": {spec.name, "python", "postgres"}, "owners": OWNERS,
               "tags": {"processor": spec.name}}  # fmt: skip
 
     @dg.multi_asset(
