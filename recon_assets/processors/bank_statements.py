@@ -3,7 +3,9 @@
 - BAI2 (US), read with the ``bai2`` package: a line is a type-16 transaction detail; its date is its
   group's as-of date, its amount is in minor units already, its bank reference the detail's own.
 - ISO 20022 camt.053 (any version's namespace), read with ``lxml``: a line is an ``Ntry``; its date is
-  ``BookgDt``, its bank reference ``AcctSvcrRef``, its trace the transaction's ``EndToEndId``.
+  ``BookgDt`` (else ``ValDt``; a date or a date-time), its bank reference ``AcctSvcrRef``, its trace the
+  transaction's ``EndToEndId``, its counterparty the related party's name (``Pty/Nm`` from version 08, ``Nm``
+  before).
 - SWIFT MT940, read with the ``mt-940`` package: a line is a ``:61:``; its date is the entry date, else the
   value date; its bank reference follows ``//``; ``:86:`` is its description.
 
@@ -84,10 +86,17 @@ def read_camt053(data: bytes) -> list[BankLine]:
             currency = amount.get("Ccy")
             minor = to_minor(Decimal(amount.text.strip()), currency)
             sign = -1 if text_at(entry, "{*}CdtDbtInd") == "DBIT" else 1
-            day = date.fromisoformat(text_at(entry, "{*}BookgDt/{*}Dt") or text_at(entry, "{*}ValDt/{*}Dt"))
+            booked = next(filter(None, (text_at(entry, f"{{*}}{when}/{{*}}{kind}") for when in ("BookgDt", "ValDt")
+                                        for kind in ("Dt", "DtTm"))), None)  # fmt: skip
+            if booked is None:
+                raise StatementError("an entry with neither a booking nor a value date")
+            day = date.fromisoformat(booked[:10])
             details = entry.find("{*}NtryDtls/{*}TxDtls")
-            party = "{*}RltdPties/{*}Dbtr/{*}Nm" if sign > 0 else "{*}RltdPties/{*}Cdtr/{*}Nm"
-            words = [text_at(details, party), text_at(details, "{*}RmtInf/{*}Ustrd")] if details is not None else []
+            role = "{*}RltdPties/{*}" + ("Dbtr" if sign > 0 else "Cdtr")
+            words = []
+            if details is not None:  # the counterparty: under Pty from version 08 on (Party40Choice), Nm before
+                party = text_at(details, f"{role}/{{*}}Pty/{{*}}Nm") or text_at(details, f"{role}/{{*}}Nm")
+                words = [party, text_at(details, "{*}RmtInf/{*}Ustrd")]
             words.append(text_at(entry, "{*}AddtlNtryInf"))
             trace = text_at(details, "{*}Refs/{*}EndToEndId") if details is not None else None
             entries.append((account, day, sign * minor, currency, text_at(entry, "{*}AcctSvcrRef"),

@@ -95,6 +95,7 @@ def write_camt053(account: str, day: date, entries: Sequence[StatementEntry]) ->
         child(entry, "AcctSvcrRef", e.bank_reference)
         transaction = child(child(entry, "NtryDtls"), "TxDtls")
         child(child(transaction, "Refs"), "EndToEndId", e.trace or "NOTPROVIDED")
-        child(child(child(transaction, "RltdPties"), "Dbtr" if credit else "Cdtr"), "Nm", e.counterparty)
+        party = child(child(child(transaction, "RltdPties"), "Dbtr" if credit else "Cdtr"), "Pty")  # Party40Choice
+        child(party, "Nm", e.counterparty)
         child(child(transaction, "RmtInf"), "Ustrd", e.description)
     return etree.tostring(document, xml_declaration=True, encoding="UTF-8", pretty_print=True)

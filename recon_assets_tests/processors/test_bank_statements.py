@@ -41,3 +41,15 @@ def test_the_three_formats_agree_and_a_wrong_file_is_refused():
         read_statement("broken.bai2", b"01,garbage")
     with pytest.raises(StatementError, match="not a statement file"):
         read_statement("notes.txt", b"")
+
+
+def test_an_older_camt053_with_date_times_and_names_without_a_party_reads_the_same():
+    older = (
+        FILES["statement.xml"].decode()
+        .replace("camt.053.001.08", "camt.053.001.02")
+        .replace("<Pty>", "").replace("</Pty>", "")
+        .replace("<BookgDt>\n          <Dt>2026-11-20</Dt>", "<BookgDt>\n          <DtTm>2026-11-20T23:59:00Z</DtTm>")
+        .replace("<Dt>2026-11-20</Dt>\n        </BookgDt>", "<DtTm>2026-11-20T23:59:00Z</DtTm>\n        </BookgDt>")
+    )  # fmt: skip
+    assert "<Pty>" not in older and "DtTm" in older
+    assert read_statement("older.xml", older.encode()) == read_statement("statement.xml", FILES["statement.xml"])
