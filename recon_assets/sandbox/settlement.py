@@ -129,7 +129,8 @@ def payouts_arriving(config: SandboxConfig, day: date) -> tuple[SandboxPayout, .
     """Every processor's payouts with ``day`` as arrival date, the day's faults planted."""
     arriving = [
         p for processor in config.processors for back in range(LOOKBACK_DAYS + 1)
-        for p in _payouts_of_movement_day(config, processor, day - timedelta(days=back)) if p.arrival_date == day
+        if arrival_of(processor, day - timedelta(days=back)) == day  # only the days paid out on ``day`` are made
+        for p in _payouts_of_movement_day(config, processor, day - timedelta(days=back))
     ]  # fmt: skip
     if not config.settlement_faults:
         return tuple(arriving)
