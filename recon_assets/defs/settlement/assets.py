@@ -185,20 +185,20 @@ def build_payout_assets(spec: SourceSpec) -> dg.AssetsDefinition:
 
 payout_assets = [build_payout_assets(spec) for spec in PROCESSORS.values()]
 
-SETTLEMENT_COLUMNS = ("discrepancy_type", "processor_txn_id", "payout_id", "bank_reference", "bank_line_id",
-                      "processor_amount_minor", "processor_currency", "at_risk_minor", "at_risk_currency",
-                      "amount_at_risk", "expected_minor", "actual_minor")  # fmt: skip
+SETTLEMENT_COLUMNS = (
+    "discrepancy_type", "processor_txn_id", "payout_id", "bank_reference", "bank_line_id", "at_risk_minor",
+    "at_risk_currency", "amount_at_risk", "expected_minor", "actual_minor",
+)  # fmt: skip
 
 
 def settlement_frame(found: Sequence[SettlementFinding], rates: FxRates) -> pd.DataFrame:
     """Settlement findings as rows of ``discrepancies``, priced in the reporting currency."""
     frame = pd.DataFrame(
-        [(f.discrepancy_type, f.processor_txn_id, f.payout_id, f.bank_reference, f.bank_line_id, f.expected_minor,
-          f.currency, f.at_risk_minor, f.currency, rates.convert(f.at_risk_minor, f.currency), f.expected_minor,
-          f.actual_minor) for f in found],
+        [(f.discrepancy_type, f.processor_txn_id, f.payout_id, f.bank_reference, f.bank_line_id, f.at_risk_minor,
+          f.currency, rates.convert(f.at_risk_minor, f.currency), f.expected_minor, f.actual_minor) for f in found],
         columns=list(SETTLEMENT_COLUMNS),
     )  # fmt: skip
-    for column in ("processor_amount_minor", "at_risk_minor", "expected_minor", "actual_minor"):
+    for column in ("at_risk_minor", "expected_minor", "actual_minor"):
         frame[column] = frame[column].astype("Int64")
     return frame
 
@@ -233,8 +233,7 @@ def payout_matches(
 ):
     day = partition_day(context)
     rates, grace = reconciliation_settings.rates(), settlement_settings.grace_business_days
-    span = (add_business_days(day, grace) - day).days
-    back = 2 * max(span, grace_span_days(grace))
+    span, back = (add_business_days(day, grace) - day).days, 2 * grace_span_days(grace)
     with warehouse.connection() as conn, conn.transaction():
         lock_partition(conn, "payout_matches", "settlement", day)
         payouts = settlement.payouts_between(conn, day - timedelta(days=back), day)
