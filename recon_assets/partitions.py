@@ -10,13 +10,17 @@ import dagster as dg
 PARTITIONS_START = "2025-01-01"
 daily_partitions = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone="UTC")
 
+
+def days_around(start_offset: int, end_offset: int) -> dg.TimeWindowPartitionMapping:
+    """The days from ``start_offset`` to ``end_offset`` around a day. Days after the last one do not exist
+    yet: allowed, on purpose (a parameter Dagster marks beta)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return dg.TimeWindowPartitionMapping(start_offset, end_offset, allow_nonexistent_upstream_partitions=True)
+
+
 # A day's reconciliation reads the neighbouring days too: payments near midnight are booked across it.
-# The last day's next day does not exist yet: allowed, on purpose (a parameter Dagster marks beta).
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", dg.BetaWarning)
-    settlement_window = dg.TimeWindowPartitionMapping(
-        start_offset=-1, end_offset=1, allow_nonexistent_upstream_partitions=True
-    )
+settlement_window = days_around(-1, 1)
 
 OWNERS = ["team:finance-operations"]
 

@@ -198,8 +198,7 @@ class StripeClient(SourceClient):
         shifts = {currency: stripe_shift(currency) for currency in set(currencies)}
         refused: dict[int, str] = {}
         for i in (i for i, currency in enumerate(currencies) if shifts[currency]):  # ISK, MGA: not ISO's unit
-            shift, amount = shifts[currencies[i]], int(amounts[i])
-            iso = amount // 10**shift if shift > 0 else amount * 10**-shift
+            iso = _iso(int(amounts[i]), currencies[i])
             if BIGINT[0] <= iso <= BIGINT[1]:
                 amounts[i] = iso
             else:

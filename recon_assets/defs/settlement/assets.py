@@ -1,7 +1,6 @@
 """The cash side, day by day: each processor's payouts and what they settled, the bank's statement lines,
 how each payout met the bank (with the settlement findings and their checks), and the cash position."""
 
-import warnings
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 
@@ -26,6 +25,7 @@ from recon_assets.domain.settlement import (
 from recon_assets.partitions import (
     OWNERS,
     daily_partitions,
+    days_around,
     partition_day,
     partition_days,
     refresh_when_inputs_change,
@@ -41,15 +41,7 @@ SPAN = grace_span_days()  # the days a payout's grace window spans at most (defa
 LOOKBACK = 2 * SPAN  # how far back a day's settlement reads payouts and lines (earlier payouts pick first)
 # Processors that report a charge's fee on their payout's items; the others on the payment itself (PayPal)
 FEES_ON_PAYOUT_ITEMS = ("stripe", "square")
-
-
 PARTITIONS_PER_RUN = 31  # a backfill fetches a month of payouts or statements per run
-
-
-def _window(start: int, end: int) -> dg.TimeWindowPartitionMapping:
-    with warnings.catch_warnings():  # days after the last one do not exist yet: allowed (a beta parameter)
-        warnings.simplefilter("ignore", dg.BetaWarning)
-        return dg.TimeWindowPartitionMapping(start, end, allow_nonexistent_upstream_partitions=True)
 
 
 def statement_lines_of(files: BankStatementFiles, listed: Iterable[StatementFile]) -> list[tuple[BankLine, str]]:
@@ -186,16 +178,17 @@ def build_payout_assets(spec: SourceSpec) -> dg.AssetsDefinition:
 payout_assets = [build_payout_assets(spec) for spec in PROCESSORS.values()]
 
 SETTLEMENT_COLUMNS = (
-    "discrepancy_type", "processor_txn_id", "payout_id", "bank_reference", "bank_line_id", "at_risk_minor",
-    "at_risk_currency", "amount_at_risk", "expected_minor", "actual_minor",
+    "processor_name", "discrepancy_type", "processor_txn_id", "payout_id", "bank_reference", "bank_line_id",
+    "at_risk_minor", "at_risk_currency", "amount_at_risk", "expected_minor", "actual_minor",
 )  # fmt: skip
 
 
 def settlement_frame(found: Sequence[SettlementFinding], rates: FxRates) -> pd.DataFrame:
-    """Settlement findings as rows of ``discrepancies``, priced in the reporting currency."""
+    """Settlement findings as rows of ``discrepancies`` (with their processor), priced in the reporting currency."""
     frame = pd.DataFrame(
-        [(f.discrepancy_type, f.processor_txn_id, f.payout_id, f.bank_reference, f.bank_line_id, f.at_risk_minor,
-          f.currency, rates.convert(f.at_risk_minor, f.currency), f.expected_minor, f.actual_minor) for f in found],
+        [(f.processor_name, f.discrepancy_type, f.processor_txn_id, f.payout_id, f.bank_reference, f.bank_line_id,
+          f.at_risk_minor, f.currency, rates.convert(f.at_risk_minor, f.currency), f.expected_minor, f.actual_minor)
+         for f in found],
         columns=list(SETTLEMENT_COLUMNS),
     )  # fmt: skip
     for column in ("at_risk_minor", "expected_minor", "actual_minor"):
@@ -210,10 +203,10 @@ def settlement_frame(found: Sequence[SettlementFinding], rates: FxRates) -> pd.D
     kinds={"python", "postgres"},
     owners=OWNERS,
     deps=[
-        *(dg.AssetDep(asset_keys.payout_items(p), partition_mapping=_window(-LOOKBACK, 0)) for p in PROCESSORS),
-        dg.AssetDep(asset_keys.BANK_STATEMENT_LINES, partition_mapping=_window(-LOOKBACK, SPAN)),
+        *(dg.AssetDep(asset_keys.payout_items(p), partition_mapping=days_around(-LOOKBACK, 0)) for p in PROCESSORS),
+        dg.AssetDep(asset_keys.BANK_STATEMENT_LINES, partition_mapping=days_around(-LOOKBACK, SPAN)),
         # money paid out but never booked: the days the payouts settled, as reconciled
-        *(dg.AssetDep(asset_keys.discrepancies(p), partition_mapping=_window(-LOOKBACK, 0)) for p in PROCESSORS),
+        *(dg.AssetDep(asset_keys.discrepancies(p), partition_mapping=days_around(-LOOKBACK, 0)) for p in PROCESSORS),
     ],
     check_specs=settlement_check_specs(asset_keys.PAYOUT_MATCHES),
     automation_condition=refresh_when_inputs_change(),
@@ -260,18 +253,19 @@ def payout_matches(
         arriving = {p.payout_id: p for p in payouts if p.arrival_date == day}
         settlement.replace_matches(conn, day, result.matches, arriving, {x.line_id: x for x in lines},
                                    context.run.run_id)  # fmt: skip
+        frame = settlement_frame(result.findings, rates)
         today = datetime.now(UTC).date()
-        changes = {}
-        for processor in PROCESSORS:
-            own = settlement_frame([f for f in result.findings if f.processor_name == processor], rates)
-            changes[processor] = findings.sync_discrepancies(conn, processor, day, own, rates.reporting_currency,
-                                                             context.run.run_id, today, SETTLEMENT_TYPES)  # fmt: skip
-    frame = settlement_frame(result.findings, rates)
+        changes = {
+            processor: findings.sync_discrepancies(
+                conn, processor, day, frame[frame["processor_name"] == processor], rates.reporting_currency,
+                context.run.run_id, today, SETTLEMENT_TYPES,
+            )
+            for processor in PROCESSORS
+        }  # fmt: skip
     counts = {kind: int((frame["discrepancy_type"] == kind).sum()) for kind in SETTLEMENT_TYPES}
     due = [p for p in arriving.values() if p.expected_in_bank]
-    preview = frame.assign(processor_name=[f.processor_name for f in result.findings])[
-        ["processor_name", "discrepancy_type", "payout_id", "bank_reference", "processor_txn_id", "at_risk_currency",
-         "at_risk_minor"]].head(20)  # fmt: skip
+    preview = frame[["processor_name", "discrepancy_type", "payout_id", "bank_reference", "processor_txn_id",
+                     "at_risk_currency", "at_risk_minor"]].head(20)  # fmt: skip
     return dg.MaterializeResult(
         metadata={
             "payouts": dg.MetadataValue.int(len(arriving)),
