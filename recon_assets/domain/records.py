@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import numpy as np
+import pyarrow as pa
 from pydantic import AfterValidator, BaseModel, Field
 
 from recon_assets.domain.money import MoneyError, is_known_currency, to_minor
@@ -44,28 +45,40 @@ MinorUnits = Annotated[int, Field(ge=BIGINT[0], le=BIGINT[1])]
 Currency = Annotated[str, AfterValidator(_iso_currency)]
 
 
+UTC_TIME = pa.timestamp("us", tz="UTC")
+
+
 @dataclass(frozen=True)
 class RecordLayout:
-    """The fields of a canonical record, in order: a record is a tuple of them."""
+    """The fields of a canonical record, in order, with their Arrow types: a batch of records is a table."""
 
-    fields: tuple[str, ...]
+    schema: pa.Schema
     id_field: str  # with ``kind``, what makes two records the same record
     time_field: str  # the moment that decides the record's business day (UTC)
 
-    def position(self, name: str) -> int:
-        return self.fields.index(name)
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(self.schema.names)
+
+    def table(self, columns: dict[str, Any]) -> pa.Table:
+        """The columns of a ``Canonical`` as a table of this layout (times converted to UTC)."""
+        return pa.table([pa.array(columns[f.name], f.type) for f in self.schema], schema=self.schema)
 
 
 # One processor money movement (a charge or a refund), amounts signed in minor units, times in UTC;
 # ``order_reference`` is the merchant's order it paid (null when the processor carries none).
 PROCESSOR_RECORD = RecordLayout(
-    ("processor_txn_id", "kind", "amount_minor", "currency", "fee_minor", "status", "occurred_at", "order_reference"),
+    pa.schema([("processor_txn_id", pa.string()), ("kind", pa.string()), ("amount_minor", pa.int64()),
+               ("currency", pa.string()), ("fee_minor", pa.int64()), ("status", pa.string()),
+               ("occurred_at", UTC_TIME), ("order_reference", pa.string())]),
     id_field="processor_txn_id", time_field="occurred_at",
 )  # fmt: skip
 # One entry the business booked in its own ledger.
 LEDGER_RECORD = RecordLayout(
-    ("ledger_id", "processor_name", "processor_reference", "kind", "amount_minor", "currency", "fee_minor",
-     "status", "booked_at", "merchant_id", "order_reference"),
+    pa.schema([("ledger_id", pa.string()), ("processor_name", pa.string()), ("processor_reference", pa.string()),
+               ("kind", pa.string()), ("amount_minor", pa.int64()), ("currency", pa.string()),
+               ("fee_minor", pa.int64()), ("status", pa.string()), ("booked_at", UTC_TIME),
+               ("merchant_id", pa.string()), ("order_reference", pa.string())]),
     id_field="ledger_id", time_field="booked_at",
 )  # fmt: skip
 
@@ -75,7 +88,7 @@ class Canonical:
     """A batch of wire records made canonical: one column per field of the record's schema, one entry per
     wire record, and the records left out (by their index in the batch)."""
 
-    columns: dict[str, Any]  # a list or a NumPy array per field
+    columns: dict[str, Any]  # a list or a NumPy array per field (times: aware datetimes, or datetime64 in UTC)
     refused: dict[int, str] = field(default_factory=dict)  # the record contradicts itself: why
     skipped: np.ndarray | None = None  # True where the record moves no money we reconcile
 

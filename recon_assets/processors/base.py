@@ -8,6 +8,7 @@ whether it finished or not, always stops every worker: no thread outlives the fe
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import itertools
 import queue
@@ -23,6 +24,8 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import orjson
+import polars as pl
+import pyarrow as pa
 import zstandard
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -99,11 +102,11 @@ class Page:
 
 @dataclass
 class Batch:
-    """A few pages as they arrived, and the canonical records of the day they gave: each a tuple of the
-    record's fields followed by its page number and its position in that page."""
+    """A few pages as they arrived, and the canonical records of the day they gave: a table of the source's
+    layout followed by each record's page number and its position in that page."""
 
     pages: list[tuple[int, Page]]  # (page number, page)
-    records: list[tuple]
+    records: pa.Table
 
 
 @dataclass
@@ -220,57 +223,68 @@ class SourceClient(ABC):
 
     def _batches(self, day: date, pages: Iterator[Page], result: FetchResult) -> Iterator[Batch]:
         stats = result.stats
-        versions: dict[tuple, int] = {}  # identity -> hash of the first version's canonical record
+        versions: dict[tuple, int] = {}  # identity -> digest of the first version's canonical record
         started = time.perf_counter()
         try:
             for chunk in _chunks(enumerate(pages, start=1), PAGES_PER_BATCH):
-                records, counts = [], Counter()
+                counts = Counter()
                 for _, page in chunk:
                     for _, raw, reason in page.rejected:
                         self._quarantine(result, self.record_id(raw) if isinstance(raw, dict) else None, reason, raw)
-                for endpoint in dict.fromkeys(page.endpoint for _, page in chunk):
-                    pages_of = [(page_no, page) for page_no, page in chunk if page.endpoint == endpoint]
-                    records += self._accept(pages_of, endpoint, day, versions, result, counts)
-                stats.add(pages=len(chunk), records=len(records), **counts)
+                tables = [
+                    self._accept([(n, page) for n, page in chunk if page.endpoint == endpoint], endpoint, day,
+                                 versions, result, counts)
+                    for endpoint in dict.fromkeys(page.endpoint for _, page in chunk)
+                ]  # fmt: skip
+                records = pa.concat_tables(tables) if tables else self.trace_schema.empty_table()
+                stats.add(pages=len(chunk), records=records.num_rows, **counts)
                 yield Batch(chunk, records)
         finally:
             stats.add(seconds=time.perf_counter() - started)
 
+    @functools.cached_property
+    def trace_schema(self) -> pa.Schema:
+        """The batches' schema: the layout's fields, then where each record came from."""
+        return self.layout.schema.append(pa.field("page_no", pa.int32())).append(pa.field("page_index", pa.int32()))
+
     def _accept(self, pages, endpoint: str, day: date, versions: dict, result: FetchResult, counts: Counter):
-        """The canonical records of ``day`` the pages hold, each followed by its page number and position.
-        Left out and counted: repeats, records that move no money, records of another day; records at
+        """The canonical records of ``day`` the pages hold, with their page numbers and positions. Left out
+        and counted: repeats, records that move no money we reconcile, records of another day; records at
         fault (refused, or a second version contradicting the first) are quarantined."""
         layout = self.layout
-        origins = [(page_no, page, position) for page_no, page in pages for position, _ in page.records]
+        page_numbers = np.array([page_no for page_no, page in pages for _ in page.records], dtype=np.int32)
+        positions = np.array([position for _, page in pages for position, _ in page.records], dtype=np.int32)
+        by_page = dict(pages)
         made = self.canonical([record for _, page in pages for _, record in page.records], endpoint)
-        columns = [made.columns[name] for name in layout.fields]
-        columns = [c.tolist() if isinstance(c, np.ndarray) else c for c in columns]
-        id_at, kind_at, time_at = (layout.position(f) for f in (layout.id_field, "kind", layout.time_field))
-        left_out = set(made.refused)
+        table = layout.table(made.columns)
+        ids, kinds = made.columns[layout.id_field], table["kind"].to_pylist()  # plain text: hashed fast
+        kept = np.ones(table.num_rows, dtype=bool)
         for index, reason in made.refused.items():
-            page_no, page, position = origins[index]
-            self._quarantine(result, columns[id_at][index], reason, page.item(position))
+            self._quarantine(result, ids[index], reason, by_page[int(page_numbers[index])].item(int(positions[index])))
+            kept[index] = False
         if made.skipped is not None:
-            skipped = np.flatnonzero(made.skipped).tolist()
-            counts["skipped_non_payment"] += len(skipped)
-            left_out.update(skipped)
-        start, end = day_bounds(day)
-        accepted = []
-        for index, record in enumerate(zip(*columns, strict=True)):
-            if index in left_out:
-                continue
-            key, digest, known = (record[id_at], record[kind_at]), hash(record), len(versions)
-            page_no, page, position = origins[index]
-            if versions.setdefault(key, digest) != digest:
+            counts["skipped_non_payment"] += int((made.skipped & kept).sum())
+            kept &= ~made.skipped
+        digests = pl.from_arrow(table).hash_rows(seed=0).to_list()  # a record's contents, to tell versions apart
+        start, end = (np.datetime64(edge.replace(tzinfo=None), "us") for edge in day_bounds(day))
+        times = table[layout.time_field].to_numpy().astype("datetime64[us]")
+        in_day = ((times >= start) & (times < end)).tolist()
+        accepted = np.zeros(table.num_rows, dtype=bool)
+        setdefault = versions.setdefault
+        for index in np.flatnonzero(kept).tolist():
+            key, digest, known = (ids[index], kinds[index]), digests[index], len(versions)
+            if setdefault(key, digest) != digest:
                 result.conflicting_ids.add(key[0])
-                self._quarantine(result, key[0], CONFLICT_REASON, page.item(position))
+                page = by_page[int(page_numbers[index])]
+                self._quarantine(result, key[0], CONFLICT_REASON, page.item(int(positions[index])))
             elif len(versions) == known:
                 counts["duplicates_dropped"] += 1
-            elif not start <= record[time_at] < end:
+            elif not in_day[index]:
                 counts["outside_day_dropped"] += 1
             else:
-                accepted.append((*record, page_no, position))
-        return accepted
+                accepted[index] = True
+        table = table.append_column("page_no", pa.array(page_numbers)).append_column("page_index", pa.array(positions))
+        return table.filter(pa.array(accepted))
 
     def _quarantine(self, result: FetchResult, record_id: str | None, reason: str, raw: Any) -> None:
         result.quarantine.append(QuarantinedRecord(source=self.name, record_id=record_id, reason=reason, raw=raw))

@@ -18,7 +18,7 @@ contract refuses; it only declines to decide.
 from __future__ import annotations
 
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -61,20 +61,20 @@ class FastReader:
     def _check_each_distinct(page: Any, path: Path, check: Callable[[Any], Any]) -> None:
         """Run ``check`` once per distinct value at ``path``, writing back what it returns (``usd`` ->
         ``USD``); a value it refuses refuses the page."""
-        holders = list(_holders(page, path[:-1]))
-        name = path[-1]
-        checked: dict[Any, Any] = {}
-        for holder in holders:
-            value = getattr(holder, name)
-            if value is None:
-                continue
-            if value not in checked:
-                try:
-                    checked[value] = check(value)
-                except ValueError as exc:
-                    raise Refused(f"{'.'.join(path)}: {exc}") from None
-            if checked[value] != value:
-                setattr(holder, name, checked[value])
+        holders, name = _holders(page, path[:-1]), path[-1]
+        values = [getattr(holder, name) for holder in holders]
+        rewritten = {}
+        for value in set(values) - {None}:
+            try:
+                checked = check(value)
+            except ValueError as exc:
+                raise Refused(f"{'.'.join(path)}: {exc}") from None
+            if checked != value:
+                rewritten[value] = checked
+        if rewritten:
+            for holder, value in zip(holders, values, strict=True):
+                if value in rewritten:
+                    setattr(holder, name, rewritten[value])
 
     def _struct(self, model: type[BaseModel], path: Path) -> type[msgspec.Struct]:
         fields = []
@@ -122,13 +122,14 @@ class FastReader:
         return Annotated[annotation, msgspec.Meta(**constraints)] if constraints else annotation
 
 
-def _holders(value: Any, path: Path) -> Iterator[Any]:
-    """The objects found at ``path`` under ``value``, lists flattened on the way."""
-    if isinstance(value, list):
-        for item in value:
-            yield from _holders(item, path)
-    elif value is not None:
-        if not path:
-            yield value
-        else:
-            yield from _holders(getattr(value, path[0]), path[1:])
+def _holders(value: Any, path: Path) -> list[Any]:
+    """The objects found at ``path`` under ``value``, level by level, lists flattened on the way."""
+    level = [value]
+    for name in path:
+        level = [getattr(holder, name) for holder in _flat(level)]
+    return _flat(level)
+
+
+def _flat(values: list[Any]) -> list[Any]:
+    """``values`` with lists opened and ``None`` left out."""
+    return [v for value in values for v in (value if isinstance(value, list) else (value,)) if v is not None]

@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 import requests
@@ -145,6 +146,7 @@ class HttpClient:
         self.cancelled = threading.Event()  # set by the fetch that owns this client to stop every stream
         self.pacer = RequestPacer(requests_per_second, self.cancelled) if requests_per_second else None
         self._local = threading.local()
+        self._templates: dict[tuple, requests.PreparedRequest] = {}  # see _prepared
         # one policy object for every request of every thread (tenacity keeps its state per thread)
         self._retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(_Retryable),
@@ -210,9 +212,9 @@ class HttpClient:
         self.stats.add(requests=1)
         policy = self.policy
         try:
-            response = self.session.request(
-                method, self.base_url + path, timeout=(policy.connect_timeout, policy.read_timeout), stream=True,
-                **kwargs,
+            response = self.session.send(
+                self._prepared(method, path, **kwargs), timeout=(policy.connect_timeout, policy.read_timeout),
+                stream=True, allow_redirects=False,
             )  # fmt: skip
             status = response.status_code
             if status < 400:  # the body in one read, not requests' 10 KB chunks: a page is 150 KB
@@ -227,17 +229,31 @@ class HttpClient:
             raise _Retryable(self.source, path, status, _error_summary(response), _retry_after(response))
         raise ApiError(self.source, path, status, _error_summary(response))
 
+    def _prepared(self, method: str, path: str, *, params=None, headers=None, data=None, auth=None):
+        """The request, prepared. A page request (no body, no auth) duplicates the one prepared for its endpoint
+        and headers, then appends its query: preparing anew costs more than the rest of a request."""
+        if data is not None or auth is not None:
+            return requests.Request(method, self.base_url + path, params=params, headers=headers, data=data,
+                                    auth=auth).prepare()  # fmt: skip
+        key = (method, path, tuple((headers or {}).items()))
+        template = self._templates.get(key)
+        if template is None:
+            template = self._templates.setdefault(key, requests.Request(method, self.base_url + path,
+                                                                        headers=headers).prepare())  # fmt: skip
+        prepared = template.copy()
+        if params:
+            prepared.url = f"{prepared.url}?{urlencode(params, doseq=True)}"
+        return prepared
+
 
 def _session(https: bool) -> requests.Session:
     """A session that reads the environment once: unless a proxy is configured (then requests honours it,
-    and NO_PROXY, request by request), no per-request lookup of proxies, ~/.netrc or CA bundle variables,
-    which cost a file-system call per page. A CA bundle is only looked at for HTTPS (requests checks the
-    bundle's path on every request)."""
+    and NO_PROXY, request by request), no per-request lookup of proxies or ~/.netrc. The CA bundle variables
+    are read here, for HTTPS only (requests checks the bundle's path on every request)."""
     session = requests.Session()
-    if not urllib.request.getproxies():
-        session.trust_env = False
-        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-        session.verify = (bundle if https else None) or True
+    session.trust_env = bool(urllib.request.getproxies())
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    session.verify = (bundle if https else None) or True
     return session
 
 

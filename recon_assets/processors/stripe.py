@@ -216,7 +216,7 @@ class StripeClient(SourceClient):
             "currency": currencies,
             "fee_minor": [0] * count,  # Stripe reports fees on balance transactions, not on charges
             "status": statuses,
-            "occurred_at": [datetime.fromtimestamp(r.created, tz=UTC) for r in records],
+            "occurred_at": np.fromiter((r.created for r in records), np.int64, count).astype("datetime64[s]"),
             "order_reference": [r.metadata.order_id if r.metadata else None for r in records],
         }
         return Canonical(columns, refused)

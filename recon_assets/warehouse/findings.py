@@ -4,6 +4,7 @@ with their history, and what the reports and the open-items view read back."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 import pandas as pd
@@ -15,28 +16,30 @@ from psycopg import sql
 from recon_assets.domain.casework import KEPT_WHEN_FOUND_AGAIN
 from recon_assets.domain.matching import LEDGER_SCHEMA, PROCESSOR_SCHEMA
 from recon_assets.domain.reports import FINDING_COLUMNS
-from recon_assets.warehouse.store import audit, copy_table, delete_partition, read_frame, read_table
+from recon_assets.warehouse.store import audit, copy_table, delete_partition, read_arrow, read_frame
+from recon_assets.warehouse.urls import DatabaseUrl
 
 
-def load_window(conn: psycopg.Connection, processor: str, day: date) -> tuple[pa.Table, pa.Table]:
-    """The processor's records and the ledger's entries of day-1 .. day+1 (the settlement window), as Arrow."""
+def load_window(conn: psycopg.Connection, url: DatabaseUrl, processor: str, day: date) -> tuple[pa.Table, pa.Table]:
+    """The processor's records and the ledger's entries of day-1 .. day+1 (the settlement window), as Arrow,
+    both read at once, each over a connection of its own (``read_arrow``)."""
     bounds = (processor, day - timedelta(days=1), day + timedelta(days=1))
-    processor_records = read_table(
-        conn,
+    processor_records = (
         """SELECT processor_txn_id, business_date, amount_minor, currency, status, order_reference
            FROM processor_transactions WHERE processor_name = %s AND business_date BETWEEN %s AND %s""",
-        bounds,
         PROCESSOR_SCHEMA,
     )
-    ledger_entries = read_table(
-        conn,
+    ledger_entries = (
         """SELECT ledger_id, processor_reference, business_date, amount_minor, currency, status, booked_at,
                   order_reference
            FROM ledger_transactions WHERE processor_name = %s AND business_date BETWEEN %s AND %s""",
-        bounds,
         LEDGER_SCHEMA,
     )
-    return processor_records, ledger_entries
+    cursor = psycopg.ClientCursor(conn)  # the values written into the statements, as PostgreSQL quotes them
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="read") as readers:
+        tables = readers.map(lambda read: read_arrow(url, cursor.mogrify(read[0], bounds), read[1]),
+                             (processor_records, ledger_entries))  # fmt: skip
+        return tuple(tables)
 
 
 def replace_outcomes(conn: psycopg.Connection, processor: str, day: date, outcomes: pa.Table, run_id: str) -> None:

@@ -11,14 +11,12 @@ from typing import Any
 import orjson
 import pandas as pd
 import psycopg
+import pyarrow as pa
 import zstandard
 from psycopg import sql
 
 from recon_assets.domain.records import LEDGER_RECORD, PROCESSOR_RECORD
-from recon_assets.warehouse.store import copy_rows, delete_partition, read_frame, where
-
-TRACE_COLUMNS = ("page_no", "page_index", "dagster_run_id")  # where each row came from, and which run landed it
-TRACE_TYPES = ("int4", "int4", "text")
+from recon_assets.warehouse.store import as_csv, copy_csv, copy_rows, delete_partition, read_frame, where
 
 
 @dataclass(frozen=True)
@@ -26,44 +24,37 @@ class LandingTable:
     """Where one kind of source lands: a processor's records (partitioned by processor and day) or the
     ledger's entries (partitioned by day, every processor's together).
 
-    A row is the partition's key, the canonical record's fields in order, then the trace: so a row is
-    ``row_prefix + record + (page_no, page_index, run_id)``, a tuple concatenation. ``types`` are for
-    binary COPY."""
+    A row is the partition's key, the canonical record's fields in order, then the trace: where the record
+    came from (page_no, page_index) and which run landed it."""
 
     name: str
     id_column: str
     record_columns: tuple[str, ...]  # the canonical record's fields, in order: the table's columns are named alike
-    record_types: tuple[str, ...]
     per_processor: bool
 
     @property
     def partition_columns(self) -> tuple[str, ...]:
         return ("business_date", "processor_name") if self.per_processor else ("business_date",)
 
+    def partition(self, source: str, day: date) -> dict[str, Any]:
+        return {"business_date": day, "processor_name": source} if self.per_processor else {"business_date": day}
+
     @property
     def columns(self) -> tuple[str, ...]:
-        return self.partition_columns + self.record_columns + TRACE_COLUMNS
+        return (*self.partition_columns, *self.record_columns, "page_no", "page_index", "dagster_run_id")
 
-    @property
-    def types(self) -> tuple[str, ...]:
-        return ("date", "text")[: len(self.partition_columns)] + self.record_types + TRACE_TYPES
-
-    def partition(self, source: str, day: date) -> dict[str, Any]:
-        return dict(zip(self.partition_columns, self.row_prefix(source, day), strict=True))
-
-    def row_prefix(self, source: str, day: date) -> tuple:
-        return (day, source) if self.per_processor else (day,)
+    def rows(self, source: str, day: date, records: pa.Table, run_id: str) -> pa.Table:
+        """A batch of canonical records (their fields, page_no and page_index) as the table's rows."""
+        count = records.num_rows
+        key = {name: pa.repeat(pa.scalar(value), count) for name, value in self.partition(source, day).items()}
+        return pa.table({**key, **dict(zip(records.column_names, records.columns, strict=True)),
+                         "dagster_run_id": pa.repeat(pa.scalar(run_id), count)})  # fmt: skip
 
 
 PROCESSOR_TRANSACTIONS = LandingTable(
-    "processor_transactions", "processor_txn_id", PROCESSOR_RECORD.fields,
-    ("text", "text", "int8", "text", "int8", "text", "timestamptz", "text"), per_processor=True,
-)  # fmt: skip
-LEDGER_TRANSACTIONS = LandingTable(
-    "ledger_transactions", "ledger_id", LEDGER_RECORD.fields,
-    ("text", "text", "text", "text", "int8", "text", "int8", "text", "timestamptz", "text", "text"),
-    per_processor=False,
-)  # fmt: skip
+    "processor_transactions", "processor_txn_id", PROCESSOR_RECORD.fields, per_processor=True
+)
+LEDGER_TRANSACTIONS = LandingTable("ledger_transactions", "ledger_id", LEDGER_RECORD.fields, per_processor=False)
 QUARANTINE_COLUMNS = ("source", "business_date", "record_id", "reason", "raw", "dagster_run_id")
 PAGE_COLUMNS = ("source", "business_date", "page_no", "endpoint", "list_key", "encoding", "body", "dagster_run_id")
 PAGE_TYPES = ("text", "date", "int4", "text", "text", "text", "bytea", "text")
@@ -92,11 +83,11 @@ def copy_pages(conn: psycopg.Connection, source: str, day: date, pages: Sequence
     return copy_rows(conn, "source_pages", PAGE_COLUMNS, rows, PAGE_TYPES)
 
 
-def copy_records(conn: psycopg.Connection, table: LandingTable, source: str, day: date, rows: Sequence[tuple]):
-    """The canonical records' rows (see ``LandingTable``), with binary COPY; a record the warehouse already
-    holds for another day fails the landing in one line."""
+def copy_records(conn: psycopg.Connection, table: LandingTable, source: str, day: date, rows: pa.Table):
+    """The canonical records' rows (``LandingTable.rows``) in one COPY; a record the warehouse already holds
+    for another day fails the landing in one line."""
     try:
-        return copy_rows(conn, table.name, table.columns, rows, table.types)
+        copy_csv(conn, table.name, table.columns, as_csv(rows))
     except psycopg.errors.UniqueViolation as exc:
         detail = (exc.diag.message_detail or "").replace("Key ", "").rstrip(".")
         raise AlreadyLanded(

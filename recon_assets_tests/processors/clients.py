@@ -23,5 +23,5 @@ def fetch(client, day: date = DAY):
     """Every record of the day (its fields by name), and the fetch's result (quarantine, statistics)."""
     record = namedtuple("Record", (*client.layout.fields, "page_no", "page_index"))
     with client.fetch_day(day) as result:
-        records = [record(*row) for batch in result.batches for row in batch.records]
+        records = [record(**row) for batch in result.batches for row in batch.records.to_pylist()]
     return records, result

@@ -3,8 +3,10 @@ import sys
 from datetime import UTC, date, datetime
 
 import psycopg
+import pyarrow as pa
 import pytest
 
+from recon_assets.domain.records import PROCESSOR_RECORD
 from recon_assets.warehouse import landing, store
 from recon_assets.warehouse.database import MIGRATIONS, check_reachable, upgrade
 from recon_assets.warehouse.landing import PROCESSOR_TRANSACTIONS
@@ -42,9 +44,17 @@ def test_audit_log_is_append_only(warehouse_url):
         assert conn.execute("SELECT actor, details->>'a' FROM audit_logs").fetchall() == [("test", "1")]
 
 
-def _row(txn_id: str, day: date):
-    occurred = datetime(2026, 1, 1, 10, tzinfo=UTC)
-    return (day, "stripe", txn_id, "charge", 100, "USD", 0, "succeeded", occurred, None, 1, 0, "run")
+def _rows(day: date, *txn_ids: str) -> pa.Table:
+    """A batch of landed rows: one USD 1.00 charge per id."""
+    count = len(txn_ids)
+    records = PROCESSOR_RECORD.table({
+        "processor_txn_id": list(txn_ids), "kind": ["charge"] * count, "amount_minor": [100] * count,
+        "currency": ["USD"] * count, "fee_minor": [0] * count, "status": ["succeeded"] * count,
+        "occurred_at": [datetime(2026, 1, 1, 10, tzinfo=UTC)] * count, "order_reference": [None] * count,
+    })  # fmt: skip
+    records = records.append_column("page_no", pa.array([1] * count, pa.int32()))
+    records = records.append_column("page_index", pa.array(range(count), pa.int32()))
+    return PROCESSOR_TRANSACTIONS.rows("stripe", day, records, "run")
 
 
 def test_a_partition_write_failing_half_way_keeps_the_previous_rows(warehouse_url):
@@ -57,10 +67,10 @@ def test_a_partition_write_failing_half_way_keeps_the_previous_rows(warehouse_ur
                 landing.copy_records(conn, PROCESSOR_TRANSACTIONS, "stripe", day, batch)
 
     with psycopg.connect(warehouse_url.libpq) as conn:
-        replace([[_row("a", day), _row("b", day)]])
+        replace([_rows(day, "a", "b")])
 
         def failing_batches():
-            yield [_row("c", day)]
+            yield _rows(day, "c")
             raise ConnectionError("feed broke mid-fetch")
 
         with pytest.raises(ConnectionError):
@@ -69,7 +79,7 @@ def test_a_partition_write_failing_half_way_keeps_the_previous_rows(warehouse_ur
         assert ids == ["a", "b"]
         # a re-run replaces, never duplicates
         for _ in range(2):
-            replace([[_row("a", day)], [_row("c", day)]])
+            replace([_rows(day, "a"), _rows(day, "c")])
         ids = [r[0] for r in conn.execute("SELECT processor_txn_id FROM processor_transactions ORDER BY 1")]
         assert ids == ["a", "c"]
 

@@ -65,7 +65,6 @@ def _land(client: SourceClient, warehouse: WarehouseResource, table: LandingTabl
     fetch (waiting for the API and reading its pages), write (waiting for the warehouse beyond that), finish
     (conflicts, totals, the audit entry)."""
     source = client.name
-    prefix = table.row_prefix(source, day)
     with client.fetch_day(day) as fetched, warehouse.connection() as conn, conn.transaction():
         landing.lock_partition(conn, table.name, source, day)
         deleted = landing.clear_partition(conn, table, source, day)
@@ -75,7 +74,7 @@ def _land(client: SourceClient, warehouse: WarehouseResource, table: LandingTabl
             in_flight = None
             for batch in stopwatch.timed("fetch", fetched.batches):
                 pages = [(page_no, page.endpoint, page.list_key, page.stored) for page_no, page in batch.pages]
-                rows = [prefix + record + (run_id,) for record in batch.records]
+                rows = table.rows(source, day, batch.records, run_id)
                 with stopwatch.part("write"):
                     if in_flight is not None:
                         in_flight.result()

@@ -120,7 +120,7 @@ def build_reconciliation_assets(spec: SourceSpec) -> list[dg.AssetsDefinition]:
         with warehouse.connection() as conn, conn.transaction():
             lock_partition(conn, "discrepancies", spec.name, day)
             with stopwatch.part("read"):
-                processor_frame, ledger_frame = findings.load_window(conn, spec.name, day)
+                processor_frame, ledger_frame = findings.load_window(conn, warehouse.url(), spec.name, day)
                 links = matches.active_links(conn, spec.name)
             with stopwatch.part("match"):
                 result = reconcile(processor_frame, ledger_frame, day, rules, links)
