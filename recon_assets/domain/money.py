@@ -48,9 +48,14 @@ def to_major(amount_minor: int, currency: str) -> Decimal:
 
 
 def format_major(amount_minor: int, currency: str) -> str:
-    """Minor units as the plain decimal string the APIs use (``-12.50``, ``1500``, ``1.250``)."""
+    """Minor units as the plain decimal string the APIs use (``-12.50``, ``1500``, ``1.250``): integer
+    arithmetic only (a report formats a million of them)."""
     exp = exponent(currency)
-    return f"{to_major(amount_minor, currency):.{exp}f}"
+    amount = int(amount_minor)
+    if not exp:
+        return str(amount)
+    whole, fraction = divmod(abs(amount), 10**exp)
+    return f"{'-' if amount < 0 else ''}{whole}.{fraction:0{exp}d}"
 
 
 def display(amount: Decimal | int | str, currency: str, *, minor: bool = False) -> str:

@@ -76,8 +76,8 @@ def discrepancies_csv(frame: pd.DataFrame) -> bytes:
     for minor, major, currency in MONEY_COLUMNS:
         out[minor] = out[minor].astype("Int64")
         out[major] = [
-            format_major(int(m), c.strip()) if pd.notna(m) and isinstance(c, str) else None
-            for m, c in zip(out[minor], out[currency], strict=True)
+            format_major(m, c.strip()) if m is not None and isinstance(c, str) else None
+            for m, c in zip(out[minor].to_numpy(dtype=object, na_value=None), out[currency].tolist(), strict=True)
         ]
     out["amount_at_risk"] = [
         f"{Decimal(a):.{exponent(c.strip())}f}" if pd.notna(a) else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, date
+from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -84,7 +84,7 @@ class LedgerClient(SourceClient):
                 None if entry.fee is None else fee for entry, fee in zip(entries, fees.tolist(), strict=True)
             ],
             "status": [entry.status for entry in entries],
-            "booked_at": [entry.booked_at.astimezone(UTC) for entry in entries],
+            "booked_at": [entry.booked_at for entry in entries],  # aware: the layout stores it in UTC
             "merchant_id": [entry.merchant_id for entry in entries],
             "order_reference": [entry.order_reference for entry in entries],
         }

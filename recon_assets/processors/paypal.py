@@ -163,7 +163,7 @@ class PayPalClient(SourceClient):
             "currency": currencies,
             "fee_minor": np.abs(fees),
             "status": [_STATUS[info.transaction_status] for info in infos],
-            "occurred_at": [info.transaction_initiation_date.astimezone(UTC) for info in infos],
+            "occurred_at": [info.transaction_initiation_date for info in infos],  # aware: stored in UTC
             "order_reference": [info.invoice_id for info in infos],
         }
         skipped = np.array([kind is None for kind in kinds], dtype=bool)

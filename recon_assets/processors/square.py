@@ -213,7 +213,7 @@ class SquareClient(SourceClient):
             "currency": [r.amount_money.currency for r in records],
             "fee_minor": [fee if i not in refused else 0 for i, fee in enumerate(fees)],
             "status": [statuses[r.status] for r in records],
-            "occurred_at": [r.created_at.astimezone(UTC) for r in records],
+            "occurred_at": [r.created_at for r in records],  # aware: the layout stores it in UTC
             "order_reference": [r.order_id for r in records],
         }
         return Canonical(columns, refused)
