@@ -86,16 +86,20 @@ def _payouts_of_movement_day(config: SandboxConfig, processor: str, day: date) -
     rng = _rng(config.seed, processor, day.isoformat(), "payouts")
     arrival = arrival_of(processor, day)
     groups: dict[tuple[str, str | None], list[int]] = {}
-    for row in settled:
-        groups.setdefault((str(m["currency"][row]), m["location_id"][row]), []).append(int(row))
+    for row, currency, location in zip(settled.tolist(), m["currency"][settled].tolist(),
+                                       m["location_id"][settled].tolist(), strict=True):  # fmt: skip
+        groups.setdefault((str(currency), location), []).append(row)
+    midnight = datetime.combine(day, time.min, tzinfo=UTC)
+    prefix = "txn_" if processor == "stripe" else "poe_"
     payouts = []
     for (currency, location), rows in sorted(groups.items(), key=lambda g: (g[0][0], g[0][1] or "")):
+        columns = (m[name][rows].tolist() for name in ("txn_id", "kind", "amount_minor", "fee_minor", "seconds",
+                                                          "parent_id"))  # fmt: skip
         items = tuple(
-            SandboxItem(_item_id(rng, processor), str(m["txn_id"][r]), str(m["kind"][r]), int(m["amount_minor"][r]),
-                        int(m["fee_minor"][r]), int(m["amount_minor"][r]) - int(m["fee_minor"][r]),
-                        datetime.combine(day, time.min, tzinfo=UTC) + timedelta(seconds=int(m["seconds"][r])),
-                        m["parent_id"][r])
-            for r in rows
+            SandboxItem(prefix + item_id, str(txn_id), str(kind), gross, fee, gross - fee,
+                        midnight + timedelta(seconds=seconds), parent)
+            for item_id, txn_id, kind, gross, fee, seconds, parent
+            in zip(_random_text(rng, _B62, len(rows), 24), *columns, strict=True)
         )  # fmt: skip
         amount = sum(i.net_minor for i in items)
         if amount <= 0:
@@ -112,10 +116,6 @@ def _payout_id(rng: np.random.Generator, processor: str) -> str:
     text = _random_text(rng, _B62, 1, 24)[0]
     return {"stripe": f"po_{text}", "square": f"po_{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:]}".lower(),
             "paypal": text[:17].upper()}[processor]  # fmt: skip
-
-
-def _item_id(rng: np.random.Generator, processor: str) -> str:
-    return ("txn_" if processor == "stripe" else "poe_") + _random_text(rng, _B62, 1, 24)[0]
 
 
 def _trace(rng: np.random.Generator, processor: str) -> str | None:
