@@ -14,9 +14,10 @@ from typing import Annotated, Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import AfterValidator, BaseModel, Field
 
-from recon_assets.domain.money import MoneyError, is_known_currency, to_minor
+from recon_assets.domain.money import CURRENCY_EXPONENTS, MoneyError, is_known_currency, to_minor
 
 
 class Kind(StrEnum):
@@ -103,22 +104,49 @@ def wrong_sign(is_refund: np.ndarray, amounts: np.ndarray) -> dict[int, str]:
 
 
 def minor_column(values: Sequence, currencies: Sequence[str]) -> tuple[np.ndarray, dict[int, str]]:
-    """Major-unit decimals (``"12.50"``, ``Decimal("1.250")``) to minor units exactly, value by value;
-    ``None`` stays 0. Values that cannot be held are refused by index, with the reason."""
+    """Major-unit decimals (``"12.50"``, ``Decimal("1.250")``) to minor units exactly; ``None`` stays 0.
+    Values that cannot be held are refused by index, with the reason. Arrow converts a column per currency
+    exponent, exactly (it refuses a value with more decimals than the exponent rather than round it); a group
+    it refuses is converted value by value, which says which value and why."""
     minor, refused = np.zeros(len(values), dtype=np.int64), {}
-    for i, (value, currency) in enumerate(zip(values, currencies, strict=True)):
-        if value is None:
-            continue
+    exponents = np.array([CURRENCY_EXPONENTS.get(c, -1) for c in currencies], dtype=np.int64)
+    text = pa.array([None if v is None else str(v) for v in values], pa.string())
+    for exp in np.unique(exponents).tolist():
+        rows = np.flatnonzero(exponents == exp)
         try:
-            amount = to_minor(value, currency)
-        except MoneyError as exc:
-            refused[i] = str(exc)
+            if exp < 0:
+                raise pa.ArrowInvalid("unknown currency")
+            scaled = pc.cast(text.take(rows), pa.decimal128(38, exp))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            for i in rows.tolist():
+                amount, reason = _minor_value(values[i], currencies[i])
+                minor[i] = amount
+                if reason:
+                    refused[i] = reason
             continue
-        if not BIGINT[0] <= amount <= BIGINT[1]:
-            refused[i] = f"an amount no bigint holds ({amount} minor units)"
-            continue
-        minor[i] = amount
+        words = np.frombuffer(scaled.buffers()[1], dtype="<i8").reshape(-1, 2)[
+            scaled.offset : scaled.offset + len(rows)
+        ]
+        low, high = words[:, 0], words[:, 1]
+        present = ~np.asarray(scaled.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        held = (high == (low >> 63)) & (low != np.iinfo(np.int64).min)  # the 128-bit value is a bigint
+        minor[rows[present & held]] = low[present & held]
+        for i in rows[present & ~held].tolist():
+            refused[i] = _minor_value(values[i], currencies[i])[1]
     return minor, refused
+
+
+def _minor_value(value: Any, currency: str) -> tuple[int, str | None]:
+    """One value in minor units, or 0 and why it cannot be held."""
+    if value is None:
+        return 0, None
+    try:
+        amount = to_minor(value, currency)
+    except MoneyError as exc:
+        return 0, str(exc)
+    if not BIGINT[0] <= amount <= BIGINT[1]:
+        return 0, f"an amount no bigint holds ({amount} minor units)"
+    return amount, None
 
 
 class QuarantinedRecord(BaseModel):
