@@ -13,6 +13,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
+import pandas as pd
+import pyarrow as pa
 
 from recon_assets.domain.money import format_major
 from recon_assets.processors.base import CONFLICT_REASON, SourceClient, day_bounds
@@ -54,9 +56,16 @@ def land_day(
         "duplicates_dropped": dg.MetadataValue.int(stats.duplicates_dropped),
         "fetched_at": dg.MetadataValue.timestamp(fetched_at),
         "day_is_final": dg.MetadataValue.bool(fetched_at >= day_bounds(day)[1] + finality_lag),
-        "preview": dg.MetadataValue.md(preview.to_markdown(index=False) if len(preview) else "_no records_"),
+        "preview": dg.MetadataValue.md(preview_markdown(preview)),
         **stopwatch.as_metadata(),
     }
+
+
+def preview_markdown(preview: pd.DataFrame) -> str:
+    """The first records as a Markdown table; a missing value is left blank."""
+    if not len(preview):
+        return "_no records_"
+    return preview.astype(object).where(preview.notna(), "").to_markdown(index=False)
 
 
 def _land(client: SourceClient, warehouse: WarehouseResource, table: LandingTable, day: date, run_id: str,
@@ -70,11 +79,13 @@ def _land(client: SourceClient, warehouse: WarehouseResource, table: LandingTabl
         deleted = landing.clear_partition(conn, table, source, day)
         # a batch of pages at a time: the responses as received, then their records (two COPY statements),
         # written by a second thread while the next batch is fetched; one batch in flight keeps memory flat
+        written = _Written(table)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy") as writer:
             in_flight = None
             for batch in stopwatch.timed("fetch", fetched.batches):
                 pages = [(page_no, page.endpoint, page.list_key, page.stored) for page_no, page in batch.pages]
                 rows = table.rows(source, day, batch.records, run_id)
+                written.add(batch.records)
                 with stopwatch.part("write"):
                     if in_flight is not None:
                         in_flight.result()
@@ -85,18 +96,47 @@ def _land(client: SourceClient, warehouse: WarehouseResource, table: LandingTabl
         with stopwatch.part("finish"):
             # ids sent in versions that contradict each other: none of them is landed as the truth
             quarantine = [(q.record_id, q.reason, _json(q.raw), run_id) for q in fetched.quarantine]
-            for record_id, page_no, position in landing.withdraw(conn, table, source, day, fetched.conflicting_ids):
+            withdrawn = landing.withdraw(conn, table, source, day, fetched.conflicting_ids)
+            for record_id, page_no, position in withdrawn:
                 raw = landing.record_as_received(conn, source, day, page_no, position)
                 quarantine.append((record_id, CONFLICT_REASON, _json(raw), run_id))
             landing.replace_quarantine(conn, source, day, quarantine)
-            totals = landing.landed_totals(conn, table, source, day)
-            preview = landing.landed_preview(conn, table, source, day, PREVIEW_ROWS)
-            written = sum(count for count, _ in totals.values())
+            if withdrawn:  # what the partition holds now, asked of the warehouse
+                totals = landing.landed_totals(conn, table, source, day)
+                preview = landing.landed_preview(conn, table, source, day, PREVIEW_ROWS)
+            else:  # exactly the rows this transaction wrote into the emptied partition: no need to scan it again
+                totals, preview = written.totals, written.preview()
             store.audit(
                 conn, "ingestion", "partition_replaced", table.name, f"{source}/{day.isoformat()}",
-                {"run_id": run_id, "rows_deleted": deleted, "rows_written": written, "quarantined": len(quarantine)},
+                {"run_id": run_id, "rows_deleted": deleted, "rows_written": sum(c for c, _ in totals.values()),
+                 "quarantined": len(quarantine)},
             )  # fmt: skip
     return deleted, quarantine, fetched.stats, totals, preview
+
+
+class _Written:
+    """What a landing wrote, gathered as its batches pass: rows and amount per currency, and the first
+    ``PREVIEW_ROWS`` records in the order the source sent them (batches come in page order)."""
+
+    def __init__(self, table: LandingTable):
+        self.table = table
+        self.totals: dict[str, tuple[int, int]] = {}
+        self._first: pa.Table | None = None
+
+    def add(self, records: pa.Table) -> None:
+        exact = records.select(["currency"]).append_column("amount", records["amount_minor"].cast(pa.decimal128(38, 0)))
+        for row in exact.group_by("currency").aggregate([("amount", "count"), ("amount", "sum")]).to_pylist():
+            count, total = self.totals.get(row["currency"], (0, 0))
+            self.totals[row["currency"]] = (count + row["amount_count"], total + int(row["amount_sum"]))
+        if self._first is None or self._first.num_rows < PREVIEW_ROWS:
+            candidates = records if self._first is None else pa.concat_tables([self._first, records])
+            order = [("page_no", "ascending"), ("page_index", "ascending")]
+            self._first = candidates.sort_by(order).slice(0, PREVIEW_ROWS)
+
+    def preview(self) -> pd.DataFrame:
+        if self._first is None:
+            return pd.DataFrame(columns=list(self.table.record_columns))
+        return self._first.select(list(self.table.record_columns)).to_pandas()
 
 
 def _write(conn, table: LandingTable, source: str, day: date, pages: list[tuple], rows: list[tuple], run_id: str):
