@@ -21,9 +21,11 @@ _KEY = ("run_date", "processor_name")
 def day_counts(conn: psycopg.Connection, processor: str, day: date) -> DayCounts:
     """Counts and amounts the day's summary is made of, as the warehouse holds them now."""
     params = {"p": processor, "d": day}
-    (processor_records,) = conn.execute(
-        "SELECT count(*) FROM processor_transactions WHERE processor_name = %(p)s AND business_date = %(d)s", params
-    ).fetchone()
+    per_currency = conn.execute(  # records, and the volume of those that did not fail, in one pass
+        """SELECT currency, count(*), sum(abs(amount_minor)) FILTER (WHERE status <> 'failed')
+           FROM processor_transactions WHERE processor_name = %(p)s AND business_date = %(d)s GROUP BY currency""",
+        params,
+    ).fetchall()
     (ledger_entries,) = conn.execute(
         "SELECT count(*) FROM ledger_transactions WHERE processor_name = %(p)s AND business_date = %(d)s", params
     ).fetchone()
@@ -38,17 +40,12 @@ def day_counts(conn: psycopg.Connection, processor: str, day: date) -> DayCounts
            GROUP BY discrepancy_type, at_risk_currency""",
         params,
     ).fetchall()
-    volume = conn.execute(
-        """SELECT currency, sum(abs(amount_minor)) FROM processor_transactions
-           WHERE processor_name = %(p)s AND business_date = %(d)s AND status <> 'failed' GROUP BY currency""",
-        params,
-    ).fetchall()
     return DayCounts(
-        processor_records=processor_records,
+        processor_records=sum(count for _, count, _ in per_currency),
         ledger_entries=ledger_entries,
         outcomes=dict(outcomes),
         open_findings=[(kind, currency.strip(), count, int(minor)) for kind, currency, count, minor in open_findings],
-        volume_minor={currency.strip(): int(minor) for currency, minor in volume},
+        volume_minor={currency.strip(): int(minor) for currency, _, minor in per_currency if minor is not None},
     )
 
 
