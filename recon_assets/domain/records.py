@@ -119,7 +119,7 @@ def minor_column(values: Sequence, currencies: Sequence[str]) -> tuple[np.ndarra
             scaled = pc.cast(text.take(rows), pa.decimal128(38, exp))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             for i in rows.tolist():
-                amount, reason = _minor_value(values[i], currencies[i])
+                amount, reason = minor_value(values[i], currencies[i])
                 minor[i] = amount
                 if reason:
                     refused[i] = reason
@@ -132,11 +132,11 @@ def minor_column(values: Sequence, currencies: Sequence[str]) -> tuple[np.ndarra
         held = (high == (low >> 63)) & (low != np.iinfo(np.int64).min)  # the 128-bit value is a bigint
         minor[rows[present & held]] = low[present & held]
         for i in rows[present & ~held].tolist():
-            refused[i] = _minor_value(values[i], currencies[i])[1]
+            refused[i] = minor_value(values[i], currencies[i])[1]
     return minor, refused
 
 
-def _minor_value(value: Any, currency: str) -> tuple[int, str | None]:
+def minor_value(value: Any, currency: str) -> tuple[int, str | None]:
     """One value in minor units, or 0 and why it cannot be held."""
     if value is None:
         return 0, None

@@ -8,7 +8,6 @@ whether it finished or not, always stops every worker: no thread outlives the fe
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import itertools
 import queue
@@ -236,16 +235,11 @@ class SourceClient(ABC):
                                  versions, result, counts)
                     for endpoint in dict.fromkeys(page.endpoint for _, page in chunk)
                 ]  # fmt: skip
-                records = pa.concat_tables(tables) if tables else self.trace_schema.empty_table()
+                records = pa.concat_tables(tables)  # a chunk has a page, so an endpoint
                 stats.add(pages=len(chunk), records=records.num_rows, **counts)
                 yield Batch(chunk, records)
         finally:
             stats.add(seconds=time.perf_counter() - started)
-
-    @functools.cached_property
-    def trace_schema(self) -> pa.Schema:
-        """The batches' schema: the layout's fields, then where each record came from."""
-        return self.layout.schema.append(pa.field("page_no", pa.int32())).append(pa.field("page_index", pa.int32()))
 
     def _accept(self, pages, endpoint: str, day: date, versions: dict, result: FetchResult, counts: Counter):
         """The canonical records of ``day`` the pages hold, with their page numbers and positions. Left out

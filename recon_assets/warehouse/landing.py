@@ -16,7 +16,7 @@ import zstandard
 from psycopg import sql
 
 from recon_assets.domain.records import LEDGER_RECORD, PROCESSOR_RECORD
-from recon_assets.warehouse.store import as_csv, copy_csv, copy_rows, delete_partition, read_frame, where
+from recon_assets.warehouse.store import copy_rows, copy_table, delete_partition, read_frame, where
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,6 @@ class LandingTable:
 
     def partition(self, source: str, day: date) -> dict[str, Any]:
         return {"business_date": day, "processor_name": source} if self.per_processor else {"business_date": day}
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return (*self.partition_columns, *self.record_columns, "page_no", "page_index", "dagster_run_id")
 
     def rows(self, source: str, day: date, records: pa.Table, run_id: str) -> pa.Table:
         """A batch of canonical records (their fields, page_no and page_index) as the table's rows."""
@@ -87,7 +83,7 @@ def copy_records(conn: psycopg.Connection, table: LandingTable, source: str, day
     """The canonical records' rows (``LandingTable.rows``) in one COPY; a record the warehouse already holds
     for another day fails the landing in one line."""
     try:
-        copy_csv(conn, table.name, table.columns, as_csv(rows))
+        copy_table(conn, table.name, rows)
     except psycopg.errors.UniqueViolation as exc:
         detail = (exc.diag.message_detail or "").replace("Key ", "").rstrip(".")
         raise AlreadyLanded(

@@ -57,27 +57,17 @@ def copy_rows(
 
 
 def copy_table(conn: psycopg.Connection, table: str, rows: pa.Table) -> int:
-    """COPY an Arrow table into ``table`` (columns by name) as CSV that Arrow writes: no Python object per row."""
-    copy_csv(conn, table, rows.column_names, as_csv(rows))
-    return rows.num_rows
-
-
-def as_csv(rows: pa.Table) -> pa.Buffer:
-    """An Arrow table as PostgreSQL's CSV: nulls as unquoted empty fields, text always quoted, which is how
-    PostgreSQL tells them apart."""
+    """COPY an Arrow table into ``table`` (columns by name) as CSV that Arrow writes: no Python object per
+    row. Nulls go as unquoted empty fields, text always quoted, which is how PostgreSQL's CSV tells them apart."""
     buffer = pa.BufferOutputStream()
     # one chunk per column: Arrow's writer turns a column's empty first chunk into NUL bytes (pyarrow 26)
     pa_csv.write_csv(_utc_as_text(rows).combine_chunks(), buffer, pa_csv.WriteOptions(include_header=False))
-    return buffer.getvalue()
-
-
-def copy_csv(conn: psycopg.Connection, table: str, columns: Sequence[str], data: pa.Buffer) -> None:
-    """COPY rows already written as CSV (``as_csv``) into ``table``'s ``columns``."""
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, rows.column_names))
     )
     with conn.cursor() as cur, cur.copy(statement) as copy:
-        copy.write(memoryview(data))
+        copy.write(memoryview(buffer.getvalue()))
+    return rows.num_rows
 
 
 def _utc_as_text(rows: pa.Table) -> pa.Table:
