@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recon_assets.domain.money import FxRates
+from recon_assets.domain.records import UTC_TIME
 from recon_assets.domain.rules import MAX_DATE_DRIFT_DAYS, SUGGESTION_SIZES, ManualLink, MatchingRules
 from recon_assets.domain.suggestions import suggest_groups
 
@@ -99,7 +100,7 @@ PROCESSOR_SCHEMA = pa.schema(
 LEDGER_SCHEMA = pa.schema(
     [("ledger_id", pa.string()), ("processor_reference", pa.string()), ("business_date", pa.date32()),
      ("amount_minor", pa.int64()), ("currency", pa.string()), ("status", pa.string()),
-     ("booked_at", pa.timestamp("us", tz="UTC")), ("order_reference", pa.string())]
+     ("booked_at", UTC_TIME), ("order_reference", pa.string())]
 )  # fmt: skip
 OPTIONAL_COLUMNS = ("order_reference",)  # a source without orders leaves it out: read as null
 _EPOCH = date(1970, 1, 1)

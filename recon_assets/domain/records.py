@@ -113,11 +113,8 @@ def minor_column(values: Sequence, currencies: Sequence[str]) -> tuple[np.ndarra
     text = pa.array([None if v is None else str(v) for v in values], pa.string())
     for exp in np.unique(exponents).tolist():
         rows = np.flatnonzero(exponents == exp)
-        try:
-            if exp < 0:
-                raise pa.ArrowInvalid("unknown currency")
-            scaled = pc.cast(text.take(rows), pa.decimal128(38, exp))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        scaled = _exact_decimals(text.take(rows), exp)
+        if scaled is None:
             for i in rows.tolist():
                 amount, reason = minor_value(values[i], currencies[i])
                 minor[i] = amount
@@ -134,6 +131,17 @@ def minor_column(values: Sequence, currencies: Sequence[str]) -> tuple[np.ndarra
         for i in rows[present & ~held].tolist():
             refused[i] = minor_value(values[i], currencies[i])[1]
     return minor, refused
+
+
+def _exact_decimals(text: pa.Array, exp: int) -> pa.Array | None:
+    """Decimal texts as decimal128 with ``exp`` places, or None when a currency is unknown (``exp`` -1) or
+    Arrow refuses a value (more decimals than ``exp``, not a number, too large)."""
+    if exp < 0:
+        return None
+    try:
+        return pc.cast(text, pa.decimal128(38, exp))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
 
 
 def minor_value(value: Any, currency: str) -> tuple[int, str | None]:

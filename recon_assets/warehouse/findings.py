@@ -36,10 +36,9 @@ def load_window(conn: psycopg.Connection, url: DatabaseUrl, processor: str, day:
         LEDGER_SCHEMA,
     )
     cursor = psycopg.ClientCursor(conn)  # the values written into the statements, as PostgreSQL quotes them
+    reads = [(cursor.mogrify(query, bounds), schema) for query, schema in (processor_records, ledger_entries)]
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="read") as readers:
-        tables = readers.map(lambda read: read_arrow(url, cursor.mogrify(read[0], bounds), read[1]),
-                             (processor_records, ledger_entries))  # fmt: skip
-        return tuple(tables)
+        return tuple(readers.map(lambda read: read_arrow(url, *read), reads))
 
 
 def replace_outcomes(conn: psycopg.Connection, processor: str, day: date, outcomes: pa.Table, run_id: str) -> None:

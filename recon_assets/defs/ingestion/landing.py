@@ -139,7 +139,7 @@ class _Written:
         return self._first.select(list(self.table.record_columns)).to_pandas()
 
 
-def _write(conn, table: LandingTable, source: str, day: date, pages: list[tuple], rows: list[tuple], run_id: str):
+def _write(conn, table: LandingTable, source: str, day: date, pages: list[tuple], rows: pa.Table, run_id: str):
     landing.copy_pages(conn, source, day, pages, run_id)
     landing.copy_records(conn, table, source, day, rows)
 
