@@ -6,7 +6,8 @@ The sandbox serves the day from its own process over loopback (no latency); the 
 materialised in this process as Dagster materialises them, one stage after the other, into a fresh
 warehouse database: each processor's records and the ledger's entries landed, read back, matched, the
 findings written, the summary and the reports. Generating the sandbox's day is reported, not counted.
-The last line:
+Each stage's line ends with the CPU seconds this process, the sandbox and the warehouse server (when it
+runs on this machine) used in it: on two cores, which of them the stage waits for. The last line:
 
 day: <records per second> records/s end to end (<seconds> s for <N> processor + <M> ledger records; peak RSS <MB> MB)
 """
@@ -27,6 +28,7 @@ from collections.abc import Iterator
 from datetime import date
 
 import dagster as dg
+import psutil
 import psycopg
 import requests
 from dagster_aws.s3 import S3Resource
@@ -49,8 +51,35 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class CpuMeter:
+    """CPU seconds used so far by this process, the sandbox's and the warehouse server's (all its backends,
+    live and exited), the server only when it runs on this machine: which of the three a stage waits for."""
+
+    def __init__(self, sandbox: subprocess.Popen, warehouse: DatabaseUrl):
+        self.processes = {"client": psutil.Process(), "sandbox": psutil.Process(sandbox.pid)}
+        with psycopg.connect(warehouse.libpq) as conn:
+            backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        if psutil.pid_exists(backend) and "postgres" in psutil.Process(backend).name():
+            self.processes["warehouse"] = psutil.Process(backend).parent()
+
+    def read(self) -> dict[str, float]:
+        used = {name: _cpu_seconds(process) for name, process in self.processes.items()}
+        if server := self.processes.get("warehouse"):
+            used["warehouse"] += sum(_cpu_seconds(backend) for backend in server.children(recursive=True))
+        return used
+
+
+def _cpu_seconds(process: psutil.Process) -> float:
+    """User and system time of the process and of its children that have exited (0 once it is gone)."""
+    try:
+        times = process.cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    return times.user + times.system + times.children_user + times.children_system
+
+
 @contextlib.contextmanager
-def sandbox_process(config: SandboxConfig) -> Iterator[str]:
+def sandbox_process(config: SandboxConfig) -> Iterator[tuple[str, subprocess.Popen]]:
     """``recon sandbox serve`` in its own process, its day generated before it answers."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -68,7 +97,7 @@ def sandbox_process(config: SandboxConfig) -> Iterator[str]:
             if process.poll() is not None:
                 raise RuntimeError("the sandbox did not start")
             time.sleep(0.2)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -116,7 +145,7 @@ def main() -> None:
         daily_volume=round(per_processor / (1 + base.refund_rate)), processors=tuple(args.processors)
     )
     started = time.perf_counter()
-    with sandbox_process(config) as url, fresh_warehouse(args.database_url, args.keep) as warehouse, \
+    with sandbox_process(config) as (url, sandbox), fresh_warehouse(args.database_url, args.keep) as warehouse, \
             tempfile.TemporaryDirectory() as reports:  # fmt: skip
         print(f"sandbox: the day generated and served from its own process in {time.perf_counter() - started:.1f} s")
         resources = {
@@ -133,6 +162,8 @@ def main() -> None:
         definitions = build_definitions()
         all_assets = [a for a in definitions.assets if isinstance(a, dg.AssetsDefinition)]
         total, counts = 0.0, {}
+        meter = CpuMeter(sandbox, warehouse)
+        cpu_before = meter.read()
         with dg.instance_for_test() as instance:
             for name, keys in stages:
                 began = time.perf_counter()
@@ -140,6 +171,9 @@ def main() -> None:
                                         resources=resources, instance=instance)  # fmt: skip
                 seconds = time.perf_counter() - began
                 total += seconds
+                cpu_after = meter.read()
+                cpu = ", ".join(f"{k} {cpu_after[k] - cpu_before[k]:.1f}" for k in cpu_after)
+                cpu_before = cpu_after
                 metadata = {
                     e.asset_key.to_user_string(): e.materialization.metadata
                     for e in result.get_asset_materialization_events()
@@ -150,7 +184,7 @@ def main() -> None:
                 detail = ", ".join(f"{k.removeprefix('seconds_')} {v:.1f} s" for k, v in parts.items())
                 rate = f"{rows / seconds:,.0f} records/s" if rows else "-"
                 print(f"{name:>18}: {seconds:6.1f} s  {rate:>20}  peak RSS {peak_rss_mb():,.0f} MB"
-                      + (f"  ({detail})" if detail else ""))  # fmt: skip
+                      + (f"  ({detail})" if detail else "") + f"  [cpu s: {cpu}]")  # fmt: skip
         processor_rows = sum(counts[f"land {p}"] for p in args.processors)
         ledger_rows = counts["land ledger"]
         rate = (processor_rows + ledger_rows) / total
