@@ -38,9 +38,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--transactions", type=int, default=1_000_000, help="processor records per day, each")
     parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--land-seconds", type=float, default=38.0, help="landing compute per million records")
-    parser.add_argument("--ledger-seconds", type=float, default=30.0, help="ledger landing per million entries")
-    parser.add_argument("--reconcile-seconds", type=float, default=27.0,
+    parser.add_argument("--land-seconds", type=float, default=18.0, help="landing compute per million records")
+    parser.add_argument("--ledger-seconds", type=float, default=10.0, help="ledger landing per million entries")
+    parser.add_argument("--reconcile-seconds", type=float, default=11.0,
                         help="reconcile, summarise and report per million records")  # fmt: skip
     args = parser.parse_args()
 
