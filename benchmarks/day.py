@@ -58,9 +58,10 @@ class CpuMeter:
     def __init__(self, sandbox: subprocess.Popen, warehouse: DatabaseUrl):
         self.processes = {"client": psutil.Process(), "sandbox": psutil.Process(sandbox.pid)}
         with psycopg.connect(warehouse.libpq) as conn:  # the backend serving it is a child of the server
-            backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
-            if psutil.pid_exists(backend) and "postgres" in psutil.Process(backend).name():
-                self.processes["warehouse"] = psutil.Process(backend).parent()
+            (pid,) = conn.execute("SELECT pg_backend_pid()").fetchone()
+            backend = psutil.Process(pid) if psutil.pid_exists(pid) else None
+            if backend is not None and "postgres" in backend.name():
+                self.processes["warehouse"] = backend.parent()
 
     def read(self) -> dict[str, float]:
         used = {name: _cpu_seconds(process) for name, process in self.processes.items()}
