@@ -25,6 +25,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import dagster as dg
@@ -122,6 +123,43 @@ def fresh_warehouse(server: str | None, keep: bool) -> Iterator[DatabaseUrl]:
                 conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
+# Earlier days as the warehouse would hold them after a backfill: each processor's records with ids shaped like
+# the sandbox's Stripe ids (random, so the day's own land among them, as a real day's do) and the ledger's
+# entries booking them, with its day-prefixed ids; both in key order, as a bulk load writes them.
+HISTORY_ID = "'ch_' || substr(%(b62)s, 1 + i %% 62, 1) || left(md5(d || '/' || i), 23)"
+HISTORY = {
+    "processor_transactions": f"""
+        INSERT INTO processor_transactions (business_date, processor_name, processor_txn_id, kind, amount_minor,
+            currency, status, occurred_at, page_no, page_index, dagster_run_id)
+        SELECT %(day)s::date - d, %(processor)s, {HISTORY_ID}, 'charge', 100 + i %% 100000, 'USD', 'succeeded',
+            (%(day)s::date - d) + make_interval(secs => i %% 86400), i / 100, i %% 100, 'history'
+        FROM generate_series(1, %(days)s) AS d, generate_series(1, %(records)s) AS i ORDER BY 3""",
+    "ledger_transactions": f"""
+        INSERT INTO ledger_transactions (ledger_id, business_date, processor_name, processor_reference, kind,
+            amount_minor, currency, status, booked_at, page_no, page_index, dagster_run_id)
+        SELECT 'led_' || left(%(processor)s, 2) || to_char(%(day)s::date - d, 'YYYYMMDD') || lpad(i::text, 7, '0'),
+            %(day)s::date - d, %(processor)s, {HISTORY_ID}, 'charge', 100 + i %% 100000, 'USD', 'succeeded',
+            (%(day)s::date - d) + make_interval(secs => i %% 86400), i / 1000, i %% 1000, 'history'
+        FROM generate_series(1, %(days)s) AS d, generate_series(1, %(records)s) AS i ORDER BY 1""",
+}
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def load_history(url: DatabaseUrl, processors: list[str], days: int, records: int) -> None:
+    """``days`` days before the benchmark's of ``records`` records a processor, in both landing tables (one
+    connection each, at once), then vacuumed and analysed as an older warehouse would be."""
+
+    def load(table: str) -> None:
+        with psycopg.connect(url.libpq, autocommit=True) as conn:
+            for processor in processors:
+                conn.execute(HISTORY[table], {"day": DAY, "processor": processor, "b62": BASE62,
+                                              "days": days, "records": records})  # fmt: skip
+            conn.execute(f"VACUUM ANALYZE {table}")
+
+    with ThreadPoolExecutor(max_workers=len(HISTORY)) as loaders:
+        list(loaders.map(load, HISTORY))
+
+
 def machine_reference() -> str:
     """A fixed piece of pure Python work, timed: figures from two machines compare through it."""
     started = time.perf_counter()
@@ -137,6 +175,8 @@ def main() -> None:
     parser.add_argument("--processors", nargs="+", default=["stripe"], choices=[s for s in SOURCES if s != "ledger"])
     parser.add_argument("--database-url", help="a PostgreSQL server to create the warehouse on (default: embedded)")
     parser.add_argument("--keep", action="store_true", help="keep the warehouse database (to profile a stage)")
+    parser.add_argument("--history-days", type=int, default=0,
+                        help="days of earlier records (as many a day) landed before the day is run")  # fmt: skip
     args = parser.parse_args()
 
     print(machine_reference())
@@ -149,6 +189,11 @@ def main() -> None:
     with sandbox_process(config) as (url, sandbox), fresh_warehouse(args.database_url, args.keep) as warehouse, \
             tempfile.TemporaryDirectory() as reports:  # fmt: skip
         print(f"sandbox: the day generated and served from its own process in {time.perf_counter() - started:.1f} s")
+        if args.history_days:
+            started = time.perf_counter()
+            load_history(warehouse, args.processors, args.history_days, per_processor)
+            print(f"history: {args.history_days} earlier days of {per_processor:,} records a processor and as many "
+                  f"ledger entries loaded in {time.perf_counter() - started:.1f} s")  # fmt: skip
         resources = {
             **build_definitions().resources,
             **{spec.resource_key: SourceApiResource(source=spec.name, base_url=url) for spec in SOURCES.values()},
