@@ -19,6 +19,7 @@ import contextlib
 import os
 import resource
 import socket
+import string
 import subprocess
 import sys
 import tempfile
@@ -142,18 +143,18 @@ HISTORY = {
             (%(day)s::date - d) + make_interval(secs => i %% 86400), i / 1000, i %% 1000, 'history'
         FROM generate_series(1, %(days)s) AS d, generate_series(1, %(records)s) AS i ORDER BY 1""",
 }
-BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 def load_history(url: DatabaseUrl, processors: list[str], days: int, records: int) -> None:
     """``days`` days before the benchmark's of ``records`` records a processor, in both landing tables (one
     connection each, at once), then vacuumed and analysed as an older warehouse would be."""
 
+    shape = {"day": DAY, "days": days, "records": records, "b62": string.digits + string.ascii_letters}
+
     def load(table: str) -> None:
         with psycopg.connect(url.libpq, autocommit=True) as conn:
             for processor in processors:
-                conn.execute(HISTORY[table], {"day": DAY, "processor": processor, "b62": BASE62,
-                                              "days": days, "records": records})  # fmt: skip
+                conn.execute(HISTORY[table], {**shape, "processor": processor})
             conn.execute(f"VACUUM ANALYZE {table}")
 
     with ThreadPoolExecutor(max_workers=len(HISTORY)) as loaders:
