@@ -79,8 +79,8 @@ def build_landing_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         rates = settings.rates()
         metadata = land_day(context, warehouse, api.client(), table, day, spec.finality_lag)
         stopwatch = Stopwatch()
-        with stopwatch.part("checks"), warehouse.connection() as conn:
-            checks = evaluate_quality(conn, key, table, spec.name, day, quality, rates)
+        with stopwatch.part("checks"):
+            checks = evaluate_quality(warehouse, key, table, spec.name, day, quality, rates)
         metadata |= stopwatch.as_metadata()
         return dg.MaterializeResult(metadata={**metadata, "sandbox": api.is_sandbox}, check_results=checks)
 

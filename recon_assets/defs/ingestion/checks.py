@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import date
 
 import dagster as dg
-import psycopg
 
 from recon_assets.defs.ingestion.resources import DataQualitySettings
 from recon_assets.domain.money import FxRates
 from recon_assets.partitions import daily_partitions
 from recon_assets.warehouse import landing
 from recon_assets.warehouse.landing import LandingTable
+from recon_assets.warehouse.resource import WarehouseResource
 
 DATA_QUALITY = "data_quality"
 QUARANTINE = "quarantine"
@@ -48,7 +48,7 @@ def _markdown(frame) -> dg.MetadataValue:
 
 
 def evaluate_quality(
-    conn: psycopg.Connection,
+    warehouse: WarehouseResource,
     asset_key: dg.AssetKey,
     table: LandingTable,
     source: str,
@@ -56,7 +56,16 @@ def evaluate_quality(
     bounds: DataQualitySettings,
     rates: FxRates,
 ) -> list[dg.AssetCheckResult]:
-    counts = landing.landed_counts(conn, table, source, day)
+    # each a scan of the day, the longest first: two at a time, the server runs them at once
+    reads = {"duplicates": lambda conn: landing.ledger_duplicate_bookings(conn, day)} if not table.per_processor else {}
+    reads |= {
+        "counts": lambda conn: landing.landed_counts(conn, table, source, day),
+        "average": lambda conn: landing.trailing_daily_average(conn, table, source, day),
+        "large": lambda conn: landing.large_amounts(conn, table, source, day, rates.minor_bounds(bounds.large_amount)),
+        "quarantined": lambda conn: landing.quarantined_records(conn, source, day),
+    }
+    read = warehouse.read_concurrently(reads)
+    counts = read["counts"]
     received = counts.rows + counts.quarantined
     quarantined_share = counts.quarantined / received if received else 0.0
     unreadable = {
@@ -89,14 +98,14 @@ def evaluate_quality(
             severity=dg.AssetCheckSeverity.ERROR,
             metadata={
                 "quarantined": counts.quarantined,
-                "records": _markdown(landing.quarantined_records(conn, source, day)),
+                "records": _markdown(read["quarantined"]),
             },  # fmt: skip
             description=f"{counts.quarantined} record(s) quarantined, the rest reconciled"
             if counts.quarantined
             else None,
         ),
     ]
-    large, largest = landing.large_amounts(conn, table, source, day, rates.minor_bounds(bounds.large_amount))
+    large, largest = read["large"]
     results.append(
         dg.AssetCheckResult(
             check_name=LARGE_AMOUNTS,
@@ -113,7 +122,7 @@ def evaluate_quality(
             else None,
         )
     )
-    average = landing.trailing_daily_average(conn, table, source, day)
+    average = read["average"]
     collapsed = average >= bounds.min_weekly_average_for_outage and (
         counts.rows < bounds.min_fraction_of_trailing_average * average
     )
@@ -125,7 +134,7 @@ def evaluate_quality(
             f"{counts.rows} records against {average:.0f} a day the week before: possible outage or lost feed"
         )
     if not table.per_processor:
-        duplicates = landing.ledger_duplicate_bookings(conn, day)
+        duplicates = read["duplicates"]
         rate = duplicates / counts.rows if counts.rows else 0.0
         metadata.update(duplicates=duplicates, duplicate_rate=round(rate, 6))
         if rate > bounds.max_ledger_duplicate_rate:
