@@ -14,14 +14,13 @@ from urllib.parse import urlparse
 import psycopg
 import pytest
 
-from recon_assets.defs.settlement.assets import LOOKBACK, SPAN
-from recon_assets.domain.matching import DISCREPANCY_TYPES
+from recon_assets.domain.findings import Side, names
 from recon_assets.domain.money import SANDBOX_RATES_TO_USD
-from recon_assets.domain.settlement import SETTLEMENT_TYPES
 from recon_assets.processors.registry import PROCESSORS, SOURCES
 from recon_assets.sandbox.server import SANDBOX_CREDENTIALS as C
 from recon_assets.sandbox.settlement import expected_settlement, statement_files
 from recon_assets.sandbox.world import expected_findings
+from recon_assets.services.settlement import windows
 from recon_assets.warehouse.database import MIGRATIONS
 from recon_assets.warehouse.embedded import stop_embedded_server
 
@@ -70,7 +69,7 @@ def open_findings(url, processor: str, day: date) -> set[tuple[str, str, str]]:
             """SELECT discrepancy_type, coalesce(processor_txn_id, ''), coalesce(ledger_id, '')
                FROM discrepancies WHERE processor_name = %s AND business_date = %s AND resolved_on IS NULL
                  AND discrepancy_type = ANY(%s)""",
-            (processor, day, list(DISCREPANCY_TYPES)),
+            (processor, day, list(names(Side.TRANSACTION))),
         ).fetchall()
     return {(t, "" if t == "missing_at_processor" else txn, lid) for t, txn, lid in rows}
 
@@ -80,7 +79,7 @@ def settlement_findings(url, day: date) -> set[tuple]:
         return set(conn.execute(
             """SELECT discrepancy_type, processor_name, payout_id, bank_reference, processor_txn_id FROM discrepancies
                WHERE business_date = %s AND resolved_on IS NULL AND discrepancy_type = ANY(%s)""",
-            (day, list(SETTLEMENT_TYPES)),
+            (day, list(names(Side.SETTLEMENT))),
         ).fetchall())  # fmt: skip
 
 
@@ -88,7 +87,7 @@ def test_recon_run_against_configured_servers_finds_exactly_the_truth(
     real_mode_env, sandbox, sandbox_config, warehouse_url, tmp_path
 ):
     bank = tmp_path / "bank"  # the bank's statement files, delivered as a real bank's would be
-    for offset in range(-LOOKBACK, SPAN + 1):
+    for offset in range(-windows().lookback, windows().span + 1):
         for name, data in statement_files(sandbox_config, DAY + timedelta(days=offset)).items():
             (bank / name).parent.mkdir(parents=True, exist_ok=True)
             (bank / name).write_bytes(data)

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 import yaml
 
-from recon_assets.domain.matching import DISCREPANCY_TYPES
+from recon_assets.domain.findings import Side, names
 from recon_assets.domain.money import SANDBOX_RATES_TO_USD
 from recon_assets.instance.run_launcher import LocalRunLauncher
 from recon_assets.processors.registry import PROCESSORS, SOURCES
@@ -134,7 +134,7 @@ def test_two_runs_of_one_day_started_together_both_complete(fresh_database, home
                 """SELECT discrepancy_type, coalesce(processor_txn_id, ''), coalesce(ledger_id, '')
                    FROM discrepancies WHERE processor_name = %s AND business_date = %s AND resolved_on IS NULL
                      AND discrepancy_type = ANY(%s)""",
-                (processor, DAY, list(DISCREPANCY_TYPES)),
+                (processor, DAY, list(names(Side.TRANSACTION))),
             ).fetchall())  # fmt: skip
             truth = {(t, txn or "", lid or "") for t, txn, lid in expected_findings(sandbox_config, processor, DAY)}
             assert found == truth, processor

@@ -10,7 +10,9 @@ from recon_assets.processors.registry import PROCESSORS, SOURCES
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "recon_assets"
-SQL = re.compile(r"\b(SELECT\s.+\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|COPY\s+\w+)\b", re.I | re.S)
+SQL = re.compile(
+    r"\b(SELECT\s.+\sFROM|SELECT\s+\w+\s*\(|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|COPY\s+\w+)\b", re.I | re.S
+)
 
 
 def python_files(folder: Path):
@@ -21,6 +23,53 @@ def string_literals(path: Path):
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             yield node.lineno, node.value
+
+
+def imports(path: Path) -> set[str]:
+    """Every module ``path`` imports (``from a.b import c`` gives ``a.b`` and ``a.b.c``), at any depth."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def importing(layer: str, forbidden) -> list[str]:
+    """Files of ``layer`` importing a module ``forbidden`` accepts, with that module."""
+    return sorted(
+        f"{path.relative_to(ROOT)}: {module}"
+        for path in python_files(PACKAGE / layer)
+        for module in imports(path)
+        if forbidden(module)
+    )
+
+
+def under(*prefixes: str):
+    return lambda module: any(module == p or module.startswith(f"{p}.") for p in prefixes)
+
+
+def test_the_domain_is_pure():
+    """No orchestrator, driver or network in the domain: money, matching and risk are plain Python."""
+    outside = under("dagster", "psycopg", "psycopg2", "sqlalchemy", "alembic", "adbc_driver_postgresql", "requests",
+                    "boto3", "botocore", "recon_assets.defs", "recon_assets.warehouse", "recon_assets.services",
+                    "recon_assets.cli", "recon_assets.processors", "recon_assets.sandbox")  # fmt: skip
+    assert importing("domain", outside) == []
+
+
+def test_the_cli_and_the_services_never_reach_into_the_assets():
+    """``recon`` runs a day through the services and the Definitions, never the asset modules themselves."""
+    assert importing("cli", under("recon_assets.defs")) == []
+    assert importing("services", under("recon_assets.defs", "recon_assets.cli")) == []
+
+
+def test_the_assets_reconcile_and_settle_through_the_services():
+    """The engine and the three-way match are run in one place, the services, for the assets and the CLI alike."""
+    engines = under("recon_assets.domain.matching.reconcile", "recon_assets.domain.settlement.settle_day",
+                    "recon_assets.warehouse.findings.sync_discrepancies")  # fmt: skip
+    assert importing("defs", engines) == []
+    assert importing("cli", engines) == []
 
 
 def test_sql_lives_in_the_warehouse_package():
@@ -42,9 +91,40 @@ def test_nothing_reads_outside_the_repository():
     assert [p for p in files if p != Path(__file__) and OUTSIDE.search(p.read_text())] == []
 
 
-def test_definitions_load_the_defs_folder_the_current_way():
-    text = (PACKAGE / "definitions.py").read_text()
-    assert "load_from_defs_folder" in text and "load_defs(" not in text
+def defined_in_defs_folder() -> dict[str, set[str]]:
+    """What the modules under ``defs/`` define at their top level, by kind: assets, checks, sensors, schedules, jobs."""
+    import importlib
+    import pkgutil
+
+    import dagster as dg
+
+    import recon_assets.defs
+
+    found: dict[str, set[str]] = {"assets": set(), "sensors": set(), "schedules": set(), "jobs": set()}
+    for info in pkgutil.walk_packages(recon_assets.defs.__path__, "recon_assets.defs."):
+        for value in vars(importlib.import_module(info.name)).values():
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, dg.AssetsDefinition):
+                    found["assets"] |= {key.to_user_string() for key in item.keys}
+                elif isinstance(item, dg.SensorDefinition):
+                    found["sensors"].add(item.name)
+                elif isinstance(item, dg.ScheduleDefinition):
+                    found["schedules"].add(item.name)
+                elif isinstance(item, dg.JobDefinition):
+                    found["jobs"].add(item.name)
+    return found
+
+
+def test_the_definitions_are_the_defs_folder_loaded_whole():
+    """``definitions.py`` loads ``defs/`` with ``dg.load_from_defs_folder``: everything a module there defines is
+    in the code location, and nothing else is."""
+    definitions = build_definitions()
+    found = defined_in_defs_folder()
+    assert {key.to_user_string() for key in definitions.resolve_asset_graph().get_all_asset_keys()} == found["assets"]
+    assert {s.name for s in definitions.sensors} == found["sensors"]
+    assert {s.name for s in definitions.schedules} == found["schedules"]
+    assert found["jobs"] <= {job.name for job in definitions.jobs}
+    assert len(found["assets"]) > 20 and found["sensors"] and found["schedules"] and found["jobs"]
 
 
 def test_every_source_is_driven_by_its_spec():

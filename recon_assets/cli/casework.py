@@ -219,7 +219,7 @@ def cmd_match(args: argparse.Namespace) -> int:
 
 def add_parsers(sub, processors: tuple[str, ...]) -> None:
     from recon_assets.domain.casework import MANUAL_RESOLUTIONS, Severity
-    from recon_assets.domain.matching import DISCREPANCY_TYPES
+    from recon_assets.domain.findings import names
 
     exceptions = sub.add_parser("exceptions", help="list, show, assign and resolve discrepancies")
     actions = exceptions.add_subparsers(dest="action", required=True)
@@ -228,7 +228,7 @@ def add_parsers(sub, processors: tuple[str, ...]) -> None:
         action = actions.add_parser(name, help=text)
         action.add_argument("ids", nargs="*", type=exception_id, help="exception ids (or use the filters)")
         action.add_argument("--processor", choices=processors)
-        action.add_argument("--type", choices=DISCREPANCY_TYPES)
+        action.add_argument("--type", choices=names())
         action.add_argument("--state", default="unresolved",
                             choices=("unresolved", "open", "assigned", "resolved", "all"))  # fmt: skip
         action.add_argument("--severity", choices=[s.value for s in Severity])

@@ -26,14 +26,15 @@ def fetch_plan(day: date, processors: Sequence[str]) -> list[tuple[date, date, l
     its neighbours landed (the settlement window of transactions); the payouts and the bank's statement lines
     of the days around it (the grace windows of payouts: the statement files present, as the sensor reads
     them), several days in one run."""
-    from recon_assets.defs.settlement.assets import LOOKBACK, SPAN
+    from recon_assets.services.settlement import windows
 
+    window = windows()
     payouts = [key(p) for p in processors for key in (asset_keys.payouts, asset_keys.payout_items)]
     bank, one = [asset_keys.BANK_STATEMENT_LINES], timedelta(days=1)
     return [
-        (day - timedelta(days=LOOKBACK), day, payouts + bank),
+        (day - timedelta(days=window.lookback), day, payouts + bank),
         *((d, d, _landing(processors)) for d in (day - one, day, day + one)),
-        (day + one, day + timedelta(days=SPAN), bank),
+        (day + one, day + timedelta(days=window.span), bank),
     ]
 
 
@@ -193,7 +194,7 @@ def send_alerts(instance, definitions, results) -> str:
     """What the alert sensors would send for these runs: failed checks, recoveries and failed runs."""
     import dagster as dg
 
-    from recon_assets.defs.alerting.sensors import AlertChannels, alert_on_checks, alert_on_run_failure
+    from recon_assets.services.alerts import AlertChannels, alert_on_checks, alert_on_run_failure
 
     log = dg.get_dagster_logger("recon")
     wanted = {"warehouse", "email", "slack", "alert_settings"}
@@ -211,17 +212,18 @@ def send_alerts(instance, definitions, results) -> str:
     return summary + (f"; {len(failed)} failed run(s) announced" if failed else "")
 
 
-def summary_rows() -> dict[str, str]:
-    """The reconciliation_runs columns the day's table shows, with their labels."""
-    from recon_assets.domain.matching import DISCREPANCY_TYPES
-    from recon_assets.domain.settlement import SETTLEMENT_TYPES
+def summary_rows(frame) -> dict[str, str]:
+    """The reconciliation_runs columns the day's table shows, with their labels: a row per finding type."""
+    from recon_assets.domain.findings import finding_types
 
+    for kind in finding_types():
+        frame[kind.name] = [counts.get(kind, 0) for counts in frame["finding_counts"]]
     return {
         "risk_level": "risk level",
         "processor_transaction_count": "processor records",
         "internal_transaction_count": "ledger entries",
         "matched_count": "matched",
-        **{f"{kind}_count": kind.replace("_", " ") for kind in DISCREPANCY_TYPES + SETTLEMENT_TYPES},
+        **{kind.name: kind.label.lower() for kind in finding_types()},
         "total_discrepancy_amount": "amount at risk",
         "total_volume_processed": "volume",
     }
@@ -240,7 +242,7 @@ def day_table(day: date, processors: Sequence[str] | None = None) -> str | None:
         return None
     frame = pd.DataFrame(rows).set_index("processor_name")
     currency = rows[0]["reporting_currency"].strip()
-    labels = summary_rows()
+    labels = summary_rows(frame)
     table = frame[list(labels)].rename(columns=labels).T
     table.columns.name = None
     table.index = [f"{label} ({currency})" if label in ("amount at risk", "volume") else label for label in table.index]

@@ -15,15 +15,13 @@ from decimal import Decimal
 
 import pandas as pd
 
-from recon_assets.domain.matching import DISCREPANCY_TYPES, MISSING_TYPES
+from recon_assets.domain.findings import finding_types
 from recon_assets.domain.money import display
 from recon_assets.domain.risk import RiskLevel
-from recon_assets.domain.settlement import PAID_OUT_NOT_BOOKED, SETTLEMENT_TYPES, CashPosition
+from recon_assets.domain.settlement import CashPosition
 from recon_assets.domain.templating import render
 
 MARKER = {RiskLevel.LOW: "🟩", RiskLevel.MEDIUM: "🟨", RiskLevel.HIGH: "🟧", RiskLevel.CRITICAL: "🟥"}  # Markdown
-FINDING_LABELS = {kind: kind.replace("_", " ").capitalize() for kind in DISCREPANCY_TYPES + SETTLEMENT_TYPES}
-URGENT_TYPES = (*MISSING_TYPES, PAID_OUT_NOT_BOOKED)  # shown in bold: money nobody booked
 CASH_COLUMNS = {"gross_minor": "Gross", "refunds_minor": "Refunds", "fees_minor": "Fees", "net_minor": "Net",
                 "paid_out_minor": "Paid out", "in_transit_minor": "In transit"}  # fmt: skip
 
@@ -36,7 +34,7 @@ class ProcessorDay:
     ledger_entries: int
     matched: int
     missing: int
-    findings: Mapping[str, int]  # discrepancy type -> open findings
+    findings: Mapping[str, int]  # finding type -> open findings
     at_risk: str  # formatted, reporting currency
     volume: str
     files: Sequence[tuple[str, str]] = ()  # (label, link)
@@ -55,7 +53,9 @@ class DailySummary:
     cash: Sequence[Mapping[str, str]] = ()  # the cash position per processor and currency, formatted
     chart: str | None = None
     audit_head: str | None = None
-    finding_labels: Mapping[str, str] = field(default_factory=lambda: FINDING_LABELS)
+    # type -> label, in report order; the missing ones are shown in bold
+    finding_labels: Mapping[str, str] = field(default_factory=lambda: {k.name: k.label for k in finding_types()})
+    missing_types: Sequence[str] = field(default_factory=lambda: [k.name for k in finding_types() if k.missing])
 
     @property
     def headline(self) -> str:
@@ -138,7 +138,7 @@ def build_daily_summary(
             ledger_entries=int(run["internal_transaction_count"]),
             matched=int(run["matched_count"]),
             missing=int(run["missing_transaction_count"]),
-            findings={kind: int(run[f"{kind}_count"]) for kind in FINDING_LABELS},
+            findings={kind.name: int(run["finding_counts"].get(kind, 0)) for kind in finding_types()},
             at_risk=display(run["total_discrepancy_amount"], currency),
             volume=display(run["total_volume_processed"], currency),
             files=files.get(run["processor_name"], ()),
@@ -203,4 +203,4 @@ def markdown(summary: DailySummary) -> str:
 
 
 def html(summary: DailySummary) -> str:
-    return render("daily_summary.html.j2", summary=summary, missing_types=URGENT_TYPES)
+    return render("daily_summary.html.j2", summary=summary)

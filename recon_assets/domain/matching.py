@@ -2,10 +2,10 @@
 
 Frames in, frames out. The rules apply in order (``recon_assets.domain.rules``): manual links, the exact
 reference, split bookings (1:N), split tenders (N:1), then suggestions. Every processor record of the day
-gets exactly one outcome; by precedence missing_in_ledger > currency_mismatch > amount_mismatch >
-status_mismatch > matched, a group's amount decided on the group's sum. A failed record the ledger never
+gets exactly one outcome; by precedence missing in ledger > currency mismatch > amount mismatch >
+status mismatch > matched, a group's amount decided on the group's sum. A failed record the ledger never
 booked moved no money and is ``not_booked_failed``, not a discrepancy. Ledger entries of the day no rule
-explains are ``missing_at_processor``; extra identical copies of one booking are ``duplicate``.
+explains are missing at the processor; extra identical copies of one booking are duplicates.
 """
 
 from __future__ import annotations
@@ -21,6 +21,20 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from recon_assets.domain.findings import (
+    AMOUNT_MISMATCH,
+    CURRENCY_MISMATCH,
+    DUPLICATE,
+    GROUP_AMOUNT_MISMATCH,
+    MISSING_AT_PROCESSOR,
+    MISSING_IN_LEDGER,
+    STATUS_MISMATCH,
+    SUGGESTED_MATCH,
+    Role,
+    Side,
+    finding_columns,
+    names,
+)
 from recon_assets.domain.money import FxRates
 from recon_assets.domain.records import UTC_TIME
 from recon_assets.domain.rules import MAX_DATE_DRIFT_DAYS, SUGGESTION_SIZES, ManualLink, MatchingRules
@@ -30,40 +44,20 @@ MATCHED = "matched"
 MATCHED_GROUP = "matched_group"  # a member of a split booking or split tender whose sum matched
 MANUAL_MATCH = "manual_match"  # linked by a person
 NOT_BOOKED_FAILED = "not_booked_failed"
-MISSING_IN_LEDGER = "missing_in_ledger"
-MISSING_AT_PROCESSOR = "missing_at_processor"
-AMOUNT_MISMATCH = "amount_mismatch"
-GROUP_AMOUNT_MISMATCH = "group_amount_mismatch"
-CURRENCY_MISMATCH = "currency_mismatch"
-STATUS_MISMATCH = "status_mismatch"
-DUPLICATE = "duplicate"
-SUGGESTED_MATCH = "suggested_match"
 
 PROCESSOR_OUTCOMES = (
     MATCHED, MATCHED_GROUP, MANUAL_MATCH, NOT_BOOKED_FAILED, MISSING_IN_LEDGER, CURRENCY_MISMATCH,
     AMOUNT_MISMATCH, GROUP_AMOUNT_MISMATCH, STATUS_MISMATCH,
 )  # fmt: skip
 MATCHED_OUTCOMES = (MATCHED, MATCHED_GROUP, MANUAL_MATCH)
-DISCREPANCY_TYPES = (
-    MISSING_IN_LEDGER, MISSING_AT_PROCESSOR, AMOUNT_MISMATCH, CURRENCY_MISMATCH, STATUS_MISMATCH, DUPLICATE,
-    GROUP_AMOUNT_MISMATCH, SUGGESTED_MATCH,
-)  # fmt: skip
-MISSING_TYPES = (MISSING_IN_LEDGER, MISSING_AT_PROCESSOR)
-# Findings that advise a person rather than report money out of place: no amount at risk, not counted in
-# the discrepancy rate (the records a suggestion names are reported missing on their own).
-ADVISORY_TYPES = (SUGGESTED_MATCH,)
 # Each outcome as an integer code, for the vectorised engine: its position in PROCESSOR_OUTCOMES.
 _CODE = {name: code for code, name in enumerate(PROCESSOR_OUTCOMES)}
 # Outcomes of a processor record that are findings of the record itself (a split tender's mismatch is one
 # finding of the group, made on the ledger side).
-_FINDING_CODES = np.array([_CODE[name] for name in PROCESSOR_OUTCOMES if name in DISCREPANCY_TYPES])
+_FINDING_CODES = np.array([_CODE[name] for name in PROCESSOR_OUTCOMES if name in names(Side.TRANSACTION)])
 
-DISCREPANCY_COLUMNS = (
-    "discrepancy_type", "processor_txn_id", "ledger_id", "related_ledger_id",
-    "processor_amount_minor", "processor_currency", "processor_status",
-    "ledger_amount_minor", "ledger_currency", "ledger_status",
-    "at_risk_minor", "at_risk_currency", "group_members",
-)  # fmt: skip
+# A finding of the engine: the transaction side's part of a finding row, before it is priced
+DISCREPANCY_COLUMNS = tuple(c.name for c in finding_columns(Role.KEY, Role.FACT, side=Side.TRANSACTION))
 
 # Statuses compared after normalisation: a refunded charge compares as succeeded (its refund is a
 # record of its own); a canceled or rejected refund counts as failed.
@@ -90,7 +84,7 @@ class ReconciliationResult:
 
     def discrepancy_counts(self) -> dict[str, int]:
         counts = self.discrepancies["discrepancy_type"].value_counts()
-        return {name: int(counts.get(name, 0)) for name in DISCREPANCY_TYPES}
+        return {name: int(counts.get(name, 0)) for name in names(Side.TRANSACTION)}
 
 
 PROCESSOR_SCHEMA = pa.schema(

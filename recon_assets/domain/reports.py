@@ -11,20 +11,10 @@ from decimal import Decimal
 
 import pandas as pd
 
-from recon_assets.domain.matching import DISCREPANCY_TYPES
+from recon_assets.domain.findings import REPORT_COLUMNS, names
 from recon_assets.domain.money import exponent, format_major
 from recon_assets.domain.risk import RiskLevel
-from recon_assets.domain.settlement import SETTLEMENT_TYPES
 
-# A finding as the warehouse keeps it (and the report reads it)
-FINDING_COLUMNS = (
-    "business_date", "processor_name", "discrepancy_type", "processor_txn_id", "ledger_id", "related_ledger_id",
-    "processor_amount_minor", "processor_currency", "processor_status", "ledger_amount_minor", "ledger_currency",
-    "ledger_status", "at_risk_minor", "at_risk_currency", "amount_at_risk", "reporting_currency",
-    "first_detected_on", "last_detected_on", "resolved_on", "resolution", "group_members",
-    # the cash side: the payout and bank line a finding is about, and what was expected against what came
-    "payout_id", "bank_reference", "expected_minor", "actual_minor",
-)  # fmt: skip
 # Each amount in minor units gets its major-unit twin, in the same currency: (minor, major, currency)
 MONEY_COLUMNS = (
     ("processor_amount_minor", "processor_amount", "processor_currency"),
@@ -44,7 +34,7 @@ def _with_major_units(columns: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
-CSV_COLUMNS = _with_major_units(FINDING_COLUMNS)
+CSV_COLUMNS = _with_major_units(REPORT_COLUMNS)
 
 COMPLIANCE_STATUS = {
     RiskLevel.LOW: "compliant",
@@ -72,7 +62,7 @@ def discrepancies_csv(frame: pd.DataFrame) -> bytes:
     """Every finding of the day, open or resolved, every type. Minor units are integers; each has its
     major-unit amount beside it with exactly its currency's decimals; the amount at risk in the reporting
     currency has that currency's."""
-    out = frame.reindex(columns=list(FINDING_COLUMNS))
+    out = frame.reindex(columns=list(REPORT_COLUMNS))
     for minor, major, currency in MONEY_COLUMNS:
         out[minor] = out[minor].astype("Int64")
         out[major] = [
@@ -107,5 +97,5 @@ def summary_json(run: Mapping) -> dict:
             "risk_level": level.value,
             "compliance_status": COMPLIANCE_STATUS[level],
         },
-        "discrepancy_counts": {kind: int(run[f"{kind}_count"]) for kind in DISCREPANCY_TYPES + SETTLEMENT_TYPES},
+        "discrepancy_counts": {kind: int(run["finding_counts"].get(kind, 0)) for kind in names()},
     }

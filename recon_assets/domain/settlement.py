@@ -13,16 +13,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-PAYOUT_NOT_IN_BANK = "payout_not_in_bank"
-UNEXPLAINED_BANK_CREDIT = "unexplained_bank_credit"
-PAYOUT_AMOUNT_MISMATCH = "payout_amount_mismatch"
-PAYOUT_COMPOSITION_MISMATCH = "payout_composition_mismatch"
-PAID_OUT_NOT_BOOKED = "paid_out_not_booked"
-FEE_VARIANCE = "fee_variance"
-SETTLEMENT_TYPES = (
-    PAYOUT_NOT_IN_BANK, UNEXPLAINED_BANK_CREDIT, PAYOUT_AMOUNT_MISMATCH, PAYOUT_COMPOSITION_MISMATCH,
-    PAID_OUT_NOT_BOOKED, FEE_VARIANCE,
-)  # fmt: skip
+from recon_assets.domain.findings import (
+    FEE_VARIANCE,
+    PAID_OUT_NOT_BOOKED,
+    PAYOUT_AMOUNT_MISMATCH,
+    PAYOUT_COMPOSITION_MISMATCH,
+    PAYOUT_NOT_IN_BANK,
+    UNEXPLAINED_BANK_CREDIT,
+)
+
 DEFAULT_GRACE_BUSINESS_DAYS = 2  # a paid payout may reach the bank this many business days after arrival
 BY_REFERENCE, BY_AMOUNT = "reference", "amount"  # how a payout was matched to its bank line
 
@@ -201,16 +200,16 @@ def composition_findings(payouts: Iterable[Payout], items: Iterable[PayoutItem])
 
 
 def paid_out_not_booked(
-    payouts: Iterable[Payout], items: Iterable[PayoutItem], missing_in_ledger: Mapping[str, tuple[int, str]]
+    payouts: Iterable[Payout], items: Iterable[PayoutItem], unbooked: Mapping[str, tuple[int, str]]
 ) -> list[SettlementFinding]:
-    """Transactions a payout settled that the ledger never booked (``missing_in_ledger``: id -> (amount,
+    """Transactions a payout settled that the ledger never booked (``unbooked``: id -> (amount,
     currency)): money received and not booked."""
     by_id = {p.payout_id: p for p in payouts}
     found = []
     for item in items:
-        if item.processor_txn_id in missing_in_ledger and item.payout_id in by_id:
+        if item.processor_txn_id in unbooked and item.payout_id in by_id:
             payout = by_id[item.payout_id]
-            amount, currency = missing_in_ledger[item.processor_txn_id]
+            amount, currency = unbooked[item.processor_txn_id]
             found.append(SettlementFinding(
                 PAID_OUT_NOT_BOOKED, payout.processor, payout.arrival_date, abs(amount), currency,
                 payout.payout_id, processor_txn_id=item.processor_txn_id, actual_minor=amount,
@@ -315,7 +314,7 @@ def settle_day(
     payouts: Sequence[Payout],
     items: Sequence[PayoutItem],
     lines: Sequence[BankLine],
-    missing_in_ledger: Mapping[str, tuple[int, str]],
+    unbooked: Mapping[str, tuple[int, str]],
     charge_fees: Iterable[ChargeFee],
     *,
     schedule: FeeSchedule,
@@ -334,7 +333,7 @@ def settle_day(
     own_items = [i for i in items if i.payout_id in ids]
     findings = [f for f in tied.findings if f.business_date == day]
     findings += composition_findings(arriving, own_items)
-    findings += paid_out_not_booked(arriving, own_items, missing_in_ledger)
+    findings += paid_out_not_booked(arriving, own_items, unbooked)
     findings += fee_variances(charge_fees, schedule, fee_tolerance_minor)
     return DaySettlement(
         matches=[m for m in tied.matches if m.payout_id in ids],

@@ -9,16 +9,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from recon_assets.domain.matching import (
-    ADVISORY_TYPES,
-    DISCREPANCY_TYPES,
-    MATCHED_OUTCOMES,
-    MISSING_TYPES,
-    NOT_BOOKED_FAILED,
-)
+from recon_assets.domain.findings import finding_type, missing_count, names, rated_count
+from recon_assets.domain.matching import MATCHED_OUTCOMES, NOT_BOOKED_FAILED
 from recon_assets.domain.money import FxRates
 from recon_assets.domain.risk import RiskThresholds
-from recon_assets.domain.settlement import PAID_OUT_NOT_BOOKED, SETTLEMENT_TYPES
 
 RATE_QUANTUM = Decimal("0.000001")
 
@@ -38,18 +32,15 @@ def summarise_day(
     day: date, processor: str, counts: DayCounts, rates: FxRates, thresholds: RiskThresholds
 ) -> dict[str, Any]:
     """The reconciliation_runs row of the day (without its run bookkeeping)."""
-    type_counts = dict.fromkeys(DISCREPANCY_TYPES + SETTLEMENT_TYPES, 0)
+    type_counts = dict.fromkeys(names(), 0)
     at_risk_minor: dict[str, int] = {}
     for kind, currency, count, minor in counts.open_findings:
-        type_counts[kind] += count
+        type_counts[finding_type(kind).name] += count
         at_risk_minor[currency] = at_risk_minor.get(currency, 0) + minor
-    # money a payout paid that the ledger never booked is missing from the books too: it raises the level
-    missing = sum(type_counts[t] for t in (*MISSING_TYPES, PAID_OUT_NOT_BOOKED))
+    missing = missing_count(type_counts)
     at_risk = rates.total(at_risk_minor)
-    # the rate is of the day's transactions: findings about them, not about the cash they were paid out in
-    findings = sum(n for kind, n in type_counts.items() if kind in DISCREPANCY_TYPES and kind not in ADVISORY_TYPES)
     rate = (
-        (Decimal(findings) / Decimal(counts.processor_records)).quantize(RATE_QUANTUM)
+        (Decimal(rated_count(type_counts)) / Decimal(counts.processor_records)).quantize(RATE_QUANTUM)
         if counts.processor_records
         else Decimal(0)
     )
@@ -61,7 +52,7 @@ def summarise_day(
         "matched_count": sum(counts.outcomes.get(outcome, 0) for outcome in MATCHED_OUTCOMES),
         "not_booked_failed_count": counts.outcomes.get(NOT_BOOKED_FAILED, 0),
         "missing_transaction_count": missing,
-        **{f"{t}_count": n for t, n in type_counts.items()},
+        "finding_counts": type_counts,  # open findings per type, every type
         "total_discrepancy_amount": at_risk,
         "total_volume_processed": rates.total(counts.volume_minor),
         "reporting_currency": rates.reporting_currency,

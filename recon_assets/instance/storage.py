@@ -8,12 +8,9 @@ instance home. They are dagster-postgres's storages; only where the URL comes fr
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 from dagster import Field, StringSource
 from dagster._core.storage.event_log.schema import ConcurrencyLimitsTable
 from dagster_postgres.event_log import PostgresEventLogStorage
@@ -22,12 +19,15 @@ from dagster_postgres.schedule_storage import PostgresScheduleStorage
 from sqlalchemy.dialects import postgresql
 
 from recon_assets.warehouse.database import check_reachable, configured_url
+from recon_assets.warehouse.locks import session_lock
 from recon_assets.warehouse.urls import DatabaseUrl
 
 STORAGE_URL_VAR = "RECON_DAGSTER_STORAGE_URL"
 
 
-_CREATION_LOCK = 0x7265636F6E6473  # pg advisory lock id ("reconds"): one process creates the tables at a time
+# one process creates Dagster's tables at a time: dagster-postgres creates its tables and types when it finds
+# them missing, and two processes doing so at once on a new database collide ("type ... already exists")
+_CREATION_LOCK = "recon:dagster-storage-creation"
 
 
 def storage_database(configured: str | None = None) -> DatabaseUrl:
@@ -40,19 +40,6 @@ def storage_database(configured: str | None = None) -> DatabaseUrl:
     return url
 
 
-@contextlib.contextmanager
-def one_creator_at_a_time(url: DatabaseUrl) -> Iterator[None]:
-    """Hold a session lock while a storage is made: dagster-postgres creates its tables and types when it
-    finds them missing, and two processes doing so at once on a new database collide ("type ... already
-    exists"). The second waits, then finds everything made."""
-    with psycopg.connect(url.libpq, autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (_CREATION_LOCK,))
-        try:
-            yield
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (_CREATION_LOCK,))
-
-
 class _WarehouseStorage:
     """Configured by an optional ``postgres_url``; without one, the warehouse's URL."""
 
@@ -63,7 +50,7 @@ class _WarehouseStorage:
     @classmethod
     def from_config_value(cls, inst_data, config_value: dict[str, Any]):
         url = storage_database(config_value.get("postgres_url"))
-        with one_creator_at_a_time(url):
+        with session_lock(url, _CREATION_LOCK):  # the second waits, then finds everything made
             return cls(postgres_url=url.dagster_storage, inst_data=inst_data)
 
 

@@ -1,7 +1,12 @@
 """Every outside API recon reads, one spec each: the processors and the internal ledger.
 
-A new processor is a client class and one entry in ``PROCESSORS``: its resource, its concurrency pool,
-its credential variables, its assets, the CLI's choices and the sandbox all follow from the spec.
+A new processor touches four places: its client class (``processors/<name>.py``), its entry in ``PROCESSORS``
+(credential variables, base URL, finality, pace, where it reports fees), its sandbox module
+(``sandbox/<name>.py``: credentials, routes and wire formats, found by the source's name), and the
+deployment's credential lists (``.env.example``, Terraform's secrets). Its resource, concurrency pool, assets,
+CLI choices and sandbox endpoints follow from those. The sandbox world's habits per processor (its currency
+mix in ``sandbox/world.py``, its payout timing and bank counterparty in ``sandbox/settlement.py``) need an
+entry there too, for its generated days to look like the processor's.
 """
 
 from __future__ import annotations
@@ -26,9 +31,11 @@ class SourceSpec:
     base_url_variable: str
     default_base_url: str | None  # None: an internal API whose address must be configured
     finality_lag: timedelta  # how late the source may still show a day's records
-    # requests per second recon allows itself against the real API (None: no limit); see README's "Rate limits"
+    # requests per second recon allows itself against the real API (None: no limit): deployment/README.md,
+    # "A year's backfill"
     requests_per_second: float | None
     secret_variable: str | None = None  # the client secret, for APIs that have one
+    fees_on_payout_items: bool = False  # a charge's fee is reported on its payout's items (else on the payment)
 
     @property
     def resource_key(self) -> str:
@@ -49,13 +56,14 @@ PROCESSORS: dict[str, SourceSpec] = {
     for spec in (
         # Stripe documents 100 requests/s per live account and 25/s per endpoint unless noted
         SourceSpec("stripe", "Stripe", StripeClient, "STRIPE_API_KEY", "STRIPE_API_BASE",
-                   "https://api.stripe.com", timedelta(minutes=15), requests_per_second=25),
+                   "https://api.stripe.com", timedelta(minutes=15), requests_per_second=25, fees_on_payout_items=True),
         # PayPal and Square publish no number (only HTTP 429): a conservative rate of our choosing
         SourceSpec("paypal", "PayPal", PayPalClient, "PAYPAL_CLIENT_ID", "PAYPAL_API_BASE",
                    "https://api-m.paypal.com", timedelta(hours=3), requests_per_second=10,
                    secret_variable="PAYPAL_CLIENT_SECRET"),  # noqa: S106 - a variable's name, not a secret
         SourceSpec("square", "Square", SquareClient, "SQUARE_ACCESS_TOKEN", "SQUARE_API_BASE",
-                   "https://connect.squareup.com", timedelta(minutes=15), requests_per_second=10),
+                   "https://connect.squareup.com", timedelta(minutes=15), requests_per_second=10,
+                   fees_on_payout_items=True),
     )
 }  # fmt: skip
 

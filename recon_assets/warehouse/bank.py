@@ -8,7 +8,7 @@ from datetime import date
 import psycopg
 
 from recon_assets.domain.settlement import BankLine
-from recon_assets.warehouse.landing import lock_partition
+from recon_assets.warehouse.locks import lock_partition
 from recon_assets.warehouse.store import copy_rows, delete_partition
 
 COLUMNS = ("booking_date", "line_id", "account", "bank_reference", "amount_minor", "currency", "text", "reference",

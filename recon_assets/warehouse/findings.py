@@ -14,8 +14,8 @@ import pyarrow.compute as pc
 from psycopg import sql
 
 from recon_assets.domain.casework import KEPT_WHEN_FOUND_AGAIN
+from recon_assets.domain.findings import REPORT_COLUMNS, Column, Role, finding_columns
 from recon_assets.domain.matching import LEDGER_SCHEMA, PROCESSOR_SCHEMA
-from recon_assets.domain.reports import FINDING_COLUMNS
 from recon_assets.warehouse.store import audit, copy_table, delete_partition, read_arrow, read_frame
 from recon_assets.warehouse.urls import DatabaseUrl
 
@@ -69,7 +69,7 @@ def report_rows(conn: psycopg.Connection, processor: str, day: date) -> pd.DataF
         sql.SQL(
             """SELECT {} FROM discrepancies WHERE processor_name = %s AND business_date = %s
                ORDER BY discrepancy_type, finding_key"""
-        ).format(sql.SQL(", ").join(map(sql.Identifier, FINDING_COLUMNS))),
+        ).format(sql.SQL(", ").join(map(sql.Identifier, REPORT_COLUMNS))),
         (processor, day),
     )
 
@@ -84,12 +84,120 @@ def open_findings(conn: psycopg.Connection) -> pd.DataFrame:
     )
 
 
-DISCREPANCY_WRITE_COLUMNS = (
-    "discrepancy_type", "processor_txn_id", "ledger_id", "related_ledger_id",
-    "processor_amount_minor", "processor_currency", "processor_status",
-    "ledger_amount_minor", "ledger_currency", "ledger_status", "at_risk_minor", "at_risk_currency", "amount_at_risk",
-    "group_members", "payout_id", "bank_reference", "bank_line_id", "expected_minor", "actual_minor",
-)  # fmt: skip
+_IDENTITY = ("processor_name", "business_date", "discrepancy_type", "finding_key")  # the table's unique key
+
+
+def _staged_type(column: Column) -> str:
+    return "text" if column.sql_type.endswith("[]") else column.sql_type  # a list travels as one text
+
+
+def _from_stage(column: Column) -> sql.Composable:
+    """The staged column as the table takes it (ids hold no spaces: a list is split again on them)."""
+    name = sql.Identifier(column.name)
+    return sql.SQL("string_to_array({}, ' ')").format(name) if column.sql_type.endswith("[]") else name
+
+
+def stage_findings(conn: psycopg.Connection, findings: pd.DataFrame) -> None:
+    """The run's findings in a temporary table of the row schema's written columns (dropped at commit)."""
+    columns = finding_columns(Role.KEY, Role.FACT, Role.PRICE)
+    conn.execute(
+        sql.SQL("CREATE TEMP TABLE incoming_discrepancies ({}) ON COMMIT DROP").format(
+            sql.SQL(", ").join(
+                sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(_staged_type(c))) for c in columns
+            )  # fmt: skip
+        )
+    )
+    names = [c.name for c in columns]
+    incoming = findings.assign(**{name: None for name in names if name not in findings})[names]
+    lists = [c.name for c in columns if c.sql_type.endswith("[]")]
+    incoming = incoming.assign(
+        **{n: [" ".join(m) if isinstance(m, list) else None for m in incoming[n]] for n in lists}
+    )
+    copy_table(conn, "incoming_discrepancies", pa.Table.from_pandas(incoming, preserve_index=False))
+
+
+# Found again: reopened, unless its resolution accepted it (written off, false positive); the resolution's
+# columns are kept only when accepted.
+_REFOUND = """state = CASE WHEN d.resolution = ANY(%(kept)s) THEN d.state
+                         WHEN d.state = 'resolved' THEN 'open' ELSE d.state END,
+            {}"""
+_RESOLUTION_COLUMNS = ("resolved_on", "resolved_at", "resolved_by", "resolution_note", "resolution")
+
+
+def upsert_staged(conn: psycopg.Connection, params: dict) -> list[tuple]:
+    """Insert the staged findings new to the partition, refresh those found before (reopening resolved ones);
+    returns (id, inserted, type, processor id, ledger id) of each."""
+    staged = finding_columns(Role.KEY, Role.FACT, Role.PRICE)
+    refreshed = [c.name for c in finding_columns(Role.FACT, Role.PRICE)]
+    run_values = {
+        "business_date": "%(day)s",
+        "processor_name": "%(processor)s",
+        "reporting_currency": "%(currency)s",
+        "detected_run_id": "%(run_id)s",
+        "first_detected_on": "%(today)s",
+        "last_detected_on": "%(today)s",
+    }
+    updates = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(name))
+               for name in (*refreshed, "reporting_currency", "detected_run_id", "last_detected_on")]  # fmt: skip
+    kept = [sql.SQL("{0} = CASE WHEN d.resolution = ANY(%(kept)s) THEN d.{0} END").format(sql.Identifier(name))
+            for name in _RESOLUTION_COLUMNS]  # fmt: skip
+    statement = sql.SQL(
+        """INSERT INTO discrepancies AS d ({columns}) SELECT {values} FROM incoming_discrepancies
+           ON CONFLICT ({identity}) DO UPDATE SET {updates}, {refound}
+           RETURNING d.id, (xmax = 0) AS inserted, d.discrepancy_type, d.processor_txn_id, d.ledger_id"""
+    ).format(
+        columns=sql.SQL(", ").join(sql.Identifier(n) for n in [*run_values, *(c.name for c in staged)]),
+        values=sql.SQL(", ").join([*(sql.SQL(v) for v in run_values.values()), *map(_from_stage, staged)]),
+        identity=sql.SQL(", ").join(map(sql.Identifier, _IDENTITY)),
+        updates=sql.SQL(", ").join(updates),
+        refound=sql.SQL(_REFOUND).format(sql.SQL(", ").join(kept)),
+    )
+    return conn.execute(statement, params).fetchall()
+
+
+def resolve_unfound(conn: psycopg.Connection, params: dict, found: Sequence[int]) -> list[tuple]:
+    """Resolve as ``auto_matched`` the partition's open findings of the run's types that it did not find again;
+    returns (id, type, processor id, ledger id) of each."""
+    return conn.execute(
+        """UPDATE discrepancies d SET resolved_on = %(today)s, resolution = 'auto_matched',
+               state = 'resolved', resolved_by = 'recon', resolved_at = now(),
+               resolution_note = 'matched by run ' || %(run_id)s
+           WHERE d.processor_name = %(processor)s AND d.business_date = %(day)s
+             AND d.resolved_on IS NULL AND NOT d.id = ANY(%(found)s) AND d.discrepancy_type = ANY(%(types)s)
+           RETURNING d.id, d.discrepancy_type, d.processor_txn_id, d.ledger_id""",
+        {**params, "found": list(found)},
+    ).fetchall()
+
+
+def resolved_before(conn: psycopg.Connection, params: dict) -> set[int]:
+    """Ids of the partition's findings of the run's types resolved by a run (not accepted by a person)."""
+    rows = conn.execute(
+        """SELECT id FROM discrepancies
+           WHERE processor_name = %(processor)s AND business_date = %(day)s AND resolved_on IS NOT NULL
+             AND NOT resolution = ANY(%(kept)s) AND discrepancy_type = ANY(%(types)s)""",
+        params,
+    ).fetchall()
+    return {ident for (ident,) in rows}
+
+
+def audit_changes(conn: psycopg.Connection, params: dict, changes: list[tuple], findings: int) -> dict[str, int]:
+    """An audit row per finding reopened or resolved, and one for the sync; returns the counts per change."""
+    counts = {"inserted": 0, "reopened": 0, "resolved": 0}
+    day, processor, run_id = params["day"], params["processor"], params["run_id"]
+    for change, ident, kind, txn_id, ledger_id in changes:
+        counts[change] += 1
+        if change != "inserted":
+            audit(
+                conn, "reconciliation", f"discrepancy_{change}", "discrepancies", str(ident),
+                {"business_date": day.isoformat(), "processor": processor, "type": kind,
+                 "processor_txn_id": txn_id, "ledger_id": ledger_id, "run_id": run_id,
+                 **({"resolution": "auto_matched"} if change == "resolved" else {})},
+            )  # fmt: skip
+    audit(
+        conn, "reconciliation", "discrepancies_synced", "discrepancies", f"{processor}/{day.isoformat()}",
+        {"run_id": run_id, "findings": findings, **counts},
+    )  # fmt: skip
+    return counts
 
 
 def sync_discrepancies(
@@ -108,112 +216,18 @@ def sync_discrepancies(
     reappear are reopened; open ones no longer found are resolved as ``auto_matched``, never deleted.
     Every change is written to the audit log. Returns counts of inserted, updated, reopened, resolved.
     """
+    params = {
+        "processor": processor, "day": day, "currency": reporting_currency, "run_id": run_id,
+        "today": detected_on, "kept": KEPT_WHEN_FOUND_AGAIN, "types": [str(t) for t in types],
+    }  # fmt: skip
     with conn.transaction():
-        conn.execute(
-            """CREATE TEMP TABLE incoming_discrepancies (
-                discrepancy_type text, processor_txn_id text, ledger_id text, related_ledger_id text,
-                processor_amount_minor bigint, processor_currency char(3), processor_status text,
-                ledger_amount_minor bigint, ledger_currency char(3), ledger_status text,
-                at_risk_minor bigint, at_risk_currency char(3), amount_at_risk numeric,
-                group_members text, payout_id text, bank_reference text, bank_line_id text,
-                expected_minor bigint, actual_minor bigint) ON COMMIT DROP"""
-        )
-        absent = {column: None for column in DISCREPANCY_WRITE_COLUMNS if column not in findings}
-        incoming = findings.assign(**absent)[list(DISCREPANCY_WRITE_COLUMNS)]
-        incoming = incoming.assign(  # ids hold no spaces: the list travels as one text, split again in SQL
-            group_members=[" ".join(m) if isinstance(m, list) else None for m in incoming["group_members"]]
-        )
-        copy_table(conn, "incoming_discrepancies", pa.Table.from_pandas(incoming, preserve_index=False))
-        params = {
-            "processor": processor, "day": day, "currency": reporting_currency,
-            "run_id": run_id, "today": detected_on, "kept": KEPT_WHEN_FOUND_AGAIN, "types": list(types),
-        }  # fmt: skip
-        changes = conn.execute(
-            """
-            WITH upserted AS (
-                INSERT INTO discrepancies AS d (business_date, processor_name, discrepancy_type,
-                    processor_txn_id, ledger_id, related_ledger_id, processor_amount_minor,
-                    processor_currency, processor_status, ledger_amount_minor, ledger_currency,
-                    ledger_status, at_risk_minor, at_risk_currency, amount_at_risk, reporting_currency,
-                    detected_run_id, first_detected_on, last_detected_on, group_members, payout_id,
-                    bank_reference, bank_line_id, expected_minor, actual_minor)
-                SELECT %(day)s, %(processor)s, discrepancy_type, processor_txn_id, ledger_id,
-                    related_ledger_id, processor_amount_minor, processor_currency, processor_status,
-                    ledger_amount_minor, ledger_currency, ledger_status, at_risk_minor, at_risk_currency,
-                    amount_at_risk, %(currency)s, %(run_id)s, %(today)s, %(today)s,
-                    string_to_array(group_members, ' '), payout_id, bank_reference, bank_line_id, expected_minor,
-                    actual_minor
-                FROM incoming_discrepancies
-                ON CONFLICT (processor_name, business_date, discrepancy_type, finding_key) DO UPDATE SET
-                    related_ledger_id = EXCLUDED.related_ledger_id,
-                    processor_amount_minor = EXCLUDED.processor_amount_minor,
-                    processor_currency = EXCLUDED.processor_currency,
-                    processor_status = EXCLUDED.processor_status,
-                    ledger_amount_minor = EXCLUDED.ledger_amount_minor,
-                    ledger_currency = EXCLUDED.ledger_currency,
-                    ledger_status = EXCLUDED.ledger_status,
-                    at_risk_minor = EXCLUDED.at_risk_minor,
-                    at_risk_currency = EXCLUDED.at_risk_currency,
-                    amount_at_risk = EXCLUDED.amount_at_risk,
-                    group_members = EXCLUDED.group_members,
-                    bank_reference = EXCLUDED.bank_reference,
-                    expected_minor = EXCLUDED.expected_minor,
-                    actual_minor = EXCLUDED.actual_minor,
-                    reporting_currency = EXCLUDED.reporting_currency,
-                    detected_run_id = EXCLUDED.detected_run_id,
-                    last_detected_on = EXCLUDED.last_detected_on,
-                    -- found again: reopened, unless its resolution accepted it (written off, false positive)
-                    state = CASE WHEN d.resolution = ANY(%(kept)s) THEN d.state
-                                 WHEN d.state = 'resolved' THEN 'open' ELSE d.state END,
-                    resolved_on = CASE WHEN d.resolution = ANY(%(kept)s)
-                                       THEN d.resolved_on END,
-                    resolved_at = CASE WHEN d.resolution = ANY(%(kept)s)
-                                       THEN d.resolved_at END,
-                    resolved_by = CASE WHEN d.resolution = ANY(%(kept)s)
-                                       THEN d.resolved_by END,
-                    resolution_note = CASE WHEN d.resolution = ANY(%(kept)s)
-                                           THEN d.resolution_note END,
-                    resolution = CASE WHEN d.resolution = ANY(%(kept)s)
-                                      THEN d.resolution END
-                RETURNING d.id, (xmax = 0) AS inserted, d.discrepancy_type, d.processor_txn_id, d.ledger_id
-            ),
-            previously_resolved AS (
-                SELECT id FROM discrepancies
-                WHERE processor_name = %(processor)s AND business_date = %(day)s AND resolved_on IS NOT NULL
-                  AND NOT resolution = ANY(%(kept)s) AND discrepancy_type = ANY(%(types)s)
-            ),
-            resolved AS (
-                UPDATE discrepancies d SET resolved_on = %(today)s, resolution = 'auto_matched',
-                    state = 'resolved', resolved_by = 'recon', resolved_at = now(),
-                    resolution_note = 'matched by run ' || %(run_id)s
-                WHERE d.processor_name = %(processor)s AND d.business_date = %(day)s
-                  AND d.resolved_on IS NULL AND d.id NOT IN (SELECT id FROM upserted)
-                  AND d.discrepancy_type = ANY(%(types)s)
-                RETURNING d.id, d.discrepancy_type, d.processor_txn_id, d.ledger_id
-            )
-            SELECT 'inserted' AS change, id, discrepancy_type, processor_txn_id, ledger_id
-                FROM upserted WHERE inserted
-            UNION ALL
-            SELECT 'reopened', id, discrepancy_type, processor_txn_id, ledger_id
-                FROM upserted WHERE NOT inserted AND id IN (SELECT id FROM previously_resolved)
-            UNION ALL
-            SELECT 'resolved', id, discrepancy_type, processor_txn_id, ledger_id FROM resolved
-            """,
-            params,
-        ).fetchall()
+        stage_findings(conn, findings)
+        was_resolved = resolved_before(conn, params)
+        upserted = upsert_staged(conn, params)
+        resolved = resolve_unfound(conn, params, [row[0] for row in upserted])
         conn.execute("DROP TABLE incoming_discrepancies")  # done with: another sync may follow in one transaction
-        counts = {"inserted": 0, "reopened": 0, "resolved": 0}
-        for change, ident, kind, txn_id, ledger_id in changes:
-            counts[change] += 1
-            if change != "inserted":
-                audit(
-                    conn, "reconciliation", f"discrepancy_{change}", "discrepancies", str(ident),
-                    {"business_date": day.isoformat(), "processor": processor, "type": kind,
-                     "processor_txn_id": txn_id, "ledger_id": ledger_id, "run_id": run_id,
-                     **({"resolution": "auto_matched"} if change == "resolved" else {})},
-                )  # fmt: skip
-        audit(
-            conn, "reconciliation", "discrepancies_synced", "discrepancies", f"{processor}/{day.isoformat()}",
-            {"run_id": run_id, "findings": len(findings), **counts},
-        )  # fmt: skip
-    return counts
+        changes = [("inserted", ident, *rest) for ident, inserted, *rest in upserted if inserted]
+        changes += [("reopened", ident, *rest) for ident, inserted, *rest in upserted
+                    if not inserted and ident in was_resolved]  # fmt: skip
+        changes += [("resolved", *row) for row in resolved]
+        return audit_changes(conn, params, changes, len(findings))

@@ -56,13 +56,6 @@ PAGE_COLUMNS = ("source", "business_date", "page_no", "endpoint", "list_key", "e
 PAGE_TYPES = ("text", "date", "int4", "text", "text", "text", "bytea", "text")
 
 
-def lock_partition(conn: psycopg.Connection, *parts: object) -> None:
-    """Hold the partition's lock until the transaction ends: a second run of the same partition waits for
-    the first to commit, then does its work on what the first left, instead of colliding with it."""
-    key = "recon:" + "/".join(str(p) for p in parts)
-    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
-
-
 class AlreadyLanded(RuntimeError):
     """A record of the day carries an id the warehouse already holds for another day."""
 

@@ -11,6 +11,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from recon_assets.domain.summary import DayCounts
 from recon_assets.warehouse.store import read_frame
@@ -61,7 +62,7 @@ def write_summary(conn: psycopg.Connection, row: Mapping[str, Any]) -> None:
             sql.SQL(", ").join(map(sql.Placeholder, columns)),
             sql.SQL(", ").join(updates),
         ),
-        {**row, "risk_level": str(row["risk_level"])},
+        {**row, "risk_level": str(row["risk_level"]), "finding_counts": Jsonb(row["finding_counts"])},
     )
 
 

@@ -8,8 +8,9 @@ from datetime import date
 
 import psycopg
 
+from recon_assets.domain.findings import MISSING_IN_LEDGER, PAYOUT_NOT_IN_BANK
 from recon_assets.domain.settlement import BankLine, CashPosition, ChargeFee, Payout, PayoutItem, PayoutMatch
-from recon_assets.warehouse.landing import lock_partition
+from recon_assets.warehouse.locks import lock_partition
 from recon_assets.warehouse.store import copy_rows, delete_partition
 
 PAYOUT_COLUMNS = ("processor_name", "payout_id", "arrival_date", "amount_minor", "currency", "expected_in_bank",
@@ -108,12 +109,12 @@ def stated_through(conn: psycopg.Connection) -> date | None:
 def unbooked_transactions(
     conn: psycopg.Connection, processor: str, txn_ids: Iterable[str]
 ) -> dict[str, tuple[int, str]]:
-    """Of ``txn_ids``, those with an open ``missing_in_ledger`` finding: id -> (amount, currency)."""
+    """Of ``txn_ids``, those with an open finding of missing in the ledger: id -> (amount, currency)."""
     rows = conn.execute(
         """SELECT processor_txn_id, processor_amount_minor, processor_currency FROM discrepancies
-           WHERE processor_name = %s AND discrepancy_type = 'missing_in_ledger' AND resolved_on IS NULL
+           WHERE processor_name = %s AND discrepancy_type = %s AND resolved_on IS NULL
              AND processor_txn_id = ANY(%s)""",
-        (processor, list(txn_ids)),
+        (processor, MISSING_IN_LEDGER.name, list(txn_ids)),
     ).fetchall()
     return {txn: (int(amount), currency.strip()) for txn, amount, currency in rows}
 
@@ -190,8 +191,8 @@ def in_transit_payouts(conn: psycopg.Connection, day: date) -> list[str]:
                              WHERE m.processor_name = p.processor_name AND m.payout_id = p.payout_id)
              AND NOT EXISTS (SELECT 1 FROM discrepancies d
                              WHERE d.processor_name = p.processor_name AND d.payout_id = p.payout_id
-                               AND d.discrepancy_type = 'payout_not_in_bank' AND d.resolved_on IS NULL)""",
-        {"day": day},
+                               AND d.discrepancy_type = %(missing)s AND d.resolved_on IS NULL)""",
+        {"day": day, "missing": PAYOUT_NOT_IN_BANK.name},
     )]  # fmt: skip
 
 

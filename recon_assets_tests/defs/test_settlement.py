@@ -10,14 +10,14 @@ import pytest
 from dagster_aws.s3 import S3Resource
 
 from recon_assets import asset_keys
-from recon_assets.defs.settlement.assets import LOOKBACK, SPAN
 from recon_assets.defs.settlement.resources import BankStatementFiles
 from recon_assets.defs.settlement.sensors import bank_statement_files
-from recon_assets.domain.settlement import SETTLEMENT_TYPES
+from recon_assets.domain.findings import Side, names
 from recon_assets.processors.registry import PROCESSORS
 from recon_assets.sandbox.bank_files import StatementEntry, write_bai2, write_camt053, write_mt940
 from recon_assets.sandbox.settlement import expected_settlement, payouts_arriving
 from recon_assets.sandbox.world import SandboxConfig
+from recon_assets.services.settlement import windows
 from recon_assets_tests.defs.graph import LANDING, RECONCILING, materialize
 
 DAY = date(2026, 11, 20)
@@ -97,7 +97,7 @@ def settlement_findings(url, day):
         return set(conn.execute(
             """SELECT discrepancy_type, processor_name, payout_id, bank_reference, processor_txn_id FROM discrepancies
                WHERE business_date = %s AND discrepancy_type = ANY(%s) AND resolved_on IS NULL""",
-            (day, list(SETTLEMENT_TYPES)),
+            (day, list(names(Side.SETTLEMENT))),
         ).fetchall())  # fmt: skip
 
 
@@ -116,13 +116,13 @@ def test_a_day_s_settlement_is_the_sandbox_s_ground_truth_once_its_windows_close
         assert result.success
         return result
 
-    for back in range(LOOKBACK, -1, -1):  # the payouts and bank lines the day's window reads
+    for back in range(windows().lookback, -1, -1):  # the payouts and bank lines the day's window reads
         day = WEDNESDAY - timedelta(days=back)
         run(day, PAYOUTS + [asset_keys.BANK_STATEMENT_LINES] + (LANDING if back <= 3 else []))
     for day in (WEDNESDAY - timedelta(days=2), WEDNESDAY - timedelta(days=1)):  # the days the payouts settled
         run(day, RECONCILING)
     truth = expected_settlement(CASH, WEDNESDAY)
-    assert {kind for kind, *_ in truth} == set(SETTLEMENT_TYPES)  # every kind of fault is in the day
+    assert {kind for kind, *_ in truth} == set(names(Side.SETTLEMENT))  # every kind of fault is in the day
 
     # the bank has stated the day itself only: a payout due by Friday is in transit, not missing
     early = run(WEDNESDAY, [asset_keys.PAYOUT_MATCHES])
@@ -130,7 +130,7 @@ def test_a_day_s_settlement_is_the_sandbox_s_ground_truth_once_its_windows_close
     metadata = early.asset_materializations_for_node("settlement__payout_matches")[0].metadata
     assert metadata["in_transit"].value >= 2
 
-    for ahead in range(1, SPAN + 1):  # the rest of the window: the missing and the late payout are flagged
+    for ahead in range(1, windows().span + 1):  # the rest of the window: the missing and the late payout are flagged
         run(WEDNESDAY + timedelta(days=ahead), [asset_keys.BANK_STATEMENT_LINES])
     for _ in range(2):  # and a re-run changes nothing
         result = run(WEDNESDAY, [asset_keys.PAYOUT_MATCHES, asset_keys.CASH_POSITION])

@@ -3,21 +3,21 @@ import io
 from datetime import date
 from decimal import Decimal
 
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from recon_assets.domain import daily_summary as page
-from recon_assets.domain.charts import trend_chart_png
+from recon_assets.domain.charts import trend_chart_png, trend_series
 from recon_assets.domain.reports import CSV_COLUMNS, discrepancies_csv, processor_files, report_path, summary_json
 from recon_assets.domain.settlement import CashPosition
 
 RUN = {
     "run_date": date(2026, 11, 20), "processor_name": "stripe", "processor_transaction_count": 300,
     "internal_transaction_count": 298, "matched_count": 290, "missing_transaction_count": 6,
-    "missing_in_ledger_count": 4, "missing_at_processor_count": 2, "amount_mismatch_count": 1,
-    "currency_mismatch_count": 0, "status_mismatch_count": 1, "duplicate_count": 1,
-    "group_amount_mismatch_count": 0, "suggested_match_count": 0, "payout_not_in_bank_count": 1,
-    "unexplained_bank_credit_count": 0, "payout_amount_mismatch_count": 0, "payout_composition_mismatch_count": 0,
-    "paid_out_not_booked_count": 2, "fee_variance_count": 1,
+    "finding_counts": {"missing_in_ledger": 4, "missing_at_processor": 2, "amount_mismatch": 1, "status_mismatch": 1,
+                       "duplicate": 1, "payout_not_in_bank": 1, "paid_out_not_booked": 2, "fee_variance": 1},
     "total_discrepancy_amount": Decimal("1234.50"), "total_volume_processed": Decimal("98765.43"),
     "reporting_currency": "USD", "discrepancy_rate": Decimal("0.030000"), "risk_level": "MEDIUM",
 }  # fmt: skip
@@ -75,8 +75,17 @@ def test_daily_summary_says_the_worst_level_what_is_at_risk_and_what_changed():
     assert "background:#b91c1c" in html  # the CRITICAL badge
 
 
-def test_the_trend_chart_is_a_png():
-    trend = pd.DataFrame([{k: RUN[k] for k in ("run_date", "processor_name", "total_discrepancy_amount",
-                                                "missing_transaction_count")}])  # fmt: skip
-    png = trend_chart_png(trend, date(2026, 10, 22), date(2026, 11, 20), "USD", {"stripe": "Stripe"})
-    assert png.startswith(b"\x89PNG")
+def test_the_trend_chart_draws_each_reconciled_day_and_a_gap_for_the_others():
+    columns = ("run_date", "processor_name", "total_discrepancy_amount", "missing_transaction_count")
+    days = [RUN, RUN | {"run_date": date(2026, 11, 18), "total_discrepancy_amount": Decimal("99.00")}]
+    trend = pd.DataFrame([{k: run[k] for k in columns} for run in days])
+    first, last = date(2026, 10, 22), date(2026, 11, 20)
+    (series,) = trend_series(trend, first, last).values()
+    assert len(series) == 30 and series["total_discrepancy_amount"].notna().sum() == 2
+    assert series.loc["2026-11-18", "total_discrepancy_amount"] == 99.0
+    assert series.loc["2026-11-20", "missing_transaction_count"] == 6.0
+    assert pd.isna(series.loc["2026-11-19", "total_discrepancy_amount"])  # not reconciled: a gap, not a 0
+    image = plt.imread(io.BytesIO(trend_chart_png(trend, first, last, "USD", {"stripe": "Stripe"})), format="png")
+    assert image.shape[:2] == (576, 900)  # 10 x 6.4 inches at 90 dpi
+    line = np.all(np.abs(image[..., :3] - matplotlib.colors.to_rgb("C0")) < 0.02, axis=-1)  # the first series
+    assert line.sum() > 50  # its markers and its legend are drawn (none on an empty chart)

@@ -36,10 +36,18 @@ def fault(sandbox, **spec):
     requests.post(f"{sandbox.url}/_sandbox/faults", json=spec, timeout=5).raise_for_status()
 
 
-def test_429_with_retry_after_then_success(sandbox):
+def day_of(sandbox_config, name: str) -> dict[str, int]:
+    """The processor's day as the sandbox made it: id -> amount."""
+    return {m.txn_id: m.amount_minor for m in processor_movements(sandbox_config, name, DAY)}
+
+
+def test_429_with_retry_after_then_success(sandbox, sandbox_config):
     fault(sandbox, path_prefix="/v1/charges", status=429, count=2, retry_after=0.01)
+    before = sum(sandbox.state.requests.values())
     records, result = fetch(make("stripe", sandbox.url))
-    assert result.stats.retries == 2 and records
+    assert result.stats.retries == 2
+    assert sum(sandbox.state.requests.values()) - before == result.stats.requests  # each retry a request of its own
+    assert {r.processor_txn_id: r.amount_minor for r in records} == day_of(sandbox_config, "stripe")  # the whole day
 
 
 @pytest.fixture
@@ -70,10 +78,11 @@ def test_a_paced_client_stays_under_the_rate_limit_with_many_workers(rate_limite
     assert result.stats.requests > 15 and elapsed >= (result.stats.requests - 1) / 15
 
 
-def test_5xx_then_success(sandbox):
+def test_5xx_then_success(sandbox, sandbox_config):
     fault(sandbox, path_prefix="/v2/payments", status=503, count=1)
-    _, result = fetch(make("square", sandbox.url))
+    records, result = fetch(make("square", sandbox.url))
     assert result.stats.retries == 1
+    assert {r.processor_txn_id: r.amount_minor for r in records} == day_of(sandbox_config, "square")
 
 
 def test_persistent_500_fails_clearly(sandbox):

@@ -10,6 +10,7 @@ import dagster as dg
 
 from recon_assets.defs.casework.resources import ExceptionPolicySettings
 from recon_assets.domain.casework import Resolution
+from recon_assets.domain.findings import finding_type
 from recon_assets.warehouse import casework, matches
 from recon_assets.warehouse.resource import WarehouseResource
 
@@ -28,6 +29,11 @@ class ExceptionSelection(dg.Config):
     dry_run: bool = False
 
     def to_filter(self) -> casework.ExceptionFilter:
+        if self.discrepancy_type is not None:
+            try:
+                finding_type(self.discrepancy_type)
+            except ValueError as exc:
+                raise dg.Failure(f"discrepancy_type: {exc}", allow_retries=False) from None
         selection = casework.ExceptionFilter(
             ids=tuple(self.ids),
             processor=self.processor,

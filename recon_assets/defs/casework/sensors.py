@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from recon_assets import asset_keys
-from recon_assets.defs.alerting.delivery import deliver
 from recon_assets.defs.alerting.resources import AlertSettings, SesEmailResource, SlackWebhookResource
 from recon_assets.defs.casework.resources import ExceptionPolicySettings
 from recon_assets.domain.alerts import Alert, AlertKind
+from recon_assets.services.alerts import deliver
 from recon_assets.warehouse import casework
 from recon_assets.warehouse.resource import WarehouseResource
 

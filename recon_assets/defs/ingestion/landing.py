@@ -22,6 +22,7 @@ from recon_assets.processors.http import ApiError
 from recon_assets.stopwatch import Stopwatch
 from recon_assets.warehouse import landing, store
 from recon_assets.warehouse.landing import LandingTable
+from recon_assets.warehouse.locks import lock_partition
 from recon_assets.warehouse.resource import WarehouseResource
 
 PREVIEW_ROWS = 10
@@ -75,7 +76,7 @@ def _land(client: SourceClient, warehouse: WarehouseResource, table: LandingTabl
     (conflicts, totals, the audit entry)."""
     source = client.name
     with client.fetch_day(day) as fetched, warehouse.connection() as conn, conn.transaction():
-        landing.lock_partition(conn, table.name, source, day)
+        lock_partition(conn, table.name, source, day)
         deleted = landing.clear_partition(conn, table, source, day)
         # a batch of pages at a time: the responses as received, then their records (two COPY statements),
         # written by a second thread while the next batch is fetched; one batch in flight keeps memory flat

@@ -14,15 +14,10 @@ from recon_assets.defs.reconciliation.checks import (
 )
 from recon_assets.defs.reconciliation.resources import ReconciliationSettings
 from recon_assets.domain.casework import age_days
-from recon_assets.domain.matching import (
-    DISCREPANCY_TYPES,
-    price_discrepancies,
-    reconcile,
-    records_of_day,
-    total_at_risk,
-)
+from recon_assets.domain.findings import finding_columns, names
+from recon_assets.domain.matching import total_at_risk
 from recon_assets.domain.money import display
-from recon_assets.domain.summary import match_rate, summarise_day
+from recon_assets.domain.summary import match_rate
 from recon_assets.partitions import (
     OWNERS,
     daily_partitions,
@@ -31,27 +26,15 @@ from recon_assets.partitions import (
     settlement_window,
 )
 from recon_assets.processors.registry import PROCESSORS, SourceSpec
-from recon_assets.stopwatch import Stopwatch
-from recon_assets.warehouse import findings, matches, runs, store
-from recon_assets.warehouse.landing import lock_partition
+from recon_assets.services.reconciliation import reconcile_day, summarise
+from recon_assets.warehouse import findings
 from recon_assets.warehouse.resource import WarehouseResource
 
 DISCREPANCY_SCHEMA = dg.TableSchema(
     columns=[
-        dg.TableColumn("business_date", "date"),
-        dg.TableColumn("processor_name", "text"),
-        dg.TableColumn("discrepancy_type", "text", description=", ".join(DISCREPANCY_TYPES)),
-        dg.TableColumn("processor_txn_id", "text", description="The processor's id (null when missing at processor)"),
-        dg.TableColumn("ledger_id", "text", description="The ledger entry (null when missing in ledger)"),
-        dg.TableColumn("related_ledger_id", "text", description="For a duplicate: the entry it duplicates"),
-        dg.TableColumn("group_members", "text[]", description="For a group finding: the ids of its members"),
-        dg.TableColumn("at_risk_minor", "bigint", description="Amount at risk in minor units of at_risk_currency"),
-        dg.TableColumn("at_risk_currency", "char(3)"),
-        dg.TableColumn("amount_at_risk", "numeric(18,2)", description="In the reporting currency"),
-        dg.TableColumn("first_detected_on", "date"),
-        dg.TableColumn("last_detected_on", "date"),
-        dg.TableColumn("resolved_on", "date", description="Null while open"),
-        dg.TableColumn("resolution", "text", description="auto_matched when a later run matched it"),
+        dg.TableColumn(c.name, c.sql_type, description=", ".join(names()) if c.name == "discrepancy_type" else
+                       c.description)
+        for c in finding_columns(reported=True)
     ]
 )  # fmt: skip
 RUN_SCHEMA = dg.TableSchema(
@@ -65,6 +48,7 @@ RUN_SCHEMA = dg.TableSchema(
                        description="Missing on either side, and paid out but never booked"),
         dg.TableColumn("total_discrepancy_amount", "numeric(18,2)", description="Amount at risk, reporting currency"),
         dg.TableColumn("total_volume_processed", "numeric(18,2)"),
+        dg.TableColumn("finding_counts", "jsonb", description="Open findings per type, every type"),
         dg.TableColumn("discrepancy_rate", "numeric(12,6)"),
         dg.TableColumn("risk_level", "text", description="LOW, MEDIUM, HIGH or CRITICAL"),
         dg.TableColumn("report_uris", "jsonb", description="Where the day's reports are"),
@@ -114,30 +98,12 @@ def build_reconciliation_assets(spec: SourceSpec) -> list[dg.AssetsDefinition]:
     ):
         day = partition_day(context)
         rates = reconciliation_settings.rates()
-        rules = reconciliation_settings.rules(spec.name)
-        run_id = context.run.run_id
-        stopwatch = Stopwatch()
-        with warehouse.connection() as conn, conn.transaction():
-            lock_partition(conn, "discrepancies", spec.name, day)
-            with stopwatch.part("read"):
-                processor_frame, ledger_frame = findings.load_window(conn, warehouse.url(), spec.name, day)
-                links = matches.active_links(conn, spec.name)
-            with stopwatch.part("match"):
-                result = reconcile(processor_frame, ledger_frame, day, rules, links)
-                priced = price_discrepancies(result.discrepancies, rates)
-            with stopwatch.part("write"):
-                findings.replace_outcomes(conn, spec.name, day, result.outcomes, run_id)
-                changes = findings.sync_discrepancies(
-                    conn,
-                    spec.name,
-                    day,
-                    priced,
-                    rates.reporting_currency,
-                    run_id,
-                    datetime.now(UTC).date(),
-                    DISCREPANCY_TYPES,
-                )
-        day_records = records_of_day(processor_frame, day)
+        with warehouse.connection() as conn:
+            reconciled = reconcile_day(
+                conn, warehouse.url(), spec.name, day, context.run.run_id,
+                rules=reconciliation_settings.rules(spec.name), rates=rates,
+            )  # fmt: skip
+        result, priced, changes = reconciled.result, reconciled.priced, reconciled.changes
         type_counts = result.discrepancy_counts()
         at_risk = total_at_risk(result.discrepancies, rates)
         context.log.info(f"{spec.name} {day}: {sum(type_counts.values())} discrepancies, {changes}")
@@ -151,9 +117,9 @@ def build_reconciliation_assets(spec: SourceSpec) -> list[dg.AssetsDefinition]:
                 "resolved_this_run": dg.MetadataValue.int(changes["resolved"]),
                 "reopened_this_run": dg.MetadataValue.int(changes["reopened"]),
                 "largest_discrepancies": dg.MetadataValue.md(_largest_table(priced)),
-                **stopwatch.as_metadata(),
+                **reconciled.stopwatch.as_metadata(),
             },
-            check_results=[evaluate_invariants(key, day_records, result.outcomes, result.discrepancies)],
+            check_results=[evaluate_invariants(key, reconciled.day_records, result.outcomes, result.discrepancies)],
         )
 
     @dg.asset(
@@ -178,17 +144,11 @@ def build_reconciliation_assets(spec: SourceSpec) -> list[dg.AssetsDefinition]:
         warehouse: WarehouseResource,
         reconciliation_settings: ReconciliationSettings,
     ):
-        day = partition_day(context)
-        started = datetime.now(UTC)
         rates, thresholds = reconciliation_settings.rates(), reconciliation_settings.thresholds()
-        with warehouse.connection() as conn, conn.transaction():
-            lock_partition(conn, "reconciliation_runs", spec.name, day)
-            row = summarise_day(day, spec.name, runs.day_counts(conn, spec.name, day), rates, thresholds)
-            row.update(dagster_run_id=context.run.run_id, started_at=started, finished_at=datetime.now(UTC))
-            runs.write_summary(conn, row)
-            store.audit(conn, "reconciliation", "run_summary_written", "reconciliation_runs",
-                        f"{spec.name}/{day.isoformat()}", {k: str(v) for k, v in row.items()})  # fmt: skip
-            written = runs.report_uris(conn, spec.name, day)
+        with warehouse.connection() as conn:
+            row, written = summarise(
+                conn, spec.name, partition_day(context), context.run.run_id, rates=rates, thresholds=thresholds
+            )
         risk_check = evaluate_risk(
             summary, row["risk_level"], missing_count=row["missing_transaction_count"],
             amount_at_risk=row["total_discrepancy_amount"], discrepancy_rate=float(row["discrepancy_rate"]),

@@ -1,7 +1,7 @@
 """The cash side, day by day: each processor's payouts and what they settled, the bank's statement lines,
 how each payout met the bank (with the settlement findings and their checks), and the cash position."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -11,17 +11,8 @@ from recon_assets import asset_keys
 from recon_assets.defs.reconciliation.resources import ReconciliationSettings
 from recon_assets.defs.settlement.checks import evaluate_settlement, settlement_check_specs
 from recon_assets.defs.settlement.resources import BankStatementFiles, SettlementSettings, StatementFile
-from recon_assets.domain.money import FxRates
-from recon_assets.domain.settlement import (
-    SETTLEMENT_TYPES,
-    BankLine,
-    ChargeFee,
-    SettlementFinding,
-    add_business_days,
-    cash_positions,
-    grace_span_days,
-    settle_day,
-)
+from recon_assets.domain.findings import Side, counts_of, names
+from recon_assets.domain.settlement import BankLine, cash_positions
 from recon_assets.partitions import (
     OWNERS,
     daily_partitions,
@@ -33,14 +24,11 @@ from recon_assets.partitions import (
 from recon_assets.processors.bank_statements import StatementError, is_statement, read_statement
 from recon_assets.processors.http import ApiError
 from recon_assets.processors.registry import PROCESSORS, SourceSpec
-from recon_assets.warehouse import bank, findings, settlement
-from recon_assets.warehouse.landing import lock_partition
+from recon_assets.services.settlement import settle, windows
+from recon_assets.warehouse import bank, settlement
 from recon_assets.warehouse.resource import WarehouseResource
 
-SPAN = grace_span_days()  # the days a payout's grace window spans at most (default grace)
-LOOKBACK = 2 * SPAN  # how far back a day's settlement reads payouts and lines (earlier payouts pick first)
-# Processors that report a charge's fee on their payout's items; the others on the payment itself (PayPal)
-FEES_ON_PAYOUT_ITEMS = ("stripe", "square")
+WINDOWS = windows()  # the configured grace's: what a day's settlement reads
 PARTITIONS_PER_RUN = 31  # a backfill fetches a month of payouts or statements per run
 
 
@@ -177,24 +165,6 @@ def build_payout_assets(spec: SourceSpec) -> dg.AssetsDefinition:
 
 payout_assets = [build_payout_assets(spec) for spec in PROCESSORS.values()]
 
-SETTLEMENT_COLUMNS = (
-    "processor_name", "discrepancy_type", "processor_txn_id", "payout_id", "bank_reference", "bank_line_id",
-    "at_risk_minor", "at_risk_currency", "amount_at_risk", "expected_minor", "actual_minor",
-)  # fmt: skip
-
-
-def settlement_frame(found: Sequence[SettlementFinding], rates: FxRates) -> pd.DataFrame:
-    """Settlement findings as rows of ``discrepancies`` (with their processor), priced in the reporting currency."""
-    frame = pd.DataFrame(
-        [(f.processor_name, f.discrepancy_type, f.processor_txn_id, f.payout_id, f.bank_reference, f.bank_line_id,
-          f.at_risk_minor, f.currency, rates.convert(f.at_risk_minor, f.currency), f.expected_minor, f.actual_minor)
-         for f in found],
-        columns=list(SETTLEMENT_COLUMNS),
-    )  # fmt: skip
-    for column in ("at_risk_minor", "expected_minor", "actual_minor"):
-        frame[column] = frame[column].astype("Int64")
-    return frame
-
 
 @dg.asset(
     key=asset_keys.PAYOUT_MATCHES,
@@ -203,10 +173,16 @@ def settlement_frame(found: Sequence[SettlementFinding], rates: FxRates) -> pd.D
     kinds={"python", "postgres"},
     owners=OWNERS,
     deps=[
-        *(dg.AssetDep(asset_keys.payout_items(p), partition_mapping=days_around(-LOOKBACK, 0)) for p in PROCESSORS),
-        dg.AssetDep(asset_keys.BANK_STATEMENT_LINES, partition_mapping=days_around(-LOOKBACK, SPAN)),
+        *(
+            dg.AssetDep(asset_keys.payout_items(p), partition_mapping=days_around(-WINDOWS.lookback, 0))
+            for p in PROCESSORS
+        ),
+        dg.AssetDep(asset_keys.BANK_STATEMENT_LINES, partition_mapping=days_around(-WINDOWS.lookback, WINDOWS.span)),
         # money paid out but never booked: the days the payouts settled, as reconciled
-        *(dg.AssetDep(asset_keys.discrepancies(p), partition_mapping=days_around(-LOOKBACK, 0)) for p in PROCESSORS),
+        *(
+            dg.AssetDep(asset_keys.discrepancies(p), partition_mapping=days_around(-WINDOWS.lookback, 0))
+            for p in PROCESSORS
+        ),
     ],
     check_specs=settlement_check_specs(asset_keys.PAYOUT_MATCHES),
     automation_condition=refresh_when_inputs_change(),
@@ -225,44 +201,15 @@ def payout_matches(
     settlement_settings: SettlementSettings,
 ):
     day = partition_day(context)
-    rates, grace = reconciliation_settings.rates(), settlement_settings.grace_business_days
-    span, back = (add_business_days(day, grace) - day).days, 2 * grace_span_days(grace)
-    with warehouse.connection() as conn, conn.transaction():
-        lock_partition(conn, "payout_matches", "settlement", day)
-        payouts = settlement.payouts_between(conn, day - timedelta(days=back), day)
-        items = settlement.items_arriving(conn, day)
-        lines = settlement.lines_between(conn, day - timedelta(days=back), day + timedelta(days=span))
-        as_of = settlement.stated_through(conn)
-        as_of = as_of + timedelta(days=1) if as_of else day  # the bank has told us everything before this day
-        of = {p.payout_id: p for p in payouts}
-        settled = {p: {i.processor_txn_id for i in items if i.processor_txn_id and of[i.payout_id].processor == p}
-                   for p in PROCESSORS}  # fmt: skip
-        unbooked = {
-            t: v for p, ids in settled.items() for t, v in settlement.unbooked_transactions(conn, p, ids).items()
-        }
-        fees = [ChargeFee(of[i.payout_id].processor, i.processor_txn_id, day, i.gross_minor, of[i.payout_id].currency,
-                          i.fee_minor)
-                for i in items if i.kind == "charge" and of[i.payout_id].processor in FEES_ON_PAYOUT_ITEMS]  # fmt: skip
-        fees += [f for p in PROCESSORS if p not in FEES_ON_PAYOUT_ITEMS
-                 for f in settlement.fees_of_transactions(conn, p, day)]  # fmt: skip
-        result = settle_day(
-            day, payouts, items, lines, unbooked, fees,
-            schedule=settlement_settings.schedule(), as_of=as_of, processors=tuple(PROCESSORS),
-            grace_business_days=grace, fee_tolerance_minor=settlement_settings.fee_tolerance_minor,
+    rates = reconciliation_settings.rates()
+    with warehouse.connection() as conn:
+        settled = settle(
+            conn, day, context.run.run_id, datetime.now(UTC).date(), rates=rates,
+            schedule=settlement_settings.schedule(), grace_business_days=settlement_settings.grace_business_days,
+            fee_tolerance_minor=settlement_settings.fee_tolerance_minor,
         )  # fmt: skip
-        arriving = {p.payout_id: p for p in payouts if p.arrival_date == day}
-        settlement.replace_matches(conn, day, result.matches, arriving, {x.line_id: x for x in lines},
-                                   context.run.run_id)  # fmt: skip
-        frame = settlement_frame(result.findings, rates)
-        today = datetime.now(UTC).date()
-        changes = {
-            processor: findings.sync_discrepancies(
-                conn, processor, day, frame[frame["processor_name"] == processor], rates.reporting_currency,
-                context.run.run_id, today, SETTLEMENT_TYPES,
-            )
-            for processor in PROCESSORS
-        }  # fmt: skip
-    counts = {kind: int((frame["discrepancy_type"] == kind).sum()) for kind in SETTLEMENT_TYPES}
+    result, arriving, frame, as_of = settled.result, settled.arriving, settled.findings, settled.as_of
+    counts = counts_of(frame["discrepancy_type"])
     due = [p for p in arriving.values() if p.expected_in_bank]
     preview = frame[["processor_name", "discrepancy_type", "payout_id", "bank_reference", "processor_txn_id",
                      "at_risk_currency", "at_risk_minor"]].head(20)  # fmt: skip
@@ -273,10 +220,10 @@ def payout_matches(
             "matched_by_reference": dg.MetadataValue.int(sum(m.method == "reference" for m in result.matches)),
             "in_transit": dg.MetadataValue.int(len(result.in_transit)),
             "bank_stated_through": (as_of - timedelta(days=1)).isoformat(),
-            **{f"{kind}_count": dg.MetadataValue.int(n) for kind, n in counts.items()},
+            **{f"{kind}_count": dg.MetadataValue.int(counts[kind]) for kind in names(Side.SETTLEMENT)},
             "amount_at_risk": dg.MetadataValue.float(float(sum(frame["amount_at_risk"], start=0))),
             "findings": dg.MetadataValue.md(preview.to_markdown(index=False) if len(preview) else "_none_"),
-            "resolved_this_run": dg.MetadataValue.int(sum(c["resolved"] for c in changes.values())),
+            "resolved_this_run": dg.MetadataValue.int(sum(c["resolved"] for c in settled.changes.values())),
         },
         check_results=evaluate_settlement(
             asset_keys.PAYOUT_MATCHES, result.findings, len(due), len(result.in_transit)
