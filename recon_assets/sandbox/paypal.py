@@ -1,0 +1,118 @@
+"""PayPal's sandbox: an OAuth2 client-credentials token (which expires), and the Transaction Search API's
+pages of transactions, withdrawals to the bank asked for by their event code."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from recon_assets.domain.money import format_major
+from recon_assets.sandbox.endpoints import Credentials, HttpError, Routes, days, instant, integer, json_list, window
+from recon_assets.sandbox.settlement import SandboxPayout
+from recon_assets.sandbox.world import Movement
+
+if TYPE_CHECKING:
+    from recon_assets.sandbox.server import SandboxApi
+
+CREDENTIALS = Credentials("recon-sandbox-client", "recon-sandbox-secret")
+
+_STATUS = {"succeeded": "S", "pending": "P", "failed": "D"}
+
+
+def timestamp(moment: datetime, compact: bool = False) -> str:
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S%z")
+    return text if compact else text[:-2] + ":" + text[-2:]
+
+
+def encode(m: Movement, currency: str | None = None, compact: bool = False) -> dict[str, Any]:
+    currency = currency or m.currency
+    stamp = timestamp(m.created, compact)
+    info: dict[str, Any] = {
+        "paypal_account_id": "SANDBOXPAYER1",
+        "transaction_id": m.txn_id,
+        "transaction_event_code": "T0006" if m.kind == "charge" else "T1107",
+        "transaction_initiation_date": stamp,
+        "transaction_updated_date": stamp,
+        "transaction_amount": {"currency_code": currency, "value": format_major(m.amount_minor, m.currency)},
+        "transaction_status": _STATUS[m.status],
+        "protection_eligibility": "01",
+    }
+    if m.fee_minor:
+        info["fee_amount"] = {"currency_code": currency, "value": format_major(-m.fee_minor, m.currency)}
+    if m.order_id:
+        info["invoice_id"] = m.order_id
+    if m.parent_id:
+        info["paypal_reference_id"] = m.parent_id
+        info["paypal_reference_id_type"] = "TXN"
+    return {
+        "transaction_info": info,
+        "payer_info": {"account_id": "SANDBOXPAYER1", "email_address": "buyer@example.com",
+                       "address_status": "Y", "payer_status": "Y"},
+        "cart_info": {},
+        "store_info": {},
+        "auction_info": {},
+        "incentive_info": {},
+    }  # fmt: skip
+
+
+def withdrawal_object(p: SandboxPayout) -> dict[str, Any]:
+    """A withdrawal to the bank (event T0400): the money leaves the PayPal balance, so its amount is negative."""
+    stamp = timestamp(p.created)
+    info = {
+        "paypal_account_id": "RECONSANDBOX1", "transaction_id": p.payout_id, "transaction_event_code": "T0400",
+        "transaction_initiation_date": stamp, "transaction_updated_date": stamp,
+        "transaction_amount": {"currency_code": p.currency, "value": format_major(-p.amount_minor, p.currency)},
+        "transaction_status": "D" if p.failed else "S", "protection_eligibility": "02",
+    }  # fmt: skip
+    return {"transaction_info": info, "payer_info": {}, "cart_info": {}, "store_info": {}, "auction_info": {},
+            "incentive_info": {}}  # fmt: skip
+
+
+def token(api: SandboxApi, params, headers) -> dict[str, Any]:
+    value = headers.get("Authorization", "")
+    if value != "Basic " + base64.b64encode(":".join(CREDENTIALS).encode()).decode():
+        raise HttpError(401, {"error": "invalid_client", "error_description": "Client Authentication failed"})
+    issued = secrets.token_urlsafe(24)
+    with api.state.lock:
+        api.state.tokens[issued] = time.time() + api.state.token_ttl_seconds
+    return {"scope": "https://uri.paypal.com/services/reporting/search/read", "access_token": issued,
+            "token_type": "Bearer", "app_id": "APP-SANDBOX", "expires_in": api.state.token_ttl_seconds,
+            "nonce": secrets.token_hex(8)}  # fmt: skip
+
+
+def transactions(api: SandboxApi, params, headers) -> dict[str, Any]:
+    api.bearer(headers, None, {"error": "invalid_token", "error_description": "Token is expired"})
+    start, end = instant(params.get("start_date"), "start_date"), instant(params.get("end_date"), "end_date")
+    size = integer(params, "page_size", 100, 1, 500)
+    page = integer(params, "page", 1, 1, 2**31 - 1)
+    if params.get("transaction_type", "").startswith("T04"):  # withdrawals to the bank, asked for by event code
+        withdrawals = [
+            p for day in days(start, end) for p in api.payouts_arriving(day, "paypal") if start <= p.created < end
+        ]
+        records = [orjson.dumps(withdrawal_object(p)) for p in withdrawals]
+        ids = [p.payout_id for p in withdrawals]
+    else:
+        ids, records, _ = window(api.config, "paypal", start, end, None, None, api.state.paypal_compact_offsets)
+    return {
+        "transaction_details": json_list(records[(page - 1) * size : page * size]),
+        "account_number": "RECONSANDBOX1",
+        "start_date": timestamp(start),
+        "end_date": timestamp(end),
+        "last_refreshed_datetime": timestamp(datetime.now(UTC).replace(microsecond=0)),
+        "page": page,
+        "total_items": len(ids),
+        "total_pages": (len(ids) + size - 1) // size,
+        "links": [{"href": "/v1/reporting/transactions", "rel": "self", "method": "GET"}],
+    }
+
+
+def routes(api: SandboxApi) -> Routes:
+    return {
+        ("POST", "/v1/oauth2/token"): lambda p, h: token(api, p, h),
+        ("GET", "/v1/reporting/transactions"): lambda p, h: transactions(api, p, h),
+    }
