@@ -22,8 +22,6 @@ def days_around(start_offset: int, end_offset: int) -> dg.TimeWindowPartitionMap
 # A day's reconciliation reads the neighbouring days too: payments near midnight are booked across it.
 settlement_window = days_around(-1, 1)
 
-OWNERS = ["team:finance-operations"]
-
 
 def partition_day(context: dg.AssetExecutionContext) -> date:
     return date.fromisoformat(context.partition_key)

@@ -5,7 +5,7 @@ import dagster as dg
 from recon_assets import asset_keys
 from recon_assets.defs.casework.resources import ExceptionPolicySettings
 from recon_assets.domain.casework import AGE_BUCKETS, Severity
-from recon_assets.partitions import OWNERS, daily_partitions, partition_day, refresh_when_inputs_change
+from recon_assets.partitions import daily_partitions, partition_day, refresh_when_inputs_change
 from recon_assets.processors.registry import PROCESSORS
 from recon_assets.warehouse import casework
 from recon_assets.warehouse.resource import WarehouseResource
@@ -16,7 +16,6 @@ from recon_assets.warehouse.resource import WarehouseResource
     partitions_def=daily_partitions,
     group_name="reconciliation",
     kinds={"python", "postgres"},
-    owners=OWNERS,
     deps=[asset_keys.discrepancies(p) for p in PROCESSORS],
     automation_condition=refresh_when_inputs_change(),
     description="Exceptions still open at the end of the day, by age (0-1, 2-7, 8-30, 30+ days since the "

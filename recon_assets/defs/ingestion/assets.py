@@ -7,7 +7,7 @@ from recon_assets.defs.ingestion.checks import evaluate_quality, quality_check_s
 from recon_assets.defs.ingestion.landing import land_day
 from recon_assets.defs.ingestion.resources import DataQualitySettings, SourceApiResource
 from recon_assets.defs.reconciliation.resources import ReconciliationSettings
-from recon_assets.partitions import OWNERS, daily_partitions, partition_day
+from recon_assets.partitions import daily_partitions, partition_day
 from recon_assets.processors.registry import LEDGER, SOURCES, SourceSpec
 from recon_assets.stopwatch import Stopwatch
 from recon_assets.warehouse.landing import LEDGER_TRANSACTIONS, PROCESSOR_TRANSACTIONS
@@ -62,7 +62,6 @@ def build_landing_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         partitions_def=daily_partitions,
         group_name=spec.name,  # each source's assets in one box of the graph, titled with its name
         kinds={spec.name, "python", "postgres"},
-        owners=OWNERS,
         tags={"processor": spec.name} if spec is not LEDGER else {},
         pool=spec.pool,
         required_resource_keys={spec.resource_key, "warehouse", "data_quality_settings", "reconciliation_settings"},

@@ -19,7 +19,6 @@ from recon_assets.domain.matching import total_at_risk
 from recon_assets.domain.money import display
 from recon_assets.domain.summary import match_rate
 from recon_assets.partitions import (
-    OWNERS,
     daily_partitions,
     partition_day,
     refresh_when_inputs_change,
@@ -74,7 +73,6 @@ def build_reconciliation_assets(spec: SourceSpec) -> list[dg.AssetsDefinition]:
         partitions_def=daily_partitions,
         group_name=spec.name,
         kinds={spec.name, "python", "pandas", "postgres"},
-        owners=OWNERS,
         tags={"processor": spec.name},
         deps=[
             dg.AssetDep(asset_keys.raw_transactions(spec.name), partition_mapping=settlement_window),
@@ -127,7 +125,6 @@ def build_reconciliation_assets(spec: SourceSpec) -> list[dg.AssetsDefinition]:
         partitions_def=daily_partitions,
         group_name=spec.name,
         kinds={spec.name, "python", "postgres"},
-        owners=OWNERS,
         tags={"processor": spec.name},
         deps=[key, asset_keys.PAYOUT_MATCHES],  # the day's settlement findings weigh on its risk too
         check_specs=[risk_spec(summary)],
@@ -180,7 +177,6 @@ reconciliation_assets = [a for spec in PROCESSORS.values() for a in build_reconc
     key=asset_keys.OPEN_DISCREPANCIES,
     group_name="reconciliation",
     kinds={"postgres"},
-    owners=OWNERS,
     deps=[asset_keys.discrepancies(p) for p in PROCESSORS],
     description="Every discrepancy still open, across processors and days, with its age in days since the "
     "business day.",

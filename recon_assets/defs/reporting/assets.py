@@ -17,7 +17,7 @@ from recon_assets.domain.reports import (
     report_path,
     summary_json,
 )
-from recon_assets.partitions import OWNERS, daily_partitions, partition_day, refresh_when_inputs_change
+from recon_assets.partitions import daily_partitions, partition_day, refresh_when_inputs_change
 from recon_assets.processors.registry import PROCESSORS, SourceSpec
 from recon_assets.warehouse import audit, casework, findings, runs, settlement
 from recon_assets.warehouse.resource import WarehouseResource
@@ -38,7 +38,6 @@ def build_report_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         partitions_def=daily_partitions,
         group_name=spec.name,
         kinds={spec.name, "python", "s3"},
-        owners=OWNERS,
         tags={"processor": spec.name},
         deps=[asset_keys.reconciliation_summary(spec.name)],
         automation_condition=refresh_when_inputs_change(),
@@ -88,7 +87,6 @@ report_assets = [build_report_asset(spec) for spec in PROCESSORS.values()]
     partitions_def=daily_partitions,
     group_name="reporting",
     kinds={"python", "s3", "html"},
-    owners=OWNERS,
     deps=[asset_keys.reconciliation_report(p) for p in PROCESSORS]
     + [asset_keys.EXCEPTION_AGING, asset_keys.CASH_POSITION],
     automation_condition=refresh_when_inputs_change(),
