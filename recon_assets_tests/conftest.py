@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from dagster_aws.s3 import S3Resource
 
-from recon_assets.defs.alerting.resources import AlertSettings, SesEmailResource, SlackWebhookResource
+from recon_assets.defs.alerting.resources import AlertChannels, SesEmailResource, SlackWebhookResource
 from recon_assets.defs.casework.resources import ExceptionPolicySettings
 from recon_assets.defs.ingestion.resources import DataQualitySettings
 from recon_assets.defs.reconciliation.resources import ReconciliationSettings
@@ -87,8 +87,6 @@ def resources(warehouse_url, sandbox, tmp_path):
         "report_store": ReportStore(s3=S3Resource(), local_dir=str(tmp_path / "reports")),
         "bank_statements": BankStatementFiles(s3=S3Resource(), local_dir=str(tmp_path / "bank_statements")),
         "settlement_settings": SettlementSettings(),
-        "email": SesEmailResource(),
-        "slack": SlackWebhookResource(),
-        "alert_settings": AlertSettings(),
+        "alert_channels": AlertChannels(email=SesEmailResource(), slack=SlackWebhookResource()),
         "exception_policy": ExceptionPolicySettings(),
     }

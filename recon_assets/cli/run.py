@@ -194,21 +194,20 @@ def send_alerts(instance, definitions, results) -> str:
     """What the alert sensors would send for these runs: failed checks, recoveries and failed runs."""
     import dagster as dg
 
-    from recon_assets.services.alerts import AlertChannels, alert_on_checks, alert_on_run_failure
+    from recon_assets.services.alerts import alert_on_checks, alert_on_run_failure
 
     log = dg.get_dagster_logger("recon")
-    wanted = {"warehouse", "email", "slack", "alert_settings"}
+    wanted = {"warehouse", "alert_channels"}
     with dg.build_resources({k: v for k, v in definitions.resources.items() if k in wanted}) as r:
-        channels = AlertChannels(r.warehouse, r.email, r.slack, r.alert_settings)
         check_keys = definitions.resolve_asset_graph().asset_check_keys
         cursor = instance.run_storage.get_cursor_values({ALERT_CURSOR_KEY}).get(ALERT_CURSOR_KEY)
-        cursor, summary = alert_on_checks(instance, check_keys, cursor, channels, log)
+        cursor, summary = alert_on_checks(instance, check_keys, cursor, r.warehouse, r.alert_channels, log)
         instance.run_storage.set_cursor_values({ALERT_CURSOR_KEY: cursor})
         failed = [result for result in results if not result.success]
         for result in failed:
             run = instance.get_run_by_id(result.run_id)
             steps = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
-            alert_on_run_failure(run, steps, "the run failed", channels, log)
+            alert_on_run_failure(run, steps, "the run failed", r.warehouse, r.alert_channels, log)
     return summary + (f"; {len(failed)} failed run(s) announced" if failed else "")
 
 

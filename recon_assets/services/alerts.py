@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
@@ -18,6 +17,7 @@ import dagster as dg
 
 from recon_assets.domain.alerts import Alert, AlertKind, redact
 from recon_assets.domain.incidents import Action, IncidentBook
+from recon_assets.processors.registry import PROCESSORS
 from recon_assets.warehouse import audit, runs, store
 from recon_assets.warehouse.resource import WarehouseResource
 
@@ -68,7 +68,7 @@ def incident_of(record) -> str:
     return f"{evaluation.asset_key.to_user_string()}|{evaluation.check_name}|{record.partition or '-'}"
 
 
-def check_alert(record, action: Action, warehouse: WarehouseResource, settings: Links) -> Alert:
+def check_alert(record, action: Action, warehouse: WarehouseResource, channels: Channels) -> Alert:
     evaluation = record.evaluation
     asset = evaluation.asset_key.to_user_string()
     processor, day = evaluation.asset_key.path[0], record.partition
@@ -84,8 +84,8 @@ def check_alert(record, action: Action, warehouse: WarehouseResource, settings: 
         facts={"check": f"{asset} {evaluation.check_name}", "partition": record.partition or "-",
                "severity": evaluation.severity.value, **({"finding": evaluation.description}
                                                           if evaluation.description else {}), **facts},
-        links={"Dagster run": settings.run_url(record.run_id),
-               "Asset in Dagster": settings.asset_url(asset, record.partition),
+        links={"Dagster run": channels.run_url(record.run_id),
+               "Asset in Dagster": channels.asset_url(asset, record.partition),
                **_report_links(warehouse, processor, day), **links},
         dedup_key=f"{incident_of(record)}|{severity if action == Action.ALERT else 'recovered'}",
     )  # fmt: skip
@@ -100,29 +100,27 @@ class Channel(Protocol):
     def send(self, alert: Alert) -> str: ...
 
 
-class Links(Protocol):
-    """Where an alert's links point: the Dagster UI."""
+class Channels(Protocol):
+    """Where alerts go (email and Slack) and where their links point (the Dagster UI)."""
+
+    @property
+    def email(self) -> Channel: ...
+
+    @property
+    def slack(self) -> Channel: ...
 
     def run_url(self, run_id: str) -> str: ...
 
     def asset_url(self, asset_path: str, partition: str | None) -> str: ...
 
 
-@dataclass(frozen=True)
-class AlertChannels:
-    """Where alerts go, and what they link to and are audited in."""
-
-    warehouse: WarehouseResource
-    email: Channel
-    slack: Channel
-    settings: Links
-
-    def deliver(self, alert: Alert, occurrence: str, log) -> None:
-        deliver(alert, occurrence, email=self.email, slack=self.slack, warehouse=self.warehouse, log=log)
-
-
 def alert_on_checks(
-    instance: dg.DagsterInstance, check_keys, cursor: str | None, channels: AlertChannels, log
+    instance: dg.DagsterInstance,
+    check_keys,
+    cursor: str | None,
+    warehouse: WarehouseResource,
+    channels: Channels,
+    log: logging.Logger,
 ) -> tuple[str, str]:
     """Alert on the check evaluations newer than ``cursor``; returns the new cursor and a summary line.
 
@@ -142,14 +140,30 @@ def alert_on_checks(
         evaluation = record.evaluation
         action = book.observe(incident_of(record), record.id, evaluation.passed, evaluation.severity.value)
         if action:
-            channels.deliver(check_alert(record, action, channels.warehouse, channels.settings),
-                             f"evaluation:{record.id}", log)  # fmt: skip
+            alert = check_alert(record, action, warehouse, channels)
+            deliver(alert, f"evaluation:{record.id}", warehouse, channels, log)
             sent += 1
     book.advance(highest, min(pending) if pending else None)
     return book.to_cursor(), f"{len(records)} check evaluations read, {sent} alerts, {len(book.open)} open incidents"
 
 
-def alert_on_run_failure(run: dg.DagsterRun, steps: list, failure_message: str, channels: AlertChannels, log) -> None:
+def processor_of(run: dg.DagsterRun, steps: list) -> str | None:
+    """The one processor a failed run is about: named by its failed steps (a step of an asset is keyed by
+    the asset's path, a processor's first), else by the assets it was asked for; None when several or none."""
+    named = {(e.step_key or "").split("__")[0].removesuffix("_payouts") for e in steps} & set(PROCESSORS)
+    if not named:
+        named = {key.path[0] for key in run.asset_selection or ()} & set(PROCESSORS)
+    return named.pop() if len(named) == 1 else None
+
+
+def alert_on_run_failure(
+    run: dg.DagsterRun,
+    steps: list,
+    failure_message: str,
+    warehouse: WarehouseResource,
+    channels: Channels,
+    log: logging.Logger,
+) -> None:
     """One alert for a failed run: its partition, the failed steps and the first error."""
     errors = [
         redact(event.step_failure_data.error.message.strip().splitlines()[0])[:300]
@@ -160,7 +174,7 @@ def alert_on_run_failure(run: dg.DagsterRun, steps: list, failure_message: str, 
         kind=AlertKind.RUN_FAILURE,
         severity="ERROR",
         title=f"run of {run.job_name} failed",
-        processor=run.tags.get("processor"),
+        processor=processor_of(run, steps),
         business_date=run.tags.get("dagster/partition"),
         facts={
             "job": run.job_name,
@@ -169,20 +183,14 @@ def alert_on_run_failure(run: dg.DagsterRun, steps: list, failure_message: str, 
             "failed steps": ", ".join(e.step_key or "?" for e in steps) or "-",
             "error": errors[0] if errors else redact(failure_message or "")[:300],
         },
-        links={"Dagster run": channels.settings.run_url(run.run_id)},
+        links={"Dagster run": channels.run_url(run.run_id)},
         dedup_key=f"run|{run.run_id}",
     )
-    channels.deliver(alert, f"run:{run.run_id}", log)
+    deliver(alert, f"run:{run.run_id}", warehouse, channels, log)
 
 
 def deliver(
-    alert: Alert,
-    occurrence: str,
-    *,
-    email: Channel,
-    slack: Channel,
-    warehouse: WarehouseResource,
-    log: logging.Logger,
+    alert: Alert, occurrence: str, warehouse: WarehouseResource, channels: Channels, log: logging.Logger
 ) -> dict[str, str]:
     """Deliver ``alert`` once per ``occurrence``; returns each channel's outcome."""
     outcomes: dict[str, str] = {}
@@ -191,7 +199,7 @@ def deliver(
         if audit.alert_handled(conn, alert.dedup_key, occurrence):
             log.info(f"alert {alert.dedup_key} for {occurrence} already delivered")
             return outcomes
-        for name, channel in (("email", email), ("slack", slack)):
+        for name, channel in (("email", channels.email), ("slack", channels.slack)):
             details: dict[str, str] = {}
             if not channel.configured:
                 log.info(f"alert {alert.dedup_key}: {name} is not configured, skipped")

@@ -15,7 +15,7 @@ import requests
 from dagster_aws.s3 import S3Resource
 
 from recon_assets.definitions import build_definitions
-from recon_assets.defs.alerting.resources import SesEmailResource, SlackWebhookResource
+from recon_assets.defs.alerting.resources import AlertChannels, SesEmailResource, SlackWebhookResource
 from recon_assets.defs.alerting.sensors import check_alerts
 from recon_assets.defs.reporting.resources import ReportStore
 from recon_assets.sandbox.server import SandboxServer
@@ -65,10 +65,12 @@ def wired(resources, aws, slack):
     return {
         **resources,
         "report_store": ReportStore(s3=S3Resource(endpoint_url=aws.url, **AWS_TEST_CREDENTIALS), bucket=BUCKET),
-        "email": SesEmailResource(
-            endpoint_url=aws.url, sender=SENDER, recipients=", ".join(RECIPIENTS), **AWS_TEST_CREDENTIALS
+        "alert_channels": AlertChannels(
+            email=SesEmailResource(
+                endpoint_url=aws.url, sender=SENDER, recipients=", ".join(RECIPIENTS), **AWS_TEST_CREDENTIALS
+            ),
+            slack=SlackWebhookResource(webhook_url=slack.url),
         ),
-        "slack": SlackWebhookResource(webhook_url=slack.url),
     }
 
 
@@ -81,12 +83,12 @@ def home(tmp_path) -> str:
 
 def run_sensor(instance, resources, cursor):
     definitions = build_definitions()
-    sensor_resources = {k: resources[k] for k in ("warehouse", "email", "slack", "alert_settings")}
-    context = dg.build_sensor_context(
+    sensor_resources = {k: resources[k] for k in ("warehouse", "alert_channels")}
+    with dg.build_sensor_context(
         instance=instance, cursor=cursor, repository_def=definitions.get_repository_def(), resources=sensor_resources
-    )
-    check_alerts(context)
-    return context.cursor
+    ) as context:  # a resource of resources (the alert channels) is opened in a context
+        check_alerts(context)
+        return context.cursor
 
 
 def materialize_stripe_day(resources, config, instance):
@@ -200,7 +202,8 @@ def test_failed_run_is_announced_once(resources, sandbox, slack, warehouse_url, 
     from recon_assets.defs.alerting.sensors import run_failure_alerts
 
     wired = {**resources, **source_resources(sandbox.url, max_attempts=2),
-             "slack": SlackWebhookResource(webhook_url=slack.url)}  # fmt: skip
+             "alert_channels": AlertChannels(email=SesEmailResource(),
+                                             slack=SlackWebhookResource(webhook_url=slack.url))}  # fmt: skip
     fault = {"path_prefix": "/v1/charges", "status": 500, "count": 1000}
     requests.post(f"{sandbox.url}/_sandbox/faults", json=fault, timeout=5).raise_for_status()
     with dg.instance_for_test(temp_dir=home) as instance:
@@ -208,14 +211,15 @@ def test_failed_run_is_announced_once(resources, sandbox, slack, warehouse_url, 
         assert not result.success  # Stripe's API kept failing
         run = instance.get_run_by_id(result.run_id)
         (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE]
-        sensor_resources = {k: wired[k] for k in ("warehouse", "email", "slack", "alert_settings")}
+        sensor_resources = {k: wired[k] for k in ("warehouse", "alert_channels")}
         for _ in range(2):  # the same failure handed over twice (a restarted daemon) is sent once
-            context = dg.build_run_status_sensor_context(
+            with dg.build_run_status_sensor_context(
                 sensor_name="run_failure_alerts", dagster_event=failure, dagster_instance=instance,
                 dagster_run=run, resources=sensor_resources,
-            ).for_run_failure()  # fmt: skip
-            run_failure_alerts(context)
+            ).for_run_failure() as context:  # fmt: skip
+                run_failure_alerts(context)
     assert len(slack.messages) == 1
     message = slack.messages[0]
-    assert message["text"].startswith("[recon] ERROR 2026-11-20: run of __ephemeral_asset_job__ failed")
+    # the processor, from the step that failed (stripe__raw_transactions), not from a run tag nothing sets
+    assert message["text"].startswith("[recon] ERROR stripe 2026-11-20: run of __ephemeral_asset_job__ failed")
     assert f"/runs/{result.run_id}" in json.dumps(message)

@@ -12,7 +12,7 @@ import pytest
 
 from recon_assets import asset_keys, cli
 from recon_assets.definitions import build_definitions
-from recon_assets.defs.alerting.resources import SlackWebhookResource
+from recon_assets.defs.alerting.resources import AlertChannels, SesEmailResource, SlackWebhookResource
 from recon_assets.defs.casework.sensors import exception_sla_alerts
 from recon_assets.warehouse import store
 from recon_assets.warehouse.database import prepared_url
@@ -129,12 +129,14 @@ def test_bulk_resolve_with_dry_run_and_accepted_items_stay_resolved(reconciled_d
 
 
 def test_sla_breach_is_announced_once(reconciled_day, warehouse_url, tmp_path):
-    resources = {k: reconciled_day[k] for k in ("warehouse", "email", "alert_settings", "exception_policy")}
+    resources = {k: reconciled_day[k] for k in ("warehouse", "exception_policy")}
     with SlackListener() as slack, dg.instance_for_test() as instance:
-        resources["slack"] = SlackWebhookResource(webhook_url=slack.url)
+        resources["alert_channels"] = AlertChannels(
+            email=SesEmailResource(), slack=SlackWebhookResource(webhook_url=slack.url)
+        )
         for _ in range(2):
-            context = dg.build_sensor_context(instance=instance, resources=resources)
-            exception_sla_alerts(context)
+            with dg.build_sensor_context(instance=instance, resources=resources) as context:
+                exception_sla_alerts(context)
         assert len(slack.messages) == 1  # the day is 6+ days old: every open item is past its SLA
         ((breached,),) = rows(
             warehouse_url,

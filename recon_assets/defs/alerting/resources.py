@@ -79,9 +79,12 @@ class SlackWebhookResource(dg.ConfigurableResource):
         raise RuntimeError(f"Slack webhook failed after {self.attempts} attempts: {type(last_error).__name__}")
 
 
-class AlertSettings(dg.ConfigurableResource):
-    """Where alert links point: the Dagster UI's public address (RECON_UI_URL)."""
+class AlertChannels(dg.ConfigurableResource):
+    """Where alerts go, email and Slack (each skipped while unconfigured), and where their links point: the
+    Dagster UI's public address (RECON_UI_URL)."""
 
+    email: SesEmailResource
+    slack: SlackWebhookResource
     ui_url: str = "http://127.0.0.1:3000"
 
     def run_url(self, run_id: str) -> str:
@@ -96,15 +99,17 @@ class AlertSettings(dg.ConfigurableResource):
 def alerting_resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
-            "email": SesEmailResource(
-                **from_environment(
-                    region_name="AWS_REGION",
-                    endpoint_url="AWS_ENDPOINT_URL",
-                    sender="ALERT_FROM_EMAIL",
-                    recipients="OPERATIONS_EMAIL",
-                )
-            ),  # fmt: skip
-            "slack": SlackWebhookResource(**from_environment(webhook_url="SLACK_WEBHOOK_URL")),
-            "alert_settings": AlertSettings(**from_environment(ui_url="RECON_UI_URL")),
+            "alert_channels": AlertChannels(
+                email=SesEmailResource(
+                    **from_environment(
+                        region_name="AWS_REGION",
+                        endpoint_url="AWS_ENDPOINT_URL",
+                        sender="ALERT_FROM_EMAIL",
+                        recipients="OPERATIONS_EMAIL",
+                    )
+                ),
+                slack=SlackWebhookResource(**from_environment(webhook_url="SLACK_WEBHOOK_URL")),
+                **from_environment(ui_url="RECON_UI_URL"),
+            ),
         }
     )

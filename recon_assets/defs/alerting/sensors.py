@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from recon_assets.defs.alerting.resources import AlertSettings, SesEmailResource, SlackWebhookResource
-from recon_assets.services.alerts import AlertChannels, alert_on_checks, alert_on_run_failure
+from recon_assets.defs.alerting.resources import AlertChannels
+from recon_assets.services.alerts import alert_on_checks, alert_on_run_failure
 from recon_assets.warehouse.resource import WarehouseResource
 
 
@@ -17,13 +17,12 @@ from recon_assets.warehouse.resource import WarehouseResource
 def check_alerts(
     context: dg.SensorEvaluationContext,
     warehouse: WarehouseResource,
-    email: SesEmailResource,
-    slack: SlackWebhookResource,
-    alert_settings: AlertSettings,
+    alert_channels: AlertChannels,
 ) -> dg.SkipReason:
-    channels = AlertChannels(warehouse, email, slack, alert_settings)
     check_keys = context.repository_def.asset_graph.asset_check_keys
-    cursor, summary = alert_on_checks(context.instance, check_keys, context.cursor, channels, context.log)
+    cursor, summary = alert_on_checks(
+        context.instance, check_keys, context.cursor, warehouse, alert_channels, context.log
+    )
     context.update_cursor(cursor)
     return dg.SkipReason(summary)
 
@@ -36,11 +35,9 @@ def check_alerts(
 def run_failure_alerts(
     context: dg.RunFailureSensorContext,
     warehouse: WarehouseResource,
-    email: SesEmailResource,
-    slack: SlackWebhookResource,
-    alert_settings: AlertSettings,
+    alert_channels: AlertChannels,
 ) -> None:
-    channels = AlertChannels(warehouse, email, slack, alert_settings)
     alert_on_run_failure(
-        context.dagster_run, context.get_step_failure_events(), context.failure_event.message, channels, context.log
-    )
+        context.dagster_run, context.get_step_failure_events(), context.failure_event.message, warehouse,
+        alert_channels, context.log,
+    )  # fmt: skip

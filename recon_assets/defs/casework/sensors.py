@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from recon_assets import asset_keys
-from recon_assets.defs.alerting.resources import AlertSettings, SesEmailResource, SlackWebhookResource
+from recon_assets.defs.alerting.resources import AlertChannels
 from recon_assets.defs.casework.resources import ExceptionPolicySettings
 from recon_assets.domain.alerts import Alert, AlertKind
 from recon_assets.services.alerts import deliver
@@ -24,9 +24,7 @@ LISTED = 20
 def exception_sla_alerts(
     context: dg.SensorEvaluationContext,
     warehouse: WarehouseResource,
-    email: SesEmailResource,
-    slack: SlackWebhookResource,
-    alert_settings: AlertSettings,
+    alert_channels: AlertChannels,
     exception_policy: ExceptionPolicySettings,
 ) -> dg.SkipReason:
     today = datetime.now(UTC).date()
@@ -53,11 +51,11 @@ def exception_sla_alerts(
         processor=None,
         business_date=None,
         facts=facts,
-        links={"Exceptions in Dagster": alert_settings.asset_url(asset_keys.EXCEPTION_AGING.to_user_string(), None)},
+        links={"Exceptions in Dagster": alert_channels.asset_url(asset_keys.EXCEPTION_AGING.to_user_string(), None)},
         dedup_key="sla|" + ",".join(str(i) for i in sorted(new["id"])),
     )
     occurrence = f"sla:{today.isoformat()}"
-    deliver(alert, occurrence, email=email, slack=slack, warehouse=warehouse, log=context.log)
+    deliver(alert, occurrence, warehouse, alert_channels, context.log)
     with warehouse.connection() as conn:
         casework.record_sla_announcements(conn, new)
     return dg.SkipReason(f"announced {len(new)} new SLA breaches")
