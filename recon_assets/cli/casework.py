@@ -162,7 +162,8 @@ def published_anchors() -> list:
 
     with dg.build_resources({"store": build_definitions().resources["report_store"]}) as resources:
         store = resources.store
-        return [anchor_from_published(store.get(key)) for key in store.list_keys("reports/", f"/{PUBLISHED_HEAD}")]
+        heads = [f.name for f in store.files("reports/") if f.name.endswith(f"/{PUBLISHED_HEAD}")]
+        return [anchor_from_published(store.get(key)) for key in heads]
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

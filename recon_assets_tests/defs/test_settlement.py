@@ -3,6 +3,7 @@ account's day, a re-run changes nothing, and the sensor runs each new file's day
 
 import os
 from datetime import date, timedelta
+from pathlib import Path
 
 import dagster as dg
 import psycopg
@@ -37,7 +38,7 @@ def lines(url, day=DAY):
 
 @pytest.fixture
 def folder(resources):
-    path = resources["bank_statements"]._folder()
+    path = Path(resources["bank_statements"].local_dir)
     path.mkdir(parents=True)
     (path / "2026-11-20-operating.bai2").write_text(write_bai2("OPERATING", DAY, [STRIPE, RENT]))
     (path / "2026-11-20-payouts.mt940").write_text(write_mt940("PAYOUTS", DAY, [SQUARE]))

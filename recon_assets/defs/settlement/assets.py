@@ -10,11 +10,11 @@ import pandas as pd
 from recon_assets import asset_keys
 from recon_assets.defs.reconciliation.resources import ReconciliationSettings
 from recon_assets.defs.settlement.checks import evaluate_settlement, settlement_check_specs
-from recon_assets.defs.settlement.resources import BankStatementFiles, SettlementSettings, StatementFile
+from recon_assets.defs.settlement.resources import BankStatementFiles, SettlementSettings
 from recon_assets.domain.findings import Side, counts_of, names
 from recon_assets.domain.settlement import BankLine, cash_positions
+from recon_assets.file_store import StoredFile
 from recon_assets.partitions import (
-    OWNERS,
     daily_partitions,
     days_around,
     partition_day,
@@ -32,20 +32,20 @@ WINDOWS = windows()  # the configured grace's: what a day's settlement reads
 PARTITIONS_PER_RUN = 31  # a backfill fetches a month of payouts or statements per run
 
 
-def statement_lines_of(files: BankStatementFiles, listed: Iterable[StatementFile]) -> list[tuple[BankLine, str]]:
+def statement_lines_of(files: BankStatementFiles, listed: Iterable[StoredFile]) -> list[tuple[BankLine, str]]:
     """Every line of the listed statement files, each with its file; a file that cannot be read fails, named."""
     lines = []
     for file in listed:
         if not is_statement(file.name):
             continue
         try:
-            lines += [(line, file.name) for line in read_statement(file.name, files.read(file.name))]
+            lines += [(line, file.name) for line in read_statement(file.name, files.get(file.name))]
         except (StatementError, ValueError, KeyError) as exc:
             raise dg.Failure(f"bank statement {file.name} cannot be read: {exc}", allow_retries=False) from None
     return lines
 
 
-def latest_statement_of_day(lines: list[tuple[BankLine, str]], listed: list[StatementFile], day: date):
+def latest_statement_of_day(lines: list[tuple[BankLine, str]], listed: list[StoredFile], day: date):
     """The day's lines; where several files state one account's day, the latest file's (a correction)."""
     modified = {f.name: (f.modified, f.name) for f in listed}
     newest: dict[str | None, tuple[float, str]] = {}
@@ -61,7 +61,6 @@ def latest_statement_of_day(lines: list[tuple[BankLine, str]], listed: list[Stat
     partitions_def=daily_partitions,
     group_name="settlement",
     kinds={"python", "postgres"},
-    owners=OWNERS,
     metadata={"dagster/table_name": "bank_statement_lines"},
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=PARTITIONS_PER_RUN),
     description=(
@@ -105,7 +104,7 @@ def build_payout_assets(spec: SourceSpec) -> dg.AssetsDefinition:
     """The factory: a processor's payouts arriving each day, and the items each settled."""
     payouts_key, items_key = asset_keys.payouts(spec.name), asset_keys.payout_items(spec.name)
     # in the processor's own box of the graph, beside its transactions; the cross-processor cash is in settlement
-    shared = {"group_name": spec.name, "kinds": {spec.name, "python", "postgres"}, "owners": OWNERS,
+    shared = {"group_name": spec.name, "kinds": {spec.name, "python", "postgres"},
               "tags": {"processor": spec.name}}  # fmt: skip
 
     @dg.multi_asset(
@@ -171,7 +170,6 @@ payout_assets = [build_payout_assets(spec) for spec in PROCESSORS.values()]
     partitions_def=daily_partitions,
     group_name="settlement",
     kinds={"python", "postgres"},
-    owners=OWNERS,
     deps=[
         *(
             dg.AssetDep(asset_keys.payout_items(p), partition_mapping=days_around(-WINDOWS.lookback, 0))
@@ -236,7 +234,6 @@ def payout_matches(
     partitions_def=daily_partitions,
     group_name="settlement",
     kinds={"python", "postgres"},
-    owners=OWNERS,
     deps=[asset_keys.PAYOUT_MATCHES, *(asset_keys.raw_transactions(p) for p in PROCESSORS)],
     automation_condition=refresh_when_inputs_change(),
     metadata={"dagster/table_name": "cash_positions"},

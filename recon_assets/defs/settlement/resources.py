@@ -4,10 +4,8 @@
 
 import json
 import os
-import uuid
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
+from typing import ClassVar
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
@@ -20,10 +18,11 @@ from recon_assets.domain.settlement import (
     fee_schedule_from_json,
 )
 from recon_assets.environment import from_environment, misconfigured
+from recon_assets.file_store import FileStore
 from recon_assets.processors.registry import any_source_configured
 from recon_assets.sandbox.settlement import statement_files
 from recon_assets.sandbox.world import SandboxConfig
-from recon_assets.warehouse.embedded import instance_home
+from recon_assets.services.settlement import configured_grace_business_days
 
 
 class FeeRateConfig(dg.Config):
@@ -52,7 +51,8 @@ def fee_schedule_from_environment() -> dict[str, dict[str, FeeRateConfig]]:
 class SettlementSettings(dg.ConfigurableResource):
     """How payouts are held to account; every field can be set from the environment or the launchpad."""
 
-    # a paid payout may reach the bank this many business days after its arrival date before it is missing
+    # a paid payout may reach the bank this many business days after its arrival date before it is missing;
+    # set by RECON_PAYOUT_GRACE_BUSINESS_DAYS, read once (services.settlement), as the assets' windows follow it
     grace_business_days: int = DEFAULT_GRACE_BUSINESS_DAYS
     # per processor and currency (RECON_FEE_SCHEDULE_JSON); unset: 2.9 % + 30 in USD for every processor
     fee_schedule: dict[str, dict[str, FeeRateConfig]] = {}
@@ -66,20 +66,10 @@ class SettlementSettings(dg.ConfigurableResource):
             raise misconfigured(str(exc)) from None
 
 
-@dataclass(frozen=True, order=True)
-class StatementFile:
-    name: str  # relative to the prefix or folder
-    version: str  # changes whenever the file does (S3's ETag; a local file's size and modification time)
-    modified: float  # seconds since the epoch: of two statements of one account and day, the later wins
+class BankStatementFiles(FileStore):
+    """The statement files delivered so far, read-only (the sandbox bank's own are written here)."""
 
-
-class BankStatementFiles(dg.ConfigurableResource):
-    """The statement files delivered so far, read-only."""
-
-    s3: S3Resource
-    bucket: str | None = None
-    prefix: str = ""
-    local_dir: str | None = None
+    default_folder: ClassVar[str] = "bank_statements"
     # the sandbox bank delivers each day's statements into the folder, generated for these sandbox settings
     # (the processors' own): the default when no source is read for real and no bucket or folder is set
     sandbox_fill: bool = False
@@ -99,42 +89,10 @@ class BankStatementFiles(dg.ConfigurableResource):
         today, written = datetime.now(UTC).date(), 0
         for day in (d for d in days if d < today):
             for name, data in statement_files(config, day).items():
-                path = self._folder() / name
-                if not path.exists():
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    # never a half-written statement in the folder, also when two runs deliver the same day
-                    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
-                    partial.write_bytes(data)
-                    partial.rename(path)
+                if not self.exists(name):  # two runs delivering one day write the same bytes, whole
+                    self.put(name, data, "application/octet-stream")
                     written += 1
         return written
-
-    def files(self) -> list[StatementFile]:
-        if self.bucket:
-            pages = self.s3.get_client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
-                                                                                   Prefix=self.prefix)  # fmt: skip
-            return sorted(
-                StatementFile(item["Key"][len(self.prefix):].lstrip("/"), item["ETag"].strip('"'),
-                              item["LastModified"].timestamp())
-                for page in pages for item in page.get("Contents", []) if not item["Key"].endswith("/")
-            )  # fmt: skip
-        root = self._folder()
-        if not root.is_dir():
-            return []
-        return sorted(
-            StatementFile(path.relative_to(root).as_posix(), f"{stat.st_size}-{stat.st_mtime_ns}", stat.st_mtime)
-            for path in root.rglob("*") if path.is_file() and not path.name.startswith(".")
-            for stat in (path.stat(),)
-        )  # fmt: skip
-
-    def read(self, name: str) -> bytes:
-        if self.bucket:
-            key = f"{self.prefix.rstrip('/')}/{name}" if self.prefix else name
-            return self.s3.get_client().get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        return (self._folder() / name).read_bytes()
-
-    def _folder(self) -> Path:
-        return Path(self.local_dir or instance_home() / "bank_statements").resolve()
 
 
 @dg.definitions
@@ -155,10 +113,8 @@ def settlement_resources() -> dg.Definitions:
             ),
             "settlement_settings": SettlementSettings(
                 fee_schedule=fee_schedule_from_environment(),
-                **from_environment(
-                    grace_business_days=dg.EnvVar.int("RECON_PAYOUT_GRACE_BUSINESS_DAYS"),
-                    fee_tolerance_minor=dg.EnvVar.int("RECON_FEE_TOLERANCE_MINOR"),
-                ),
+                grace_business_days=configured_grace_business_days(),
+                **from_environment(fee_tolerance_minor=dg.EnvVar.int("RECON_FEE_TOLERANCE_MINOR")),
             ),
         }
     )
