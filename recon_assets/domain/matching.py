@@ -323,15 +323,15 @@ def reconcile(
     own_finding = p_today & np.isin(outcome, _FINDING_CODES)
     if tender is not None:
         own_finding[tender.members] = False  # reported once, as the group's finding
-    missing_at_processor = is_primary & ~explained & l_today
+    unexplained = is_primary & ~explained & l_today
     parts = [
         _processor_side_findings(s, np.flatnonzero(own_finding), outcome, li, booked, split),
-        _ledger_only_findings(ledger, missing_at_processor, MISSING_AT_PROCESSOR, None),
+        _ledger_only_findings(ledger, unexplained, MISSING_AT_PROCESSOR, None),
         _ledger_only_findings(ledger, ~is_primary & ~split.lines & l_today, DUPLICATE, ledger_row_of_code[l_code]),
     ]
     if tender is not None:
         parts.append(_tender_findings(s, tender, l_today))
-    parts.append(_suggestion_findings(s, outcome, missing_at_processor))
+    parts.append(_suggestion_findings(s, outcome, unexplained))
     parts = [p for p in parts if len(p)]
     discrepancies = pd.concat(parts, ignore_index=True) if parts else _empty_discrepancies()
     return ReconciliationResult(outcomes=outcomes, discrepancies=discrepancies)
@@ -585,9 +585,9 @@ def _tender_findings(s: _Sides, tender: _SplitTenders, l_today: np.ndarray) -> p
     return _group_findings(s, GROUP_AMOUNT_MISMATCH, anchors, sums, members, np.abs(sums - s.l_amt[anchors]))
 
 
-def _suggestion_findings(s: _Sides, outcome: np.ndarray, missing_at_processor: np.ndarray) -> pd.DataFrame:
+def _suggestion_findings(s: _Sides, outcome: np.ndarray, unexplained: np.ndarray) -> pd.DataFrame:
     """Groups of the day's records missing in the ledger whose sum equals an entry missing at the processor."""
-    entries = np.flatnonzero(missing_at_processor)
+    entries = np.flatnonzero(unexplained)
     candidates = np.flatnonzero((outcome == _CODE[MISSING_IN_LEDGER]) & (s.p_day == 0))
     if not len(entries) or len(candidates) < SUGGESTION_SIZES[0]:
         return _empty_discrepancies()

@@ -42,7 +42,7 @@ def load_window(conn: psycopg.Connection, url: DatabaseUrl, processor: str, day:
 
 
 def replace_outcomes(conn: psycopg.Connection, processor: str, day: date, outcomes: pa.Table, run_id: str) -> None:
-    """The day's outcome per processor record (matched, missing_in_ledger, ...), replacing the last run's."""
+    """The day's outcome per processor record (matched, missing in the ledger, ...), replacing the last run's."""
     outcomes = outcomes.take(
         pc.sort_indices(outcomes["processor_txn_id"])
     )  # in key order: the index takes them page by page
