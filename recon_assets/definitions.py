@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from recon_assets.environment import from_environment
+from recon_assets.settings import validate_settings
 from recon_assets.warehouse.resource import WarehouseResource
 
 OWNERS = ["team:finance-operations"]  # who answers for every asset's figures
@@ -20,6 +21,7 @@ def _owned(definitions: dg.Definitions) -> dg.Definitions:
 
 
 def build_definitions() -> dg.Definitions:
+    validate_settings()  # a bad setting stops here, in one line, before any definition reads it
     return dg.Definitions.merge(
         _owned(dg.load_from_defs_folder(path_within_project=Path(__file__).parent)),
         dg.Definitions(

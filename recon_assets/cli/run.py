@@ -129,7 +129,9 @@ def run_day(
     from recon_assets.cli.instance import prepare_instance
     from recon_assets.definitions import build_definitions
     from recon_assets.partitions import daily_partitions
+    from recon_assets.settings import validate_settings
 
+    validate_settings()  # before the warehouse is started or anything is fetched
     prepare_instance()
     definitions = build_definitions()
     _preflight(definitions)

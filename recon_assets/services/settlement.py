@@ -6,7 +6,6 @@ assets' dependencies and ``recon run``'s plan all follow from ``windows``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -26,22 +25,14 @@ from recon_assets.domain.settlement import (
     settle_day,
 )
 from recon_assets.processors.registry import PROCESSORS
+from recon_assets.settings import whole_number
 from recon_assets.warehouse import findings, settlement
 from recon_assets.warehouse.locks import lock_partition
-from recon_assets.warehouse.urls import ConfigurationError
-
-GRACE_VARIABLE = "RECON_PAYOUT_GRACE_BUSINESS_DAYS"
 
 
 def configured_grace_business_days() -> int:
     """The grace a paid payout has to reach the bank, in business days: the variable's, else the default."""
-    raw = os.environ.get(GRACE_VARIABLE, "").strip()
-    if not raw:
-        return DEFAULT_GRACE_BUSINESS_DAYS
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigurationError(f"{GRACE_VARIABLE}={raw!r} is not a whole number of business days") from None
+    return whole_number("RECON_PAYOUT_GRACE_BUSINESS_DAYS", DEFAULT_GRACE_BUSINESS_DAYS)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from recon_assets.processors.registry import any_source_configured
 from recon_assets.sandbox.settlement import statement_files
 from recon_assets.sandbox.world import SandboxConfig
 from recon_assets.services.settlement import configured_grace_business_days
+from recon_assets.settings import check_fee_schedule
 
 
 class FeeRateConfig(dg.Config):
@@ -34,18 +35,12 @@ class FeeRateConfig(dg.Config):
 
 
 def fee_schedule_from_environment() -> dict[str, dict[str, FeeRateConfig]]:
-    """``RECON_FEE_SCHEDULE_JSON`` as typed config; a value that is not a schedule fails at once, naming it."""
+    """``RECON_FEE_SCHEDULE_JSON`` as typed config (checked with every setting: known processors, ISO currencies)."""
     raw = os.environ.get("RECON_FEE_SCHEDULE_JSON")
     if not raw:
         return {}
-    try:
-        written = json.loads(raw)
-        if not isinstance(written, dict):
-            raise ValueError("not a JSON object of processors")
-        fee_schedule_from_json(written, "RECON_FEE_SCHEDULE_JSON")  # the domain's own checks, with their messages
-        return {p: {c.upper(): FeeRateConfig(**r) for c, r in rates.items()} for p, rates in written.items()}
-    except (ValueError, TypeError, FeeScheduleError) as exc:
-        raise misconfigured(f"RECON_FEE_SCHEDULE_JSON: {exc}") from None
+    check_fee_schedule(raw)
+    return {p: {c: FeeRateConfig(**r) for c, r in rates.items()} for p, rates in json.loads(raw).items()}
 
 
 class SettlementSettings(dg.ConfigurableResource):

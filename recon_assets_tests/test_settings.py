@@ -1,0 +1,83 @@
+"""Every setting is checked when the definitions load: a bad one is one line naming the variable and what it
+allows, from ``recon``, from the definitions Dagster loads, and before anything runs."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from recon_assets import cli
+from recon_assets.definitions import build_definitions
+from recon_assets.settings import validate_settings
+from recon_assets.warehouse.embedded import instance_home
+from recon_assets.warehouse.urls import ConfigurationError
+
+BAD = [
+    ("RECON_PAYOUT_GRACE_BUSINESS_DAYS", "abc", "RECON_PAYOUT_GRACE_BUSINESS_DAYS='abc': the business days a payout "
+     "may take to reach the bank, a whole number from 0 to 30"),
+    ("RECON_PAYOUT_GRACE_BUSINESS_DAYS", "-1", "a whole number from 0 to 30"),
+    ("RECON_PAYOUT_GRACE_BUSINESS_DAYS", "100000", "a whole number from 0 to 30"),
+    ("RECON_FEE_TOLERANCE_MINOR", "-5", "RECON_FEE_TOLERANCE_MINOR='-5': how far a fee may be from the schedule, "
+     "in minor units, a whole number from 0 to 1000000"),
+    ("RECON_SANDBOX_DAILY_VOLUME", "0", "a whole number from 1 to 10000000"),
+    ("RECON_FEE_SCHEDULE_JSON", "{not json", "RECON_FEE_SCHEDULE_JSON is not JSON"),
+    ("RECON_FEE_SCHEDULE_JSON", '{"strpe": {"USD": {"percent": "2.9"}}}',
+     "RECON_FEE_SCHEDULE_JSON: unknown processor 'strpe'; known: stripe, paypal, square"),
+    ("RECON_FEE_SCHEDULE_JSON", '{"stripe": {"XYZ": {"percent": "2.9"}}}',
+     "RECON_FEE_SCHEDULE_JSON.stripe: 'XYZ' is not an ISO 4217 currency code in upper case"),
+    ("RECON_FEE_SCHEDULE_JSON", '{"stripe": {"usd": {"percent": "2.9"}}}', "'usd' is not an ISO 4217 currency"),
+    ("RECON_FEE_SCHEDULE_JSON", '{"stripe": {"USD": {"percent": "-1"}}}', "must be >= 0"),
+    ("RECON_FX_RATES_JSON", '{"EUR": "0"}', "RECON_FX_RATES_JSON.EUR='0': a rate must be a decimal above 0"),
+    ("RECON_FX_RATES_JSON", '["EUR"]', "RECON_FX_RATES_JSON must be a JSON object, got list"),
+    ("RECON_TOLERANCE_MINOR_JSON", '{"USD": -1}', "RECON_TOLERANCE_MINOR_JSON.USD=-1: a tolerance is a whole number"),
+    ("RECON_MATCHING_RULES_JSON", '{"square": {"exact_referenc": {}}}', "RECON_MATCHING_RULES_JSON: square: unknown"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("variable", "value", "said"), BAD, ids=[f"{v}={x}" for v, x, _ in BAD])
+def test_a_bad_setting_stops_the_definitions_in_one_line_naming_it(variable, value, said, monkeypatch):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError) as refused:
+        build_definitions()
+    message = str(refused.value)
+    assert said in message and message.startswith(variable) and "\n" not in message
+
+
+GOOD = {
+    "RECON_PAYOUT_GRACE_BUSINESS_DAYS": "0",
+    "RECON_FEE_TOLERANCE_MINOR": "3",
+    "RECON_FEE_SCHEDULE_JSON": '{"paypal": {"USD": {"percent": "3.49", "fixed_minor": 49}}}',
+    "RECON_FX_RATES_JSON": '{"USD": "1", "EUR": "1.08"}',
+    "RECON_TOLERANCE_MINOR_JSON": '{"JPY": 1}',
+}
+
+
+def test_good_settings_pass(monkeypatch):
+    for name, value in GOOD.items():
+        monkeypatch.setenv(name, value)
+    validate_settings()
+    settings = build_definitions().resources["settlement_settings"]
+    assert settings.grace_business_days == 0
+
+
+def test_recon_says_it_in_one_line_before_it_runs_anything(monkeypatch, capsys):
+    monkeypatch.setenv("RECON_PAYOUT_GRACE_BUSINESS_DAYS", "abc")
+    assert cli.main(["run", "--date", "2026-11-20"]) == 2
+    assert not (instance_home() / "pgdata").exists()  # no warehouse was started for it
+    assert capsys.readouterr().err == (
+        "recon: error: RECON_PAYOUT_GRACE_BUSINESS_DAYS='abc': the business days a payout may take to reach the bank, "
+        "a whole number from 0 to 30\n"
+    )
+
+
+def test_dagster_names_the_variable_first(monkeypatch):
+    result = subprocess.run(  # noqa: S603 - our interpreter, fixed arguments
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-m", "recon_assets.definitions"],
+        env={**os.environ, "RECON_FEE_TOLERANCE_MINOR": "-5"}, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "ConfigurationError: RECON_FEE_TOLERANCE_MINOR='-5': how far a fee may be from the schedule" in (
+        result.stdout + result.stderr
+    )
