@@ -154,16 +154,14 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def published_anchors() -> list:
-    """Every head published with a daily summary, read back from the report store."""
+    """Every head published so far, read back from the report store."""
     import dagster as dg
 
     from recon_assets.definitions import build_definitions
-    from recon_assets.warehouse.audit import PUBLISHED_HEAD, anchor_from_published
+    from recon_assets.services.audit import published_anchors as read_anchors
 
     with dg.build_resources({"store": build_definitions().resources["report_store"]}) as resources:
-        store = resources.store
-        heads = [f.name for f in store.files("reports/") if f.name.endswith(f"/{PUBLISHED_HEAD}")]
-        return [anchor_from_published(store.get(key)) for key in heads]
+        return read_anchors(resources.store)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

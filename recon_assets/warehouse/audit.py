@@ -98,7 +98,7 @@ def chain_head(conn: psycopg.Connection) -> Anchor | None:
     return Anchor(row_hash=row[1], row_id=row[0]) if row else None
 
 
-PUBLISHED_HEAD = "audit_head.json"  # beside each daily summary in the report store
+PUBLISHED_HEAD = "audit_head.json"  # beside each daily summary, as heads were published before services.audit
 
 
 def published_head(anchor: Anchor, day: date) -> bytes:

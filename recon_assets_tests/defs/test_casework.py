@@ -291,3 +291,44 @@ def test_a_manual_match_of_records_never_landed_is_refused(reconciled_day, wareh
                     "--note", "typo")  # fmt: skip
     assert code == 1 and "no landed stripe record or ledger entry ch_nope, led_nope" in recon.err
     assert rows(warehouse_url, "SELECT count(*) FROM manual_matches") == [(0,)]
+
+
+def heads_published(reports) -> dict[str, bytes]:
+    folder = reports / "audit" / "heads"
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.json"))} if folder.exists() else {}
+
+
+def test_a_re_run_never_launders_a_rewritten_log_and_every_head_is_kept(
+    reconciled_day, warehouse_url, recon, tmp_path, monkeypatch
+):
+    """After an administrator rewrites the log with every hash recomputed, a routine re-run of the day refuses to
+    publish a head over it (the run fails, naming the row), and verify still finds it; heads are never replaced."""
+    monkeypatch.setenv("RECON_REPORTS_DIR", str(tmp_path / "reports"))
+    reports = tmp_path / "reports"
+    summary = [asset_keys.reconciliation_report("stripe"), asset_keys.EXCEPTION_AGING, asset_keys.DAILY_SUMMARY]
+    assert materialize(reconciled_day, DAY, summary).success
+    first = heads_published(reports)
+    assert materialize(reconciled_day, DAY, summary).success  # the log did not move: its head is kept as it was
+    assert heads_published(reports) == first
+    with psycopg.connect(warehouse_url.libpq, autocommit=True) as conn:
+        for n in range(3):  # the log goes on
+            store.audit(conn, "test", "noted", "thing", str(n), {"n": n})
+    assert materialize(reconciled_day, DAY, summary).success
+    second = heads_published(reports)
+    assert len(second) == 2 and {k: second[k] for k in first} == first  # the first kept as it was
+    ((published,),) = rows(warehouse_url, "SELECT max(id) FROM audit_logs")
+    with psycopg.connect(warehouse_url.libpq, autocommit=True) as conn:
+        conn.execute(REWRITE_FROM.replace("%(first)s", str(published - 2)))
+    result = materialize(reconciled_day, DAY, [asset_keys.DAILY_SUMMARY], raise_on_error=False)
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    assert (
+        failure.step_failure_data.error.message.splitlines()[0].endswith(
+            f"the audit log is broken at row {published}: row {published} no longer has the hash published with the "
+            "daily summary of 2026-11-20 (…): the log was rewritten at or before it; no head was published over it"
+        )
+        or f"broken at row {published}" in failure.step_failure_data.error.message
+    )
+    assert heads_published(reports) == second  # nothing published over the rewritten log
+    code, out = recon("audit", "verify")
+    assert code == 1 and f"BROKEN at row {published}" in out

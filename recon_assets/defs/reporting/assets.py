@@ -19,7 +19,8 @@ from recon_assets.domain.reports import (
 )
 from recon_assets.partitions import daily_partitions, partition_day, refresh_when_inputs_change
 from recon_assets.processors.registry import PROCESSORS, SourceSpec
-from recon_assets.warehouse import audit, casework, findings, runs, settlement
+from recon_assets.services.audit import ChainBroken, publish_head
+from recon_assets.warehouse import casework, findings, runs, settlement
 from recon_assets.warehouse.resource import WarehouseResource
 
 TREND_DAYS = 30
@@ -110,8 +111,11 @@ def daily_summary(
         previous = runs.fetch_runs(conn, day - timedelta(days=1), day - timedelta(days=1))
         currency = summaries[0]["reporting_currency"].strip() if summaries else "USD"
         backlog = casework.aging(conn, exception_policy.policy(), day)
-        # the audit chain's head, published outside the database (a versioned bucket) as its anchor
-        head = audit.chain_head(conn)
+        # the audit chain's head, published outside the database as its anchor: only over a chain that verifies
+        try:
+            head, head_uri = publish_head(conn, report_store, day)
+        except ChainBroken as exc:
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
         head_text = f"row {head.row_id}, {head.row_hash}" if head else None
         names = {p: spec.display_name for p, spec in PROCESSORS.items()}
         summary = page.build_daily_summary(
@@ -120,11 +124,7 @@ def daily_summary(
             aging=backlog, chart=CHART, audit_head=head_text, cash=settlement.cash_positions_of(conn, day),
         )  # fmt: skip
         markdown = page.markdown(summary)
-        uris = {}
-        if head:
-            uris["audit_head"] = report_store.put(
-                report_path(day, audit.PUBLISHED_HEAD), audit.published_head(head, day), "application/json"
-            )
+        uris = {"audit_head": head_uri} if head_uri else {}
         uris["trend_png"] = report_store.put(
             report_path(day, CHART), trend_chart_png(trend, first, day, currency, names), "image/png"
         )
