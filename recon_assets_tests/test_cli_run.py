@@ -121,8 +121,9 @@ def test_recon_run_leaves_the_day_complete_and_links_only_written_files(local_en
     folder = tmp_path / "reports" / "reports" / "2026" / "11" / "20"
     for processor in PROCESSORS:
         assert (folder / processor / "discrepancies.csv").exists() and (folder / processor / "summary.json").exists()
-    summary_files = {"daily_summary.md", "daily_summary.html", "trend.png", "audit_head.json"}
+    summary_files = {"daily_summary.md", "daily_summary.html", "trend.png"}
     assert {p.name for p in folder.iterdir() if p.is_file()} == summary_files
+    assert len(list((tmp_path / "reports" / "audit" / "heads").glob("*.json"))) >= 1  # each head a file of its own
     # every report link the warehouse (and so the UI and the alerts) hands out opens a file that exists
     with psycopg.connect(warehouse_url.libpq) as conn:
         links = [
