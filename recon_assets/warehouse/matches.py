@@ -16,6 +16,7 @@ import psycopg
 from recon_assets.domain.casework import Resolution
 from recon_assets.domain.rules import ManualLink
 from recon_assets.warehouse import store
+from recon_assets.warehouse.locks import lock_partition
 
 
 class LinkRefused(ValueError):
@@ -53,6 +54,9 @@ def match(
     if len(txn_ids) + len(ledger_ids) < 2:
         raise LinkRefused("a manual match links at least two records")
     with conn.transaction():
+        # links of one processor are made one at a time: a second waits here for the first to commit, then
+        # sees it below (a read alone, before the write, let two overlapping links both pass)
+        lock_partition(conn, "manual_matches", processor)
         unknown = _unknown(conn, processor, txn_ids, ledger_ids)
         if unknown:
             raise LinkRefused(f"no landed {processor} record or ledger entry {', '.join(unknown)}")
@@ -95,13 +99,18 @@ def unmatch(conn: psycopg.Connection, link_id: int, note: str, actor: str) -> in
         if row is None:
             raise LinkRefused(f"no active manual match {link_id}")
         processor, txn_ids, ledger_ids = row
+        # what it resolved, unless another link still explains one of the finding's records
         reopened = conn.execute(
-            """UPDATE discrepancies SET state = 'open', resolution = NULL, resolution_note = NULL,
+            """UPDATE discrepancies d SET state = 'open', resolution = NULL, resolution_note = NULL,
                       resolved_by = NULL, resolved_at = NULL, resolved_on = NULL
-               WHERE processor_name = %s AND resolution = %s
-                 AND (processor_txn_id = ANY(%s) OR ledger_id = ANY(%s))
-               RETURNING id""",
-            (processor, Resolution.MANUAL_MATCH.value, txn_ids, ledger_ids),
+               WHERE d.processor_name = %(p)s AND d.resolution = %(manual)s
+                 AND (d.processor_txn_id = ANY(%(txns)s) OR d.ledger_id = ANY(%(entries)s))
+                 AND NOT EXISTS (SELECT 1 FROM manual_matches m
+                                 WHERE m.processor_name = %(p)s AND m.unmatched_at IS NULL
+                                   AND (d.processor_txn_id = ANY(m.processor_txn_ids)
+                                        OR d.ledger_id = ANY(m.ledger_ids)))
+               RETURNING d.id""",
+            {"p": processor, "manual": Resolution.MANUAL_MATCH.value, "txns": txn_ids, "entries": ledger_ids},
         ).fetchall()
         store.audit(conn, actor, "manual_unmatch", "manual_matches", str(link_id),
                     {"processor": processor, "note": note,

@@ -4,6 +4,7 @@ audit chain catching a superuser's edit."""
 
 import json
 import re
+import threading
 from datetime import date
 
 import dagster as dg
@@ -14,7 +15,7 @@ from recon_assets import asset_keys, cli
 from recon_assets.definitions import build_definitions
 from recon_assets.defs.alerting.resources import AlertChannels, SesEmailResource, SlackWebhookResource
 from recon_assets.defs.casework.sensors import exception_sla_alerts
-from recon_assets.warehouse import store
+from recon_assets.warehouse import matches, store
 from recon_assets.warehouse.database import prepared_url
 from recon_assets_tests.defs.graph import materialize
 from recon_assets_tests.services import SlackListener
@@ -332,3 +333,67 @@ def test_a_re_run_never_launders_a_rewritten_log_and_every_head_is_kept(
     assert heads_published(reports) == second  # nothing published over the rewritten log
     code, out = recon("audit", "verify")
     assert code == 1 and f"BROKEN at row {published}" in out
+
+
+def missing_records(url, kind: str, column: str, count: int) -> list[str]:
+    return [r[0] for r in rows(
+        url, f"SELECT {column} FROM discrepancies WHERE processor_name = 'stripe' AND discrepancy_type = %s "
+             f"AND state <> 'resolved' ORDER BY id LIMIT %s", kind, count,
+    )]  # fmt: skip
+
+
+def test_two_links_over_one_record_made_at_once_one_wins(reconciled_day, warehouse_url):
+    """The second link waits for the first in the database and is refused when it commits, however close the two
+    are; not a read that both pass before either writes."""
+    txn, other = missing_records(warehouse_url, "missing_in_ledger", "processor_txn_id", 2)
+    (entry,) = missing_records(warehouse_url, "missing_at_processor", "ledger_id", 1)
+    first = psycopg.connect(warehouse_url.libpq)
+    first.execute("SELECT 1")  # the first link's transaction is open: made, not committed yet
+    matches.match(first, "stripe", [txn], [entry], "first", "ana")
+    outcome = {}
+
+    def second_link():
+        with psycopg.connect(warehouse_url.libpq) as conn:
+            try:
+                outcome["link"] = matches.match(conn, "stripe", [other], [entry], "second", "bob")
+            except matches.LinkRefused as exc:
+                outcome["refused"] = str(exc)
+
+    racing = threading.Thread(target=second_link)
+    racing.start()
+    racing.join(timeout=1.5)
+    assert racing.is_alive()  # it waits for the first, in the database
+    first.commit()
+    first.close()
+    racing.join(timeout=30)
+    assert "link" not in outcome and outcome["refused"].startswith("already linked by manual match")
+    assert rows(warehouse_url, "SELECT count(*) FROM manual_matches WHERE unmatched_at IS NULL") == [(1,)]
+
+
+def test_an_unmatch_reopens_only_what_no_other_link_explains(reconciled_day, warehouse_url):
+    """A finding that names records of two links (here a processor record of one and a ledger entry of the other,
+    as a currency mismatch does) stays resolved while either link stands."""
+    a, b = missing_records(warehouse_url, "missing_in_ledger", "processor_txn_id", 2)
+    x, y = missing_records(warehouse_url, "missing_at_processor", "ledger_id", 2)
+    with psycopg.connect(warehouse_url.libpq) as conn:
+        conn.execute(
+            """INSERT INTO discrepancies (business_date, processor_name, discrepancy_type, processor_txn_id, ledger_id,
+                   at_risk_minor, at_risk_currency, amount_at_risk, reporting_currency, first_detected_on,
+                   last_detected_on)
+               VALUES (%s, 'stripe', 'currency_mismatch', %s, %s, 1, 'USD', 0.01, 'USD', %s, %s)""",
+            (DAY, a, y, DAY, DAY),
+        )  # a finding naming a record of each link
+        conn.commit()
+        one, _ = matches.match(conn, "stripe", [a], [x], "one", "ana")
+        two, _ = matches.match(conn, "stripe", [b], [y], "two", "ana")
+        matches.unmatch(conn, two, "wrong", "ana")
+
+    def state(kind, column, ident):
+        return rows(warehouse_url, f"SELECT state FROM discrepancies WHERE discrepancy_type = %s AND {column} = %s",
+                    kind, ident)  # fmt: skip
+
+    assert state("currency_mismatch", "ledger_id", y) == [("resolved",)]  # link one still explains its record a
+    assert state("missing_in_ledger", "processor_txn_id", b) == [("open",)]  # link two's own: open again
+    assert state("missing_at_processor", "ledger_id", y) == [("open",)]
+    assert state("missing_in_ledger", "processor_txn_id", a) == [("resolved",)]
+    assert state("missing_at_processor", "ledger_id", x) == [("resolved",)]
