@@ -163,7 +163,8 @@ def resolve_unfound(conn: psycopg.Connection, params: dict, found: Sequence[int]
                state = 'resolved', resolved_by = 'recon', resolved_at = now(),
                resolution_note = 'matched by run ' || %(run_id)s
            WHERE d.processor_name = %(processor)s AND d.business_date = %(day)s
-             AND d.resolved_on IS NULL AND NOT d.id = ANY(%(found)s) AND d.discrepancy_type = ANY(%(types)s)
+             AND d.resolved_on IS NULL AND d.discrepancy_type = ANY(%(types)s)
+             AND d.id NOT IN (SELECT unnest(%(found)s::bigint[]))  -- hashed once, not a scan of the list per row
            RETURNING d.id, d.discrepancy_type, d.processor_txn_id, d.ledger_id""",
         {**params, "found": list(found)},
     ).fetchall()
