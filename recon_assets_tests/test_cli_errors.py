@@ -28,6 +28,8 @@ BAD_INPUT = [
     ("exceptions", "resolve", "--resolution", "written_off", "--note", "everything"),
     ("audit", "verify", "--published-head", "zz"),
     ("run", "--date", "2026-13-45"),
+    ("run", "--date", "2999-01-01"),  # not over yet: one line, before anything runs
+    ("run", "--date", "2020-01-01"),  # before the first day
     ("run", "--processors", "venmo"),
     ("report", "--date", "yesterday"),
     ("db", "migrate"),

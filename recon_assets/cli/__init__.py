@@ -41,6 +41,18 @@ def _yesterday() -> date:
     return datetime.now(UTC).date() - timedelta(days=1)
 
 
+def reconcilable_date(text: str) -> date:
+    """A day recon can reconcile: from the first partition to yesterday (UTC), the last day that is over."""
+    from recon_assets.partitions import PARTITIONS_START
+
+    day, first, last = business_date(text), date.fromisoformat(PARTITIONS_START), _yesterday()
+    if not first <= day <= last:
+        raise argparse.ArgumentTypeError(
+            f"{day} is not a day recon can reconcile: days run from {first} to {last}, yesterday in UTC"
+        )
+    return day
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     from recon_assets.warehouse.database import check_reachable, configured_url, connect, upgrade
     from recon_assets.warehouse.embedded import stop_embedded_server
@@ -114,7 +126,7 @@ def parser() -> argparse.ArgumentParser:
     dev.set_defaults(func=cmd_dev)
 
     run = sub.add_parser("run", help="reconcile a day headless: land, reconcile, report, alert; runs show in the UI")
-    run.add_argument("--date", type=business_date, default=_yesterday())
+    run.add_argument("--date", type=reconcilable_date, default=_yesterday())
     run.add_argument("--processors", nargs="+", choices=processors, default=list(processors))
     run.add_argument("--verbose", action="store_true", help="print Dagster's event log as well")
     run.set_defaults(func=cmd_run)
