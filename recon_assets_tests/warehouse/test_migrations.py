@@ -1,0 +1,61 @@
+"""Migration 0009 converts a warehouse in place: the per-type count columns of the runs already written become
+their ``finding_counts`` object, and the downgrade brings the columns back with the same figures."""
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, text
+
+from recon_assets.warehouse.database import MIGRATIONS, upgrade
+
+OLD_COUNTS = {"missing_in_ledger": 4, "duplicate": 1, "suggested_match": 2, "fee_variance": 3}
+TYPES_0008 = (
+    "missing_in_ledger", "missing_at_processor", "amount_mismatch", "currency_mismatch", "status_mismatch",
+    "duplicate", "group_amount_mismatch", "suggested_match", "payout_not_in_bank", "unexplained_bank_credit",
+    "payout_amount_mismatch", "payout_composition_mismatch", "paid_out_not_booked", "fee_variance",
+)  # fmt: skip
+
+
+def downgrade(url, target: str) -> None:
+    engine = create_engine(url.sqlalchemy)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, target)
+    finally:
+        engine.dispose()
+
+
+def run_rows(url, columns: str):
+    engine = create_engine(url.sqlalchemy)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text(f"SELECT {columns} FROM reconciliation_runs")).fetchall()  # noqa: S608
+    finally:
+        engine.dispose()
+
+
+def test_0009_moves_the_counts_into_json_and_back(fresh_database):
+    upgrade(fresh_database, "0008")
+    counts = {f"{kind}_count": OLD_COUNTS.get(kind, 0) for kind in TYPES_0008}
+    engine = create_engine(fresh_database.sqlalchemy)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                f"""INSERT INTO reconciliation_runs (run_date, processor_name, processor_transaction_count,
+                        internal_transaction_count, matched_count, missing_transaction_count, not_booked_failed_count,
+                        {", ".join(counts)}, total_discrepancy_amount, total_volume_processed, reporting_currency,
+                        discrepancy_rate, risk_level, started_at, finished_at, status)
+                    VALUES ('2026-11-20', 'stripe', 10, 10, 2, 4, 0, {", ".join(f":{c}" for c in counts)}, 1, 2,
+                        'USD', 0.4, 'LOW', now(), now(), 'completed')"""  # noqa: S608 - fixed column names
+            ),
+            counts,
+        )
+    engine.dispose()
+    upgrade(fresh_database)
+    ((written,),) = run_rows(fresh_database, "finding_counts")
+    assert written == {kind: OLD_COUNTS.get(kind, 0) for kind in TYPES_0008}
+    downgrade(fresh_database, "0008")
+    (row,) = run_rows(fresh_database, ", ".join(counts))
+    assert dict(zip(counts, row, strict=True)) == counts
