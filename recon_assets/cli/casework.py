@@ -80,10 +80,18 @@ def _selection(args: argparse.Namespace):
 
 
 def _print_frame(frame, output: str) -> None:
+    """Exceptions as CSV (exact decimals, for a program) or a table (each amount with its currency's decimals
+    and code, as printed: 12,979.05 USD, 9,399.30 USD)."""
     if output == "csv":
-        sys.stdout.write(frame.to_csv(index=False))
-    else:
-        print(frame.to_markdown(index=False) if len(frame) else "(no exceptions)")
+        sys.stdout.write(frame[EXCEPTION_COLUMNS].to_csv(index=False))
+        return
+    if frame.empty:
+        print("(no exceptions)")
+        return
+    from recon_assets.domain.money import display
+
+    amounts = [display(a, c.strip()) for a, c in zip(frame["amount_at_risk"], frame["reporting_currency"], strict=True)]
+    print(frame.assign(amount_at_risk=amounts)[EXCEPTION_COLUMNS].to_markdown(index=False, disable_numparse=True))
 
 
 def cmd_exceptions(args: argparse.Namespace) -> int:
@@ -98,7 +106,7 @@ def cmd_exceptions(args: argparse.Namespace) -> int:
     with connect(prepared_url()) as conn:
         frame = casework.list_exceptions(conn, selection, ExceptionPolicy(), today)
         if args.action == "list":
-            _print_frame(frame[EXCEPTION_COLUMNS], args.output)
+            _print_frame(frame, args.output)
             return 0
         if args.action == "show":
             if frame.empty:
@@ -118,7 +126,7 @@ def cmd_exceptions(args: argparse.Namespace) -> int:
         targets = frame[frame["state"] != "resolved"]
         done = {"assign": "assigned", "resolve": "resolved"}[args.action]
         print(f"recon: {len(targets)} exception(s) {'would' if args.dry_run else 'will'} be {done}")
-        _print_frame(targets[EXCEPTION_COLUMNS], "table")
+        _print_frame(targets, "table")
         if args.dry_run or targets.empty:
             return 0
         ids = [int(i) for i in targets["id"]]

@@ -397,3 +397,17 @@ def test_an_unmatch_reopens_only_what_no_other_link_explains(reconciled_day, war
     assert state("missing_at_processor", "ledger_id", y) == [("open",)]
     assert state("missing_in_ledger", "processor_txn_id", a) == [("resolved",)]
     assert state("missing_at_processor", "ledger_id", x) == [("resolved",)]
+
+
+def test_exceptions_list_prints_each_amount_with_its_currency_s_decimals(reconciled_day, warehouse_url, recon):
+    ((first, last),) = rows(warehouse_url, "SELECT min(id), max(id) FROM discrepancies")
+    with psycopg.connect(warehouse_url.libpq) as conn:  # amounts a table of floats would shorten: 12979 and 9399.3
+        for ident, amount in ((first, "12979.05"), (last, "9399.30")):
+            conn.execute("UPDATE discrepancies SET amount_at_risk = %s WHERE id = %s", (amount, ident))
+    code, out = recon("exceptions", "list", str(first), str(last))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[2].startswith(f"| {first} ") and re.search(r"\| 12,979\.05 USD +\|", lines[2])  # largest first
+    assert lines[3].startswith(f"| {last} ") and re.search(r"\| 9,399\.30 USD +\|", lines[3])
+    code, out = recon("exceptions", "list", str(first), str(last), "--output", "csv")
+    assert [line.split(",")[4] for line in out.splitlines()[1:]] == ["12979.05", "9399.30"]  # exact, for programs
