@@ -118,6 +118,10 @@ def test_recon_run_leaves_the_day_complete_and_links_only_written_files(local_en
     assert "done     reporting/daily_summary" in out and "recon: alerts:" in out
     assert "done     bank/statement_lines" in out
     assert re.search(r"^amount at risk \(USD\)", out, re.MULTILINE)  # the result table
+    report = recon(local_env, "report", "--date", DAY.isoformat()).stdout.splitlines()
+    assert report[0] == f"recon: the reconciliation of {DAY}, amounts in USD"
+    files = report[report.index("recon: its files:") + 1 :]
+    assert len(files) == 3 * 2 + 1 and all(Path(urlparse(f.strip()).path).exists() for f in files)  # and the page
     folder = tmp_path / "reports" / "reports" / "2026" / "11" / "20"
     for processor in PROCESSORS:
         assert (folder / processor / "discrepancies.csv").exists() and (folder / processor / "summary.json").exists()

@@ -231,7 +231,8 @@ def summary_rows(frame) -> dict[str, str]:
 
 
 def day_table(day: date, processors: Sequence[str] | None = None) -> str | None:
-    """The day's reconciliation summary, a column per processor; None before the day was reconciled."""
+    """The day's reconciliation summary, a column per processor, under a line naming the day and followed by
+    where its report files are; None before the day was reconciled."""
     import pandas as pd
 
     from recon_assets.warehouse import runs
@@ -247,7 +248,9 @@ def day_table(day: date, processors: Sequence[str] | None = None) -> str | None:
     table = frame[list(labels)].rename(columns=labels).T
     table.columns.name = None
     table.index = [f"{label} ({currency})" if label in ("amount at risk", "volume") else label for label in table.index]
-    return table.to_string()
+    files = sorted({uri for row in rows for uri in row["report_uris"].values()})
+    return "\n".join([f"recon: the reconciliation of {day}, amounts in {currency}", table.to_string(),
+                      *(["recon: its files:", *(f"  {uri}" for uri in files)] if files else [])])  # fmt: skip
 
 
 def cmd_run(args: argparse.Namespace) -> int:
