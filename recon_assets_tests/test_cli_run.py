@@ -48,6 +48,7 @@ def local_env(warehouse_url, tmp_path):
     }
 
 
+CASH_FINDINGS = f"recon: {DAY} has ERROR findings: cash_tie_out on settlement/payout_matches (exit 1)\n"
 MEDIUM_DAY = {"RECON_SANDBOX_DAILY_VOLUME": "600"}  # enough planted missing entries (5+) for a MEDIUM day
 
 
@@ -92,7 +93,9 @@ def test_recon_run_against_configured_servers_finds_exactly_the_truth(
             (bank / name).parent.mkdir(parents=True, exist_ok=True)
             (bank / name).write_bytes(data)
     result = recon({**real_mode_env, "RECON_BANK_STATEMENTS_DIR": str(bank)}, "run", "--date", DAY.isoformat())
-    assert result.returncode == 0, result.stdout + result.stderr
+    # the sandbox plants payouts that never reach the bank: the day ran, and has ERROR findings (exit 1)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr == CASH_FINDINGS
     assert "FAILED" not in result.stdout and f"recon: {DAY}: succeeded (run " in result.stdout
     for processor in PROCESSORS:
         truth = {(t, "" if t == "missing_at_processor" else txn or "", lid or "")
@@ -110,7 +113,12 @@ def test_recon_run_against_configured_servers_finds_exactly_the_truth(
 def test_recon_run_leaves_the_day_complete_and_links_only_written_files(local_env, warehouse_url, tmp_path):
     """Landing, reconciliation, every report, and the alerts: quiet output, a line per step, a result table."""
     result = recon({**local_env, **MEDIUM_DAY}, "run", "--date", DAY.isoformat())
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 1, result.stdout + result.stderr  # it ran; a 600-payment day is HIGH, and cash
+    assert result.stderr == (
+        f"recon: {DAY} has ERROR findings: cash_tie_out on settlement/payout_matches, "
+        "risk_threshold on paypal/reconciliation_summary, risk_threshold on "
+        "square/reconciliation_summary, risk_threshold on stripe/reconciliation_summary (exit 1)\n"
+    )
     out = result.stdout
     assert "DEBUG" not in out and "Traceback" not in result.stderr
     for processor in PROCESSORS:
@@ -139,7 +147,7 @@ def test_recon_run_leaves_the_day_complete_and_links_only_written_files(local_en
     assert re.search(r"recon: alerts: \d+ check evaluations read, [1-9]\d* alerts", out), out
     assert alerts == 2 * int(re.search(r"read, (\d+) alerts", out).group(1))
     again = recon({**local_env, **MEDIUM_DAY}, "run", "--date", DAY.isoformat(), "--processors", "stripe")
-    assert again.returncode == 0 and re.search(r"recon: alerts: \d+ check evaluations read, 0 alerts", again.stdout)
+    assert again.returncode == 1 and re.search(r"recon: alerts: \d+ check evaluations read, 0 alerts", again.stdout)
 
 
 def test_real_credentials_without_exchange_rates_are_refused_in_one_line(real_mode_env):

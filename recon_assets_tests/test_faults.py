@@ -102,13 +102,14 @@ def test_a_write_that_fails_mid_landing_stops_every_worker_and_the_process_exits
     with SandboxServer(BIG) as sandbox, MisbehavingProxy(sandbox.url) as proxy:
         env = stripe_through(env, proxy.url)
         code, out, err = finish(recon_process(env, "run", "--date", DAY.isoformat(), "--processors", "stripe"), 600)
-        assert code == 0, out + err
+        assert code == 1 and "has ERROR findings" in err and "incomplete" not in err, out + err  # ran whole
         before = {day: stripe_partition(warehouse_url, day) for day in (DAY, DAY + timedelta(days=1))}
         proxy.rules["/v1/charges"] = move_across_midnight
         started = time.monotonic()
         code, out, err = finish(recon_process(env, "run", "--date", (DAY + timedelta(days=1)).isoformat(),
                                               "--processors", "stripe"), 300)  # fmt: skip
-    assert code == 1 and "Traceback" not in err, out + err
+    assert code == 3 and "Traceback" not in err, out + err  # a run failed: the day is incomplete
+    assert err.endswith(f"recon: {DAY + timedelta(days=1)} is incomplete: a run failed (exit 3)\n"), err
     assert time.monotonic() - started < 300
     failed = [line for line in out.splitlines() if line.startswith("  FAILED   stripe/raw_transactions")]
     assert failed and all("already landed for another day" in line and moved["charge"]["id"] in line
@@ -126,8 +127,8 @@ def test_two_runs_of_one_day_started_together_both_complete(fresh_database, home
     env = base_env(fresh_database, home, tmp_path, sandbox_config.daily_volume)
     runs = [recon_process(env, "run", "--date", DAY.isoformat()) for _ in range(2)]
     results = [finish(run, 600) for run in runs]
-    for code, out, err in results:
-        assert code == 0 and "Traceback" not in err, out + err
+    for code, out, err in results:  # both ran the whole day (the sandbox plants cash findings: exit 1)
+        assert code == 1 and "Traceback" not in err and "incomplete" not in err, out + err
     with psycopg.connect(fresh_database.libpq) as conn:
         for processor in PROCESSORS:
             found = set(conn.execute(

@@ -8,6 +8,7 @@ import argparse
 import sys
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TextIO
 
@@ -15,6 +16,13 @@ from recon_assets import asset_keys
 from recon_assets.warehouse.urls import ConfigurationError
 
 ALERT_CURSOR_KEY = "recon_run/check_alerts"  # recon run's own memory of the incidents it alerted on
+ERROR_FINDINGS, INCOMPLETE = 1, 3  # recon run's exit codes beside 0, 2 (refused) and 130 (interrupted)
+
+
+@dataclass(frozen=True)
+class DayOutcome:
+    complete: bool  # every run succeeded
+    failed_checks: list[str]  # the day's checks that failed at ERROR severity
 
 
 def _landing(processors: Sequence[str]) -> list:
@@ -122,8 +130,8 @@ def _preflight(definitions) -> None:
 
 def run_day(
     day: date, processors: Sequence[str], trigger: str = "manual", verbose: bool = False, out: TextIO = sys.stdout
-) -> bool:
-    """Materialise what ``day`` needs, then send the alerts it deserves; True when every run succeeded."""
+) -> DayOutcome:
+    """Materialise what ``day`` needs, then send the alerts it deserves."""
     import dagster as dg
 
     from recon_assets.cli.instance import prepare_instance
@@ -139,7 +147,7 @@ def run_day(
     existing = daily_partitions.get_partition_keys()  # in date order
     # without --verbose the console logger stays quiet: the progress lines say what happened
     quiet = {} if verbose else {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-    results = []
+    results, failed_checks = [], []
 
     def execute(plan: list[tuple[date, date, list]]) -> None:
         for first, last, keys in plan:
@@ -168,6 +176,11 @@ def run_day(
             )
             print(f"recon: {span}: {'succeeded' if result.success else 'FAILED'} (run {result.run_id})", file=out)
             results.append(result)
+            if days == [day.isoformat()]:  # the day's own checks (its neighbours' are their days')
+                failed_checks.extend(
+                    f"{e.check_name} on {e.asset_key.to_user_string()}" for e in result.get_asset_check_evaluations()
+                    if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
+                )  # fmt: skip
 
     with dg.DagsterInstance.get() as instance:
         fetched = fetch_plan(day, processors)
@@ -176,7 +189,7 @@ def run_day(
         execute(settled_plan(day, settled_days(definitions, day), processors, landed))
         execute([(day, day, whole_day(processors))])
         print(f"recon: alerts: {send_alerts(instance, definitions, results)}", file=out)
-    return all(r.success for r in results)
+    return DayOutcome(all(r.success for r in results), failed_checks)
 
 
 def settled_days(definitions, day: date) -> dict[str, list[date]]:
@@ -254,11 +267,20 @@ def day_table(day: date, processors: Sequence[str] | None = None) -> str | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    ok = run_day(args.date, args.processors, verbose=args.verbose)
+    """Exit 0: the day ran and no ERROR check failed; 1: it ran, and ERROR checks failed (named); 3: a run
+    failed, the day is incomplete. (2: refused before running; 130: interrupted; see ``main``.)"""
+    outcome = run_day(args.date, args.processors, verbose=args.verbose)
     table = day_table(args.date, args.processors)
     if table:
         print(table)
-    return 0 if ok else 1
+    if not outcome.complete:
+        print(f"recon: {args.date} is incomplete: a run failed (exit {INCOMPLETE})", file=sys.stderr)
+        return INCOMPLETE
+    if outcome.failed_checks:
+        checks = ", ".join(dict.fromkeys(outcome.failed_checks))
+        print(f"recon: {args.date} has ERROR findings: {checks} (exit {ERROR_FINDINGS})", file=sys.stderr)
+        return ERROR_FINDINGS
+    return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
