@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import pandas as pd
 import psycopg
 
-from recon_assets.domain.findings import Role, Side, finding_columns, names
+from recon_assets.domain.findings import Side, names, written_by_runs
 from recon_assets.domain.money import FxRates
 from recon_assets.domain.settlement import (
     DEFAULT_GRACE_BUSINESS_DAYS,
@@ -50,8 +50,7 @@ def windows(grace_business_days: int | None = None) -> Windows:
 
 
 # A settlement finding as a row of discrepancies: its processor and the settlement side's written columns
-SETTLEMENT_COLUMNS = ("processor_name", *(c.name for c in finding_columns(Role.KEY, Role.FACT, Role.PRICE,
-                                                                         side=Side.SETTLEMENT)))  # fmt: skip
+SETTLEMENT_COLUMNS = ("processor_name", *written_by_runs(Side.SETTLEMENT))
 
 
 def settlement_frame(found: Sequence[SettlementFinding], rates: FxRates) -> pd.DataFrame:

@@ -85,6 +85,7 @@ def open_findings(conn: psycopg.Connection) -> pd.DataFrame:
 
 
 _IDENTITY = ("processor_name", "business_date", "discrepancy_type", "finding_key")  # the table's unique key
+_STAGED = finding_columns(Role.KEY, Role.FACT, Role.PRICE)  # what a run supplies of a finding row
 
 
 def _staged_type(column: Column) -> str:
@@ -99,17 +100,16 @@ def _from_stage(column: Column) -> sql.Composable:
 
 def stage_findings(conn: psycopg.Connection, findings: pd.DataFrame) -> None:
     """The run's findings in a temporary table of the row schema's written columns (dropped at commit)."""
-    columns = finding_columns(Role.KEY, Role.FACT, Role.PRICE)
     conn.execute(
         sql.SQL("CREATE TEMP TABLE incoming_discrepancies ({}) ON COMMIT DROP").format(
             sql.SQL(", ").join(
-                sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(_staged_type(c))) for c in columns
+                sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(_staged_type(c))) for c in _STAGED
             )  # fmt: skip
         )
     )
-    names = [c.name for c in columns]
+    names = [c.name for c in _STAGED]
     incoming = findings.assign(**{name: None for name in names if name not in findings})[names]
-    lists = [c.name for c in columns if c.sql_type.endswith("[]")]
+    lists = [c.name for c in _STAGED if c.sql_type.endswith("[]")]
     incoming = incoming.assign(
         **{n: [" ".join(m) if isinstance(m, list) else None for m in incoming[n]] for n in lists}
     )
@@ -127,7 +127,6 @@ _RESOLUTION_COLUMNS = ("resolved_on", "resolved_at", "resolved_by", "resolution_
 def upsert_staged(conn: psycopg.Connection, params: dict) -> list[tuple]:
     """Insert the staged findings new to the partition, refresh those found before (reopening resolved ones);
     returns (id, inserted, type, processor id, ledger id) of each."""
-    staged = finding_columns(Role.KEY, Role.FACT, Role.PRICE)
     refreshed = [c.name for c in finding_columns(Role.FACT, Role.PRICE)]
     run_values = {
         "business_date": "%(day)s",
@@ -146,8 +145,8 @@ def upsert_staged(conn: psycopg.Connection, params: dict) -> list[tuple]:
            ON CONFLICT ({identity}) DO UPDATE SET {updates}, {refound}
            RETURNING d.id, (xmax = 0) AS inserted, d.discrepancy_type, d.processor_txn_id, d.ledger_id"""
     ).format(
-        columns=sql.SQL(", ").join(sql.Identifier(n) for n in [*run_values, *(c.name for c in staged)]),
-        values=sql.SQL(", ").join([*(sql.SQL(v) for v in run_values.values()), *map(_from_stage, staged)]),
+        columns=sql.SQL(", ").join(sql.Identifier(n) for n in [*run_values, *(c.name for c in _STAGED)]),
+        values=sql.SQL(", ").join([*(sql.SQL(v) for v in run_values.values()), *map(_from_stage, _STAGED)]),
         identity=sql.SQL(", ").join(map(sql.Identifier, _IDENTITY)),
         updates=sql.SQL(", ").join(updates),
         refound=sql.SQL(_REFOUND).format(sql.SQL(", ").join(kept)),
