@@ -13,6 +13,8 @@ from recon_assets.domain.risk import RiskThresholds
 from recon_assets.domain.rules import MatchingRules, RuleError, Tolerance, rules_from_json
 from recon_assets.environment import from_environment, misconfigured
 from recon_assets.processors.registry import any_source_configured
+from recon_assets.settings import check_matching_rules
+from recon_assets.warehouse.urls import ConfigurationError
 
 _DEFAULT = RiskThresholds()
 _NO_TOLERANCE = Tolerance()
@@ -36,19 +38,15 @@ class ProcessorMatchingRules(dg.Config):
 
 
 def matching_rules_from_environment() -> dict[str, ProcessorMatchingRules]:
-    """``RECON_MATCHING_RULES_JSON`` as typed config; a value that is not such rules fails at once, naming it."""
+    """``RECON_MATCHING_RULES_JSON`` as typed config (checked with every setting: known processors and rules)."""
     raw = os.environ.get("RECON_MATCHING_RULES_JSON")
     if not raw:
         return {}
     try:
-        written = json.loads(raw)
-        if not isinstance(written, dict) or not all(isinstance(r, dict) for r in written.values()):
-            raise ValueError("not a JSON object of processors, each an object of rules")
-        for processor, rules in written.items():
-            rules_from_json(rules, processor)  # the domain's own checks, with their messages
-        return {processor: ProcessorMatchingRules(**rules) for processor, rules in written.items()}
-    except (ValueError, TypeError, RuleError) as exc:
-        raise misconfigured(f"RECON_MATCHING_RULES_JSON: {exc}") from None
+        check_matching_rules(raw)
+    except ConfigurationError as exc:  # read outside the definitions' own check: a step's one-line failure
+        raise misconfigured(str(exc)) from None
+    return {processor: ProcessorMatchingRules(**rules) for processor, rules in json.loads(raw).items()}
 
 
 class ReconciliationSettings(dg.ConfigurableResource):
