@@ -1,31 +1,20 @@
-"""Landing one source's business day in the warehouse: fetch, validate, replace the partition, quarantine.
-
-Everything happens in one transaction under the partition's lock: a failure anywhere (the API, a
-record the warehouse refuses, the process killed) leaves the partition exactly as it was, and a second
-run of the same partition waits for the first instead of colliding with it.
-"""
+"""A source's day landed by the landing service, told to Dagster: one line on failure, metadata on success."""
 
 from __future__ import annotations
 
-import json
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
 import pandas as pd
-import pyarrow as pa
 
 from recon_assets.domain.money import format_major
-from recon_assets.processors.base import CONFLICT_REASON, SourceClient, day_bounds
+from recon_assets.processors.base import SourceClient, day_bounds
 from recon_assets.processors.http import ApiError
+from recon_assets.services.landing import land_day as land
 from recon_assets.stopwatch import Stopwatch
-from recon_assets.warehouse import landing, store
-from recon_assets.warehouse.landing import LandingTable
-from recon_assets.warehouse.locks import lock_partition
+from recon_assets.warehouse.landing import AlreadyLanded, LandingTable
 from recon_assets.warehouse.resource import WarehouseResource
-
-PREVIEW_ROWS = 10
 
 
 def land_day(
@@ -36,20 +25,22 @@ def land_day(
     day: date,
     finality_lag: timedelta,
 ) -> dict[str, Any]:
-    """Fetch ``day`` from ``client`` and atomically replace its partition of ``table`` and its quarantine."""
-    run_id, source = context.run.run_id, client.name
+    """Land ``day`` of ``client``'s source in ``table``; the landing's figures as asset metadata."""
+    source = client.name
     stopwatch = Stopwatch()
     try:
-        deleted, quarantine, stats, totals, preview = _land(client, warehouse, table, day, run_id, stopwatch)
-    except (ApiError, landing.AlreadyLanded) as exc:  # one line: the source, the endpoint or record, why
+        with warehouse.connection() as conn:
+            landed = land(conn, client, table, day, context.run.run_id, stopwatch)
+    except (ApiError, AlreadyLanded) as exc:  # one line: the source, the endpoint or record, why
         raise dg.Failure(description=str(exc)) from None
-    for record_id, reason, _, _ in quarantine:
+    for record_id, reason, _, _ in landed.quarantine:
         context.log.warning(f"quarantined {source} record {record_id}: {reason}")
     fetched_at = datetime.now(UTC)
+    stats, totals = landed.stats, landed.totals
     return {
         "row_count": dg.MetadataValue.int(sum(count for count, _ in totals.values())),
-        "rows_replaced": dg.MetadataValue.int(deleted),
-        "quarantined_count": dg.MetadataValue.int(len(quarantine)),
+        "rows_replaced": dg.MetadataValue.int(landed.rows_replaced),
+        "quarantined_count": dg.MetadataValue.int(len(landed.quarantine)),
         "totals_by_currency": dg.MetadataValue.json({c: format_major(t, c) for c, (_, t) in sorted(totals.items())}),
         "fetch_pages": dg.MetadataValue.int(stats.pages),
         "fetch_retries": dg.MetadataValue.int(stats.retries),
@@ -57,7 +48,7 @@ def land_day(
         "duplicates_dropped": dg.MetadataValue.int(stats.duplicates_dropped),
         "fetched_at": dg.MetadataValue.timestamp(fetched_at),
         "day_is_final": dg.MetadataValue.bool(fetched_at >= day_bounds(day)[1] + finality_lag),
-        "preview": dg.MetadataValue.md(preview_markdown(preview)),
+        "preview": dg.MetadataValue.md(preview_markdown(landed.preview)),
         **stopwatch.as_metadata(),
     }
 
@@ -67,83 +58,3 @@ def preview_markdown(preview: pd.DataFrame) -> str:
     if not len(preview):
         return "_no records_"
     return preview.astype(object).where(preview.notna(), "").to_markdown(index=False)
-
-
-def _land(client: SourceClient, warehouse: WarehouseResource, table: LandingTable, day: date, run_id: str,
-          stopwatch: Stopwatch):  # fmt: skip
-    """The transaction itself; leaving it any way, the fetch's workers are stopped. ``stopwatch`` parts:
-    fetch (waiting for the API and reading its pages), write (waiting for the warehouse beyond that), finish
-    (conflicts, totals, the audit entry)."""
-    source = client.name
-    with client.fetch_day(day) as fetched, warehouse.connection() as conn, conn.transaction():
-        lock_partition(conn, table.name, source, day)
-        deleted = landing.clear_partition(conn, table, source, day)
-        # a batch of pages at a time: the responses as received, then their records (two COPY statements),
-        # written by a second thread while the next batch is fetched; one batch in flight keeps memory flat
-        written = _Written(table)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy") as writer:
-            in_flight = None
-            for batch in stopwatch.timed("fetch", fetched.batches):
-                pages = [(page_no, page.endpoint, page.list_key, page.stored) for page_no, page in batch.pages]
-                rows = table.rows(source, day, batch.records, run_id)
-                written.add(batch.records)
-                with stopwatch.part("write"):
-                    if in_flight is not None:
-                        in_flight.result()
-                in_flight = writer.submit(_write, conn, table, source, day, pages, rows, run_id)
-            with stopwatch.part("write"):
-                if in_flight is not None:
-                    in_flight.result()
-        with stopwatch.part("finish"):
-            # ids sent in versions that contradict each other: none of them is landed as the truth
-            quarantine = [(q.record_id, q.reason, _json(q.raw), run_id) for q in fetched.quarantine]
-            withdrawn = landing.withdraw(conn, table, source, day, fetched.conflicting_ids)
-            for record_id, page_no, position in withdrawn:
-                raw = landing.record_as_received(conn, source, day, page_no, position)
-                quarantine.append((record_id, CONFLICT_REASON, _json(raw), run_id))
-            landing.replace_quarantine(conn, source, day, quarantine)
-            if withdrawn:  # what the partition holds now, asked of the warehouse
-                totals = landing.landed_totals(conn, table, source, day)
-                preview = landing.landed_preview(conn, table, source, day, PREVIEW_ROWS)
-            else:  # exactly the rows this transaction wrote into the emptied partition: no need to scan it again
-                totals, preview = written.totals, written.preview()
-            store.audit(
-                conn, "ingestion", "partition_replaced", table.name, f"{source}/{day.isoformat()}",
-                {"run_id": run_id, "rows_deleted": deleted, "rows_written": sum(c for c, _ in totals.values()),
-                 "quarantined": len(quarantine)},
-            )  # fmt: skip
-    return deleted, quarantine, fetched.stats, totals, preview
-
-
-class _Written:
-    """What a landing wrote, gathered as its batches pass: rows and amount per currency, and the first
-    ``PREVIEW_ROWS`` records in the order the source sent them (batches come in page order)."""
-
-    def __init__(self, table: LandingTable):
-        self.table = table
-        self.totals: dict[str, tuple[int, int]] = {}
-        self._first: pa.Table | None = None
-
-    def add(self, records: pa.Table) -> None:
-        exact = records.select(["currency"]).append_column("amount", records["amount_minor"].cast(pa.decimal128(38, 0)))
-        for row in exact.group_by("currency").aggregate([("amount", "count"), ("amount", "sum")]).to_pylist():
-            count, total = self.totals.get(row["currency"], (0, 0))
-            self.totals[row["currency"]] = (count + row["amount_count"], total + int(row["amount_sum"]))
-        if self._first is None or self._first.num_rows < PREVIEW_ROWS:
-            candidates = records if self._first is None else pa.concat_tables([self._first, records])
-            order = [("page_no", "ascending"), ("page_index", "ascending")]
-            self._first = candidates.sort_by(order).slice(0, PREVIEW_ROWS)
-
-    def preview(self) -> pd.DataFrame:
-        if self._first is None:
-            return pd.DataFrame(columns=list(self.table.record_columns))
-        return self._first.select(list(self.table.record_columns)).to_pandas()
-
-
-def _write(conn, table: LandingTable, source: str, day: date, pages: list[tuple], rows: pa.Table, run_id: str):
-    landing.copy_pages(conn, source, day, pages, run_id)
-    landing.copy_records(conn, table, source, day, rows)
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, default=str)
