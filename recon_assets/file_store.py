@@ -19,6 +19,7 @@ class StoredFile:
     name: str  # its key, relative to the prefix or folder
     version: str  # changes whenever the file does (S3's ETag; a local file's size and modification time)
     modified: float  # seconds since the epoch
+    size: int  # bytes
 
 
 class FileStore(dg.ConfigurableResource):
@@ -65,14 +66,16 @@ class FileStore(dg.ConfigurableResource):
             )
             cut = len(self._key(""))
             return sorted(
-                StoredFile(item["Key"][cut:].lstrip("/"), item["ETag"].strip('"'), item["LastModified"].timestamp())
+                StoredFile(item["Key"][cut:].lstrip("/"), item["ETag"].strip('"'), item["LastModified"].timestamp(),
+                           item["Size"])
                 for page in pages for item in page.get("Contents", []) if not item["Key"].endswith("/")
             )  # fmt: skip
         root = self._path("")
         if not root.is_dir():
             return []
         return sorted(
-            StoredFile(path.relative_to(root).as_posix(), f"{stat.st_size}-{stat.st_mtime_ns}", stat.st_mtime)
+            StoredFile(path.relative_to(root).as_posix(), f"{stat.st_size}-{stat.st_mtime_ns}", stat.st_mtime,
+                       stat.st_size)
             for path in root.rglob("*")
             if path.is_file() and not path.name.startswith(".") and path.relative_to(root).as_posix().startswith(under)
             for stat in (path.stat(),)

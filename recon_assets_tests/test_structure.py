@@ -64,10 +64,12 @@ def test_the_cli_and_the_services_never_reach_into_the_assets():
     assert importing("services", under("recon_assets.defs", "recon_assets.cli")) == []
 
 
-def test_the_assets_reconcile_and_settle_through_the_services():
-    """The engine and the three-way match are run in one place, the services, for the assets and the CLI alike."""
+def test_the_assets_land_reconcile_and_settle_through_the_services():
+    """Landing, the engine and the three-way match are run in one place, the services, for every entry point."""
     engines = under("recon_assets.domain.matching.reconcile", "recon_assets.domain.settlement.settle_day",
-                    "recon_assets.warehouse.findings.sync_discrepancies")  # fmt: skip
+                    "recon_assets.warehouse.findings.sync_discrepancies", "recon_assets.warehouse.landing.copy_records",
+                    "recon_assets.warehouse.landing.clear_partition",
+                    "recon_assets.warehouse.bank.replace_account_day")  # fmt: skip
     assert importing("defs", engines) == []
     assert importing("cli", engines) == []
 

@@ -1,5 +1,5 @@
-"""``recon exceptions``, ``recon match`` and ``recon audit``: working discrepancies down from the terminal,
-linking by hand what no rule could match, and the audit log."""
+"""``recon exceptions``, ``recon match``, ``recon statements`` and ``recon audit``: working discrepancies down
+from the terminal, linking by hand what no rule could match, the bank files taken in, and the audit log."""
 
 from __future__ import annotations
 
@@ -193,6 +193,28 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_statements(args: argparse.Namespace) -> int:
+    """The register of statement files taken in (landed, unchanged, quarantined with the reason), or the
+    account-days two files stated differently."""
+    import pandas as pd
+
+    from recon_assets.warehouse import bank
+    from recon_assets.warehouse.database import connect, prepared_url
+
+    with connect(prepared_url()) as conn:
+        if args.action == "conflicts":
+            rows = bank.conflicts(conn)
+            columns = ["account", "booking_date", "file_name", "replaced_file"]
+        else:
+            rows = bank.statement_files(conn, args.status)
+            columns = ["file_name", "status", "format", "lines", "taken_in_at", "reason"]
+    if not rows:
+        print(f"(no statement {args.action})")
+    else:
+        print(pd.DataFrame(rows)[columns].fillna("").to_markdown(index=False))
+    return 0
+
+
 def _ids(text: str) -> list[str]:
     """Comma-separated record ids."""
     ids = [part.strip() for part in text.split(",") if part.strip()]
@@ -276,6 +298,13 @@ def add_parsers(sub, processors: tuple[str, ...]) -> None:
         help="processor transaction ids or ledger ids, as findings name them",
     )
     record.set_defaults(func=cmd_record)
+
+    statements = sub.add_parser("statements", help="the bank statement files taken in, and where two disagree")
+    statement_actions = statements.add_subparsers(dest="action", required=True)
+    files = statement_actions.add_parser("files", help="every file taken in, newest first, with its outcome")
+    files.add_argument("--status", choices=("landed", "unchanged", "quarantined"))
+    statement_actions.add_parser("conflicts", help="account-days two files stated differently, both named")
+    statements.set_defaults(func=cmd_statements)
 
     audit = sub.add_parser("audit", help="the tamper-evident audit log")
     audit.add_argument("action", choices=("verify",))

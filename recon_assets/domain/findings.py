@@ -54,11 +54,12 @@ PAYOUT_COMPOSITION_MISMATCH = FindingType("payout_composition_mismatch", Side.SE
 # money a payout paid that the ledger never booked is missing from the books too
 PAID_OUT_NOT_BOOKED = FindingType("paid_out_not_booked", Side.SETTLEMENT, "Paid out not booked", missing=True)
 FEE_VARIANCE = FindingType("fee_variance", Side.SETTLEMENT, "Fee variance")
+NEGATIVE_PAYOUT = FindingType("negative_payout", Side.SETTLEMENT, "Payout taken from the bank")
 
 FINDING_TYPES: tuple[FindingType, ...] = (
     MISSING_IN_LEDGER, MISSING_AT_PROCESSOR, AMOUNT_MISMATCH, CURRENCY_MISMATCH, STATUS_MISMATCH, DUPLICATE,
     GROUP_AMOUNT_MISMATCH, SUGGESTED_MATCH, PAYOUT_NOT_IN_BANK, UNEXPLAINED_BANK_CREDIT, PAYOUT_AMOUNT_MISMATCH,
-    PAYOUT_COMPOSITION_MISMATCH, PAID_OUT_NOT_BOOKED, FEE_VARIANCE,
+    PAYOUT_COMPOSITION_MISMATCH, NEGATIVE_PAYOUT, PAID_OUT_NOT_BOOKED, FEE_VARIANCE,
 )  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from recon_assets.domain.findings import (
     FEE_VARIANCE,
+    NEGATIVE_PAYOUT,
     PAID_OUT_NOT_BOOKED,
     PAYOUT_AMOUNT_MISMATCH,
     PAYOUT_COMPOSITION_MISMATCH,
@@ -51,6 +52,7 @@ class Payout:
     arrival_date: date
     expected_in_bank: bool  # paid (or sent): a bank credit must follow; failed or canceled: none will
     trace_id: str | None = None  # Stripe's trace_id.value, Square's end_to_end_id
+    itemised: bool = False  # the processor lists what it settled (an automatic payout): its items must add up
 
 
 @dataclass(frozen=True)
@@ -186,16 +188,28 @@ def tie_out(
 
 
 def composition_findings(payouts: Iterable[Payout], items: Iterable[PayoutItem]) -> list[SettlementFinding]:
-    """Payouts whose amount is not the sum of their items' nets (payouts without items are not checked)."""
+    """Payouts whose amount is not the sum of their items' nets: an itemised payout due in the bank with no
+    items at all is one (its items sum to nothing); a payout the processor does not itemise is not checked."""
     nets: dict[str, int] = {}
     for item in items:
         nets[item.payout_id] = nets.get(item.payout_id, 0) + item.net_minor
+    judged = [p for p in payouts if p.payout_id in nets or (p.itemised and p.expected_in_bank)]
     return [
         SettlementFinding(
-            PAYOUT_COMPOSITION_MISMATCH, p.processor, p.arrival_date, abs(p.amount_minor - nets[p.payout_id]),
-            p.currency, p.payout_id, expected_minor=p.amount_minor, actual_minor=nets[p.payout_id],
+            PAYOUT_COMPOSITION_MISMATCH, p.processor, p.arrival_date, abs(p.amount_minor - nets.get(p.payout_id, 0)),
+            p.currency, p.payout_id, expected_minor=p.amount_minor, actual_minor=nets.get(p.payout_id, 0),
         )
-        for p in payouts if p.payout_id in nets and nets[p.payout_id] != p.amount_minor
+        for p in judged if nets.get(p.payout_id, 0) != p.amount_minor
+    ]  # fmt: skip
+
+
+def negative_payouts(payouts: Iterable[Payout]) -> list[SettlementFinding]:
+    """Payouts that take money from the bank account instead of bringing it (a processor recovering a negative
+    balance): money leaving the account, for a person to confirm."""
+    return [
+        SettlementFinding(NEGATIVE_PAYOUT, p.processor, p.arrival_date, abs(p.amount_minor), p.currency, p.payout_id,
+                          expected_minor=p.amount_minor)
+        for p in payouts if p.amount_minor < 0 and p.expected_in_bank
     ]  # fmt: skip
 
 
@@ -333,6 +347,7 @@ def settle_day(
     own_items = [i for i in items if i.payout_id in ids]
     findings = [f for f in tied.findings if f.business_date == day]
     findings += composition_findings(arriving, own_items)
+    findings += negative_payouts(arriving)
     findings += paid_out_not_booked(arriving, own_items, unbooked)
     findings += fee_variances(charge_fees, schedule, fee_tolerance_minor)
     return DaySettlement(

@@ -181,7 +181,7 @@ class SquareClient(SourceClient):
                     continue
                 money = p.amount_money
                 payouts.append(Payout("square", p.id, money.amount, money.currency, day, p.status != "FAILED",
-                                      p.end_to_end_id or None))  # fmt: skip
+                                      p.end_to_end_id or None, itemised=True))  # fmt: skip
                 for e in self._list(f"/v2/payouts/{p.id}/payout-entries", SquarePayoutEntries, "payout_entries", {}):
                     items.append(_payout_item(p.id, e))
         return payouts, items

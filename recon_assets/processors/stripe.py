@@ -165,7 +165,7 @@ class StripeClient(SourceClient):
             trace = p.trace_id.value if p.trace_id else None
             payouts.append(Payout("stripe", p.id, _iso(p.amount, p.currency), p.currency,
                                   datetime.fromtimestamp(p.arrival_date, tz=UTC).date(), p.status in _PAYOUT_ARRIVES,
-                                  trace or None))  # fmt: skip
+                                  trace or None, itemised=p.automatic))  # fmt: skip
             if not p.automatic:  # Stripe lists the balance transactions of automatic payouts only
                 continue
             for t in self._list("/v1/balance_transactions", StripeBalanceTransactionList, {"payout": p.id}):

@@ -14,8 +14,8 @@ from recon_assets.warehouse.locks import lock_partition
 from recon_assets.warehouse.store import copy_rows, delete_partition
 
 PAYOUT_COLUMNS = ("processor_name", "payout_id", "arrival_date", "amount_minor", "currency", "expected_in_bank",
-                  "trace_id", "dagster_run_id")  # fmt: skip
-PAYOUT_TYPES = ("text", "text", "date", "int8", "text", "bool", "text", "text")
+                  "trace_id", "itemised", "dagster_run_id")  # fmt: skip
+PAYOUT_TYPES = ("text", "text", "date", "int8", "text", "bool", "text", "bool", "text")
 ITEM_COLUMNS = ("processor_name", "payout_id", "item_id", "arrival_date", "processor_txn_id", "kind", "gross_minor",
                 "fee_minor", "net_minor", "currency", "occurred_at", "dagster_run_id")  # fmt: skip
 ITEM_TYPES = ("text", "text", "text", "date", "text", "text", "int8", "int8", "int8", "text", "timestamptz", "text")
@@ -43,8 +43,8 @@ def replace_payouts(
         delete_partition(conn, "payouts", {"processor_name": processor, "arrival_date": day})
         written = copy_rows(
             conn, "payouts", PAYOUT_COLUMNS,
-            ((processor, p.payout_id, day, p.amount_minor, p.currency, p.expected_in_bank, p.trace_id, run_id)
-             for p in payouts),
+            ((processor, p.payout_id, day, p.amount_minor, p.currency, p.expected_in_bank, p.trace_id, p.itemised,
+              run_id) for p in payouts),
             PAYOUT_TYPES,
         )  # fmt: skip
         item_rows = copy_rows(
@@ -72,12 +72,12 @@ def settled_days(conn: psycopg.Connection, day: date) -> dict[str, list[date]]:
 def payouts_between(conn: psycopg.Connection, first: date, last: date) -> list[Payout]:
     """Every processor's payouts arriving from ``first`` to ``last``."""
     rows = conn.execute(
-        """SELECT processor_name, payout_id, amount_minor, currency, arrival_date, expected_in_bank, trace_id
+        """SELECT processor_name, payout_id, amount_minor, currency, arrival_date, expected_in_bank, trace_id, itemised
            FROM payouts WHERE arrival_date BETWEEN %s AND %s ORDER BY arrival_date, processor_name, payout_id""",
         (first, last),
     ).fetchall()
-    return [Payout(p, pid, amount, currency.strip(), day, expected, trace)
-            for p, pid, amount, currency, day, expected, trace in rows]  # fmt: skip
+    return [Payout(p, pid, amount, currency.strip(), day, expected, trace, itemised)
+            for p, pid, amount, currency, day, expected, trace, itemised in rows]  # fmt: skip
 
 
 def items_arriving(conn: psycopg.Connection, day: date) -> list[PayoutItem]:

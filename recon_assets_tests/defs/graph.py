@@ -20,12 +20,15 @@ def source_resources(base_url: str, **settings) -> dict:
     return {spec.resource_key: SourceApiResource(source=spec.name, **common) for spec in SOURCES.values()}
 
 
-def materialize(resources, day: date, selection, raise_on_error=True, instance=None) -> dg.ExecuteInProcessResult:
+def materialize(
+    resources, day: date | None, selection, raise_on_error=True, instance=None
+) -> dg.ExecuteInProcessResult:
+    """The selection's assets for ``day`` (None: unpartitioned ones)."""
     defs = build_definitions()
     assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
     return dg.materialize(
         assets,
-        partition_key=day.isoformat(),
+        partition_key=day.isoformat() if day else None,
         resources=resources,
         selection=selection,
         raise_on_error=raise_on_error,

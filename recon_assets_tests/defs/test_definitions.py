@@ -34,14 +34,19 @@ def test_definitions_graph():
         "manual_match",
     }
     assert {s.name for s in defs.sensors} == {
-        "check_alerts", "run_failure_alerts", "exception_sla_alerts", "bank_statement_files",
+        "check_alerts", "run_failure_alerts", "exception_sla_alerts", "bank_statement_files", "statement_days_changed",
     }  # fmt: skip
     groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
     assert groups == {*SOURCES, "reconciliation", "reporting", "settlement"}  # a box per source in the graph
     assert "bank/statement_lines" in keys
     # the cash side: the bank's lines, the match against the bank, the position; each processor's payouts
     # and their items in the processor's own box
-    settlement = {"bank/statement_lines", "settlement/payout_matches", "settlement/cash_position"}
+    settlement = {
+        "bank/statement_files",
+        "bank/statement_lines",
+        "settlement/payout_matches",
+        "settlement/cash_position",
+    }
     assert {k for k in keys if graph.get(dg.AssetKey.from_user_string(k)).group_name == "settlement"} == settlement
     for p in PROCESSORS:
         assert graph.get(asset_keys.payouts(p)).group_name == graph.get(asset_keys.payout_items(p)).group_name == p
@@ -65,8 +70,8 @@ def test_definitions_graph():
     schedule = defs.resolve_schedule_def("daily_reconciliation_0400_utc")
     assert schedule.cron_schedule == "0 4 * * *" and schedule.execution_timezone == "UTC"
     checks = {c.name for c in graph.asset_check_keys}
-    assert {"data_quality", "quarantine", "large_amounts", "volume", "reconciliation_invariants",
-            "risk_threshold", "cash_tie_out", "fee_variance"} <= checks  # fmt: skip
+    assert {"data_quality", "quarantine", "large_amounts", "volume", "reconciliation_invariants", "risk_threshold",
+            "cash_tie_out", "fee_variance", "every_file_readable", "statement_conflict"} <= checks  # fmt: skip
     blocking = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys
                 if graph.get_check_spec(c).blocking}  # fmt: skip
     assert blocking == {(k.to_user_string(), "data_quality") for k in map(asset_keys.landed, SOURCES)}

@@ -12,7 +12,7 @@ from dagster_aws.s3 import S3Resource
 
 from recon_assets import asset_keys
 from recon_assets.defs.settlement.resources import BankStatementFiles
-from recon_assets.defs.settlement.sensors import bank_statement_files
+from recon_assets.defs.settlement.sensors import bank_statement_files, statement_days_changed
 from recon_assets.domain.findings import Side, names
 from recon_assets.processors.registry import PROCESSORS
 from recon_assets.sandbox.bank_files import StatementEntry, write_bai2, write_camt053, write_mt940
@@ -65,27 +65,79 @@ def test_a_day_lands_its_lines_and_a_corrected_statement_replaces_its_account_s_
             ("OPERATING", "BR1", "2026-11-20-operating-corrected.xml"),
             ("PAYOUTS", "BR2", "2026-11-20-payouts.mt940"),
         ]
+    with psycopg.connect(warehouse_url.libpq) as conn:
+        replaced = conn.execute(
+            "SELECT entity_id, details FROM audit_logs WHERE action = 'statement_replaced'"
+        ).fetchall()
+        conflicts = conn.execute("SELECT account, booking_date, file_name, replaced_file FROM statement_conflicts")
+        assert conflicts.fetchall() == [("OPERATING", DAY, corrected.name, "2026-11-20-operating.bai2")]
+    # the replacement is audited once, with the lines it replaced and how the day's figures changed
+    assert [(entity, d["replaced_files"], d["before"], d["after"]) for entity, d in replaced] == [(
+        "OPERATING/2026-11-20", ["2026-11-20-operating.bai2"],
+        {"lines": 2, "credits_minor": 29_985, "debits_minor": -150_000},
+        {"lines": 1, "credits_minor": 29_985, "debits_minor": 0},
+    )]  # fmt: skip
+    assert [line[1] for line in replaced[0][1]["replaced_lines"]] == ["BR1", "BR3"]
 
 
-def test_an_unreadable_statement_fails_the_day_naming_the_file(resources, folder):
+def checksum(url, table="bank_statement_lines"):
+    with psycopg.connect(url.libpq) as conn:
+        return conn.execute(
+            f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {table} t"
+        ).fetchone()
+
+
+def test_a_bad_file_is_quarantined_with_its_reason_and_touches_nothing_landed(resources, warehouse_url, folder):
+    assert materialize(resources, DAY, [asset_keys.BANK_STATEMENT_LINES]).success
+    before = checksum(warehouse_url)
     (folder / "broken.bai2").write_text("01,garbage")
-    result = materialize(resources, DAY, [asset_keys.BANK_STATEMENT_LINES], raise_on_error=False)
-    assert not result.success
-    failure = result.get_step_failure_events()[0].step_failure_data.error
-    assert "bank statement broken.bai2 cannot be read" in failure.message
+    (folder / "2026-11-20-operating-xyz.bai2").write_text(
+        write_bai2("OPERATING", DAY, [STRIPE]).replace("OPERATING,USD", "OPERATING,XYZ")
+    )  # it claims the operating account's day, and would replace it if it were read
+    (folder / "2026-11-22-payouts.mt940").write_text(write_mt940("PAYOUTS", DAY + timedelta(days=2), [SQUARE]))
+    result = materialize(resources, None, [asset_keys.BANK_STATEMENT_FILES])
+    assert result.success  # each file on its own: the good one lands, the bad ones are set aside
+    assert checksum(warehouse_url) != before
+    assert [row[5] for row in lines(warehouse_url)] == ["2026-11-20-operating.bai2"] * 2 + ["2026-11-20-payouts.mt940"]
+    assert [row[5] for row in lines(warehouse_url, DAY + timedelta(days=2))] == ["2026-11-22-payouts.mt940"]
+    check = {e.check_name: e for e in result.get_asset_check_evaluations()}["every_file_readable"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert "broken.bai2 quarantined: not a BAI2 file" in check.description
+    assert "2026-11-20-operating-xyz.bai2 quarantined: account OPERATING: unknown currency 'XYZ'" in check.description
+    with psycopg.connect(warehouse_url.libpq) as conn:
+        quarantined = conn.execute(
+            "SELECT file_name, reason FROM statement_files WHERE status = 'quarantined' ORDER BY file_name"
+        ).fetchall()
+    assert [name for name, _ in quarantined] == ["2026-11-20-operating-xyz.bai2", "broken.bai2"]
+    assert (folder / "broken.bai2").exists()  # marked, never deleted
+    # taken in once: the next run finds nothing new, and the check passes
+    after = checksum(warehouse_url), checksum(warehouse_url, "statement_files")
+    again = materialize(resources, None, [asset_keys.BANK_STATEMENT_FILES])
+    assert all(e.passed for e in again.get_asset_check_evaluations())
+    assert (checksum(warehouse_url), checksum(warehouse_url, "statement_files")) == after
 
 
-def test_the_sensor_runs_the_days_of_each_new_or_changed_file_once(resources, folder):
+def test_the_sensors_notice_new_files_and_run_the_days_they_changed(resources, warehouse_url, folder):
     def tick(cursor):
         with dg.build_sensor_context(cursor=cursor, resources={"bank_statements": resources["bank_statements"]}) as c:
-            result = bank_statement_files(c)
-        return [r.partition_key for r in result.run_requests], result.cursor
+            return bank_statement_files(c)
 
-    days, cursor = tick(None)
-    assert days == ["2026-11-20", "2026-11-21"]
-    assert tick(cursor)[0] == []  # delivered before: nothing to do
-    (folder / "2026-11-21-operating.xml").write_bytes(write_camt053("OPERATING", DAY + timedelta(days=1), [STRIPE]))
-    assert tick(cursor)[0] == ["2026-11-21"]
+    first = tick(None)
+    assert len(first.run_requests) == 1 and first.run_requests[0].partition_key is None
+    assert len(first.cursor) < 200  # the newest file seen, however many there are
+    assert isinstance(tick(first.cursor), dg.SkipReason)  # delivered before: nothing to do
+    changed = folder / "2026-11-21-operating.xml"
+    changed.write_bytes(write_camt053("OPERATING", DAY + timedelta(days=1), [STRIPE]))
+    os.utime(changed, (changed.stat().st_mtime + 60,) * 2)
+    assert len(tick(first.cursor).run_requests) == 1
+
+    with dg.instance_for_test() as instance:
+        assert materialize(resources, None, [asset_keys.BANK_STATEMENT_FILES], instance=instance).success
+        with dg.build_sensor_context(instance=instance) as context:
+            result = statement_days_changed(context)
+        assert sorted(r.partition_key for r in result.run_requests) == ["2026-11-20", "2026-11-21"]
+        with dg.build_sensor_context(instance=instance, cursor=result.cursor) as context:
+            assert statement_days_changed(context).run_requests == []
 
 
 CASH = SandboxConfig(daily_volume=60)  # small days: a day's settlement reads a fortnight around it
@@ -123,7 +175,9 @@ def test_a_day_s_settlement_is_the_sandbox_s_ground_truth_once_its_windows_close
     for day in (WEDNESDAY - timedelta(days=2), WEDNESDAY - timedelta(days=1)):  # the days the payouts settled
         run(day, RECONCILING)
     truth = expected_settlement(CASH, WEDNESDAY)
-    assert {kind for kind, *_ in truth} == set(names(Side.SETTLEMENT))  # every kind of fault is in the day
+    # every kind of fault is in the day; the sandbox pays out no negative payout (a planted one is judged in
+    # test_the_payout_match_judges_a_payout_taken_from_the_bank_and_an_itemised_one_without_items)
+    assert {kind for kind, *_ in truth} == set(names(Side.SETTLEMENT)) - {"negative_payout"}
 
     # the bank has stated the day itself only: a payout due by Friday is in transit, not missing
     early = run(WEDNESDAY, [asset_keys.PAYOUT_MATCHES])
@@ -152,3 +206,31 @@ def test_a_day_s_settlement_is_the_sandbox_s_ground_truth_once_its_windows_close
     assert sum(matched.values()) == len(credited) and matched["reference"] and matched["amount"]  # PayPal: by amount
     assert in_transit == 0  # the window has closed
     assert paid == {p: sum(x.amount_minor for x in credited if x.processor == p) for p in PROCESSORS}
+
+
+def test_the_payout_match_judges_a_payout_taken_from_the_bank_and_an_itemised_one_without_items(
+    resources, warehouse_url
+):
+    from recon_assets.domain.settlement import Payout, PayoutItem
+    from recon_assets.warehouse.settlement import replace_payouts
+
+    with psycopg.connect(warehouse_url.libpq) as conn:
+        replace_payouts(conn, "square", DAY, [
+            Payout("square", "sq_debit", -4_500, "USD", DAY, True, None, itemised=True),
+            Payout("square", "sq_empty", 12_000, "USD", DAY, True, "T1", itemised=True),
+        ], [PayoutItem("sq_debit", None, -4_500, item_id="e1")], "test")  # fmt: skip
+        replace_payouts(conn, "stripe", DAY, [Payout("stripe", "po_manual", 5_000, "USD", DAY, True)], [], "test")
+    result = materialize(resources, DAY, [asset_keys.PAYOUT_MATCHES])
+    assert result.success
+    with psycopg.connect(warehouse_url.libpq) as conn:
+        found = conn.execute(
+            """SELECT discrepancy_type, processor_name, payout_id, expected_minor, actual_minor FROM discrepancies
+               WHERE business_date = %s AND discrepancy_type IN ('negative_payout', 'payout_composition_mismatch')
+               ORDER BY payout_id""",
+            (DAY,),
+        ).fetchall()
+    # the manual Stripe payout lists no items and is not judged on them
+    assert found == [
+        ("negative_payout", "square", "sq_debit", -4_500, None),
+        ("payout_composition_mismatch", "square", "sq_empty", 12_000, 0),
+    ]

@@ -22,6 +22,7 @@ from recon_assets.domain.settlement import (
     composition_findings,
     fee_schedule_from_json,
     fee_variances,
+    negative_payouts,
     paid_out_not_booked,
     processor_named,
     settle_day,
@@ -32,8 +33,8 @@ PROCESSORS = ("stripe", "paypal", "square")
 FRIDAY = date(2026, 11, 20)
 
 
-def payout(pid, amount, arrival=FRIDAY, trace=None, paid=True, processor="stripe"):
-    return Payout(processor, pid, amount, "USD", arrival, paid, trace)
+def payout(pid, amount, arrival=FRIDAY, trace=None, paid=True, processor="stripe", itemised=False):
+    return Payout(processor, pid, amount, "USD", arrival, paid, trace, itemised)
 
 
 def line(lid, amount, booked, text="STRIPE TRANSFER", reference=None):
@@ -102,6 +103,23 @@ def test_composition_and_money_received_but_never_booked():
     (unbooked,) = paid_out_not_booked(payouts, items, {"ch_2": (320, "USD"), "ch_9": (1, "USD")})
     assert (unbooked.discrepancy_type, unbooked.processor_txn_id, unbooked.payout_id) == (
         "paid_out_not_booked", "ch_2", "po_a",
+    )  # fmt: skip
+
+
+def test_an_itemised_payout_without_items_and_a_payout_taken_from_the_bank_are_findings():
+    payouts = [
+        payout("po_auto", 1_000, itemised=True),  # automatic, yet no item came: its items sum to nothing
+        payout("po_manual", 2_000),  # a manual payout: the processor lists no items for it
+        payout("po_failed", 3_000, paid=False, itemised=True),  # failed: nothing to add up
+        payout("sq_debit", -4_500, processor="square", itemised=True),
+    ]
+    items = [PayoutItem("sq_debit", None, -4_500)]
+    assert [
+        (f.payout_id, f.expected_minor, f.actual_minor, f.at_risk_minor) for f in composition_findings(payouts, items)
+    ] == [("po_auto", 1_000, 0, 1_000)]
+    (debit,) = negative_payouts(payouts)
+    assert (debit.discrepancy_type, debit.payout_id, debit.at_risk_minor, debit.expected_minor) == (
+        "negative_payout", "sq_debit", 4_500, -4_500,
     )  # fmt: skip
 
 

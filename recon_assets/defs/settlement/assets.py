@@ -9,11 +9,15 @@ import pandas as pd
 
 from recon_assets import asset_keys
 from recon_assets.defs.reconciliation.resources import ReconciliationSettings
-from recon_assets.defs.settlement.checks import evaluate_settlement, settlement_check_specs
+from recon_assets.defs.settlement.checks import (
+    evaluate_settlement,
+    evaluate_statement_files,
+    settlement_check_specs,
+    statement_file_check_specs,
+)
 from recon_assets.defs.settlement.resources import BankStatementFiles, SettlementSettings
 from recon_assets.domain.findings import Side, counts_of, names
-from recon_assets.domain.settlement import BankLine, cash_positions
-from recon_assets.file_store import StoredFile
+from recon_assets.domain.settlement import cash_positions
 from recon_assets.partitions import (
     daily_partitions,
     days_around,
@@ -21,39 +25,63 @@ from recon_assets.partitions import (
     partition_days,
     refresh_when_inputs_change,
 )
-from recon_assets.processors.bank_statements import StatementError, is_statement, read_statement
 from recon_assets.processors.http import ApiError
 from recon_assets.processors.registry import PROCESSORS, SourceSpec
 from recon_assets.services.settlement import settle, windows
+from recon_assets.services.statements import QUARANTINED, TakenIn, take_in_new
 from recon_assets.warehouse import bank, settlement
 from recon_assets.warehouse.resource import WarehouseResource
 
 WINDOWS = windows()  # the configured grace's: what a day's settlement reads
 PARTITIONS_PER_RUN = 31  # a backfill fetches a month of payouts or statements per run
+DAYS_CHANGED = "other_days_changed"  # booking days whose lines a run replaced, beyond its own partitions
 
 
-def statement_lines_of(files: BankStatementFiles, listed: Iterable[StoredFile]) -> list[tuple[BankLine, str]]:
-    """Every line of the listed statement files, each with its file; a file that cannot be read fails, named."""
-    lines = []
-    for file in listed:
-        if not is_statement(file.name):
-            continue
-        try:
-            lines += [(line, file.name) for line in read_statement(file.name, files.get(file.name))]
-        except (StatementError, ValueError, KeyError) as exc:
-            raise dg.Failure(f"bank statement {file.name} cannot be read: {exc}", allow_retries=False) from None
-    return lines
+def take_in_delivered(warehouse: WarehouseResource, files: BankStatementFiles, run_id: str) -> list[TakenIn]:
+    """Every statement file delivered and not taken in before, each on its own (see services.statements)."""
+    with warehouse.connection() as conn:
+        return take_in_new(conn, files.files(), files.get, run_id)
 
 
-def latest_statement_of_day(lines: list[tuple[BankLine, str]], listed: list[StoredFile], day: date):
-    """The day's lines; where several files state one account's day, the latest file's (a correction)."""
-    modified = {f.name: (f.modified, f.name) for f in listed}
-    newest: dict[str | None, tuple[float, str]] = {}
-    for line, source in lines:
-        if line.booking_date == day:
-            newest[line.account] = max(newest.get(line.account, modified[source]), modified[source])
-    return [(line, source) for line, source in lines
-            if line.booking_date == day and modified[source] == newest[line.account]]  # fmt: skip
+def taken_in_metadata(taken: list[TakenIn], own_days: Iterable[date] = ()) -> dict[str, dg.MetadataValue]:
+    """What a run took in, for a person: counts, the files with their outcome, and the booking days whose lines
+    changed outside the run's own (the sensor ``statement_days_changed`` runs those)."""
+    table = pd.DataFrame([(t.name, t.status, t.lines, t.conflicts, t.reason or "") for t in taken],
+                         columns=["file", "status", "lines", "conflicts", "reason"])  # fmt: skip
+    changed = sorted({d.isoformat() for t in taken for d in t.days_changed} - {d.isoformat() for d in own_days})
+    return {
+        "files_taken_in": dg.MetadataValue.int(len(taken)),
+        "files_quarantined": dg.MetadataValue.int(sum(t.status == QUARANTINED for t in taken)),
+        "files": dg.MetadataValue.md(table.to_markdown(index=False) if len(table) else "_no new files_"),
+        DAYS_CHANGED: dg.MetadataValue.json(changed),
+    }
+
+
+@dg.asset(
+    key=asset_keys.BANK_STATEMENT_FILES,
+    group_name="settlement",
+    kinds={"python", "postgres"},
+    check_specs=statement_file_check_specs(asset_keys.BANK_STATEMENT_FILES),
+    metadata={"dagster/table_name": "statement_files"},
+    description=(
+        "Every bank statement file delivered (BAI2, camt.053, MT940), taken in once per version and on its own: "
+        "checked whole, then landed into the account-days it states, or quarantined with its reason. "
+        "Run by the sensor bank_statement_files when a file arrives."
+    ),
+)
+def statement_files(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, bank_statements: BankStatementFiles
+):
+    taken = take_in_delivered(warehouse, bank_statements, context.run.run_id)
+    for t in taken:
+        if t.reason:
+            context.log.warning(f"bank statement {t.name} quarantined: {t.reason}")
+    with warehouse.connection() as conn:
+        conflicts = bank.conflicts(conn, context.run.run_id)
+    return dg.MaterializeResult(
+        metadata=taken_in_metadata(taken),
+        check_results=evaluate_statement_files(asset_keys.BANK_STATEMENT_FILES, taken, conflicts),
+    )
 
 
 @dg.asset(
@@ -64,8 +92,9 @@ def latest_statement_of_day(lines: list[tuple[BankLine, str]], listed: list[Stor
     metadata={"dagster/table_name": "bank_statement_lines"},
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=PARTITIONS_PER_RUN),
     description=(
-        "Every line the bank booked on the day, from the statement files delivered (BAI2, camt.053, MT940), "
-        "credits positive: what actually arrived. A corrected statement of an account's day replaces it."
+        "Every line the bank booked on the day, credits positive: what actually arrived, from the statement "
+        "files taken in (any not yet taken in are taken in first). A corrected statement of an account's day "
+        "replaces it, audited; a file that cannot be read is quarantined and lands nothing."
     ),
 )
 def statement_lines(
@@ -73,14 +102,14 @@ def statement_lines(
 ):
     days = partition_days(context)
     bank_statements.deliver_sandbox_statements(days)
-    listed = bank_statements.files()
-    every_line = statement_lines_of(bank_statements, listed)
-    lines, written = [], {}
+    taken = take_in_delivered(warehouse, bank_statements, context.run.run_id)
+    for t in taken:
+        if t.reason:
+            context.log.warning(f"bank statement {t.name} quarantined: {t.reason}")
     with warehouse.connection() as conn:
-        for day in days:
-            own = latest_statement_of_day(every_line, listed, day)
-            written[day.isoformat()] = bank.replace_statement_lines(conn, day, own, context.run.run_id)
-            lines += own
+        by_day = {day.isoformat(): bank.lines_of_day(conn, day) for day in days}
+    lines = [x for day_lines in by_day.values() for x in day_lines]
+    per_day = {day: len(day_lines) for day, day_lines in by_day.items()}
     credits = pd.DataFrame([(x.currency, x.amount_minor) for x, _ in lines if x.amount_minor > 0],
                            columns=["currency", "amount_minor"])  # fmt: skip
     preview = pd.DataFrame(
@@ -89,13 +118,14 @@ def statement_lines(
     )
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": dg.MetadataValue.int(sum(written.values())),
-            **({"lines_by_day": dg.MetadataValue.json(written)} if len(days) > 1 else {}),
-            "files": dg.MetadataValue.int(len({source for _, source in lines})),
+            "dagster/row_count": dg.MetadataValue.int(len(lines)),
+            **({"lines_by_day": dg.MetadataValue.json(per_day)} if len(days) > 1 else {}),
+            "statement_files": dg.MetadataValue.int(len({source for _, source in lines})),
             "credits_minor_by_currency": dg.MetadataValue.json(
                 {c: int(v) for c, v in credits.groupby("currency")["amount_minor"].sum().items()}
             ),
             "preview": dg.MetadataValue.md(preview.to_markdown(index=False) if len(preview) else "_no lines_"),
+            **taken_in_metadata(taken, days),
         }
     )
 

@@ -65,3 +65,42 @@ def _by_currency(findings: Sequence[SettlementFinding]) -> dg.MetadataValue:
     for f in findings:
         total[f.currency] += f.at_risk_minor
     return dg.MetadataValue.json(dict(sorted(total.items())))
+
+
+FILES_READABLE = "every_file_readable"
+NO_STATEMENT_CONFLICT = "statement_conflict"
+
+
+def statement_file_check_specs(asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(
+            FILES_READABLE, asset=asset_key,
+            description="Every statement file taken in by the run was a valid statement; a file that was not is "
+            "quarantined with its reason and lands nothing (ERROR: the account-days it claims are unstated).",
+        ),
+        dg.AssetCheckSpec(
+            NO_STATEMENT_CONFLICT, asset=asset_key,
+            description="No two files stated one account's day differently (WARN: the later file's lines "
+            "stand; a person decides which is right).",
+        ),
+    ]  # fmt: skip
+
+
+def evaluate_statement_files(asset_key: dg.AssetKey, taken_in, conflicts: Sequence[dict]) -> list[dg.AssetCheckResult]:
+    """``taken_in``: the run's files (services.statements.TakenIn); ``conflicts``: the account-days it found."""
+    bad = [t for t in taken_in if t.reason]
+    return [
+        dg.AssetCheckResult(
+            check_name=FILES_READABLE, asset_key=asset_key, passed=not bad, severity=dg.AssetCheckSeverity.ERROR,
+            description=None if not bad else "; ".join(f"{t.name} quarantined: {t.reason}" for t in bad),
+            metadata={"files": len(taken_in), "quarantined": len(bad)},
+        ),
+        dg.AssetCheckResult(
+            check_name=NO_STATEMENT_CONFLICT, asset_key=asset_key, passed=not conflicts,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=None if not conflicts else "; ".join(
+                f"{c['account']} on {c['booking_date']}: {c['file_name']} disagrees with {c['replaced_file']}"
+                for c in conflicts),
+            metadata={"conflicts": len(conflicts)},
+        ),
+    ]  # fmt: skip
