@@ -48,6 +48,12 @@ class FileStore(dg.ConfigurableResource):
             partial.replace(path)
         return self.uri(key)
 
+    def delete(self, key: str) -> None:
+        if self.bucket:
+            self.s3.get_client().delete_object(Bucket=self.bucket, Key=self._key(key))
+        else:
+            self._path(key).unlink(missing_ok=True)
+
     def get(self, key: str) -> bytes:
         if self.bucket:
             return self.s3.get_client().get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()

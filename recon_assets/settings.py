@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from recon_assets.domain.money import is_known_currency
 from recon_assets.domain.rules import RuleError, rules_from_json
 from recon_assets.domain.settlement import FeeScheduleError, fee_schedule_from_json
-from recon_assets.processors.registry import PROCESSORS
+from recon_assets.processors.registry import LEDGER, PROCESSORS, SOURCES
 from recon_assets.warehouse.urls import ConfigurationError
 
 
@@ -125,8 +125,62 @@ JSON_SETTINGS: dict[str, Callable[[str], None]] = {
 }  # fmt: skip
 
 
+SANDBOX, LIVE = "sandbox", "live"
+MODES = (SANDBOX, LIVE)
+BANK_STATEMENT_VARIABLES = ("BANK_STATEMENTS_BUCKET", "RECON_BANK_STATEMENTS_DIR")
+
+
+def credential_variables() -> tuple[str, ...]:
+    """Every source's credential variables (keys, tokens, client ids and secrets), in registry order."""
+    return tuple(v for spec in SOURCES.values() for v in (spec.key_variable, spec.secret_variable) if v)
+
+
+def recon_mode() -> str:
+    """``RECON_MODE``: ``sandbox`` (every source generated, no credential read) or ``live`` (every source read
+    for real). Unset, it is ``sandbox`` while no credential is set; with one set, recon refuses to guess."""
+    raw = os.environ.get("RECON_MODE", "").strip()
+    if raw:
+        if raw not in MODES:
+            raise ConfigurationError(f"RECON_MODE={raw!r}: sandbox or live")
+        return raw
+    given = [v for v in credential_variables() if os.environ.get(v)]
+    if given:
+        raise ConfigurationError(
+            f"RECON_MODE is not set but {given[0]} is: set RECON_MODE=live to read the real services, or "
+            "RECON_MODE=sandbox to use the sandbox and ignore the credentials"
+        )
+    return SANDBOX
+
+
+def is_live() -> bool:
+    return recon_mode() == LIVE
+
+
+def missing_for_live(processors) -> list[str]:
+    """The variables a live run of ``processors`` lacks: each one's credentials and the ledger's (with a base
+    URL where there is no public default), where the bank statements arrive, and the FX rates."""
+    missing = []
+    for spec in [*(PROCESSORS[p] for p in processors), LEDGER]:
+        missing += [v for v in (spec.key_variable, spec.secret_variable) if v and not os.environ.get(v)]
+        if spec.default_base_url is None and not os.environ.get(spec.base_url_variable):
+            missing.append(spec.base_url_variable)
+    if not any(os.environ.get(v) for v in BANK_STATEMENT_VARIABLES):
+        missing.append(" or ".join(BANK_STATEMENT_VARIABLES))
+    if not os.environ.get("RECON_FX_RATES_JSON", "").strip():
+        missing.append("RECON_FX_RATES_JSON")
+    return missing
+
+
+def check_live_run(processors) -> None:
+    """In live mode, refuse a run of ``processors`` that lacks any source, naming every missing variable."""
+    missing = missing_for_live(processors) if is_live() else []
+    if missing:
+        raise ConfigurationError(f"RECON_MODE=live and these are not set: {', '.join(missing)}")
+
+
 def validate_settings() -> None:
     """Check every setting that is set; the first bad one raises ``ConfigurationError`` naming it."""
+    recon_mode()
     for variable, bounds in WHOLE_NUMBERS.items():
         raw = os.environ.get(variable, "")
         if raw.strip():

@@ -1,13 +1,12 @@
 """``recon run`` and ``recon report`` as an operator runs them, and Dagster's own commands as a Dagster user
 types them in the project's root with nothing set."""
 
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -15,14 +14,12 @@ import psycopg
 import pytest
 
 from recon_assets.domain.findings import Side, names
-from recon_assets.domain.money import SANDBOX_RATES_TO_USD
 from recon_assets.processors.registry import PROCESSORS, SOURCES
-from recon_assets.sandbox.server import SANDBOX_CREDENTIALS as C
-from recon_assets.sandbox.settlement import expected_settlement, statement_files
+from recon_assets.sandbox.settlement import expected_settlement
 from recon_assets.sandbox.world import expected_findings
-from recon_assets.services.settlement import windows
 from recon_assets.warehouse.database import MIGRATIONS
 from recon_assets.warehouse.embedded import stop_embedded_server
+from recon_assets_tests.live import SANDBOX_FEE_SCHEDULE, deliver_statements, live_env
 
 pytestmark = pytest.mark.e2e  # real processes: run once in CI, against the embedded server
 
@@ -53,15 +50,11 @@ MEDIUM_DAY = {"RECON_SANDBOX_DAILY_VOLUME": "600"}  # enough planted missing ent
 
 
 @pytest.fixture
-def real_mode_env(local_env, sandbox):
-    """Every credential and base URL set: the clients run exactly as against the real APIs."""
-    env = {**local_env, "RECON_FX_RATES_JSON": json.dumps(SANDBOX_RATES_TO_USD)}
-    for spec in SOURCES.values():
-        key, secret = C[spec.name]
-        env.update({spec.key_variable: key, spec.base_url_variable: sandbox.url})
-        if spec.secret_variable:
-            env[spec.secret_variable] = secret
-    return env
+def real_mode_env(local_env, sandbox, sandbox_config, tmp_path):
+    """Live mode: every credential and base URL set, the clients run exactly as against the real APIs; the
+    bank's statement files delivered into a folder, as a real bank's would be."""
+    bank = deliver_statements(tmp_path / "bank", sandbox_config, DAY)
+    return live_env(local_env, sandbox.url, bank, SANDBOX_FEE_SCHEDULE)
 
 
 def open_findings(url, processor: str, day: date) -> set[tuple[str, str, str]]:
@@ -87,12 +80,7 @@ def settlement_findings(url, day: date) -> set[tuple]:
 def test_recon_run_against_configured_servers_finds_exactly_the_truth(
     real_mode_env, sandbox, sandbox_config, warehouse_url, tmp_path
 ):
-    bank = tmp_path / "bank"  # the bank's statement files, delivered as a real bank's would be
-    for offset in range(-windows().lookback, windows().span + 1):
-        for name, data in statement_files(sandbox_config, DAY + timedelta(days=offset)).items():
-            (bank / name).parent.mkdir(parents=True, exist_ok=True)
-            (bank / name).write_bytes(data)
-    result = recon({**real_mode_env, "RECON_BANK_STATEMENTS_DIR": str(bank)}, "run", "--date", DAY.isoformat())
+    result = recon(real_mode_env, "run", "--date", DAY.isoformat())
     # the sandbox plants payouts that never reach the bank: the day ran, and has ERROR findings (exit 1)
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stderr == CASH_FINDINGS

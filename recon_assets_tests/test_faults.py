@@ -2,7 +2,6 @@
 at once, and a run killed in the middle. The process always ends, the partition that was there before is
 intact, nothing fails half-way, and a dead run does not hold its pool slot."""
 
-import json
 import os
 import signal
 import subprocess
@@ -16,12 +15,11 @@ import pytest
 import yaml
 
 from recon_assets.domain.findings import Side, names
-from recon_assets.domain.money import SANDBOX_RATES_TO_USD
 from recon_assets.instance.run_launcher import LocalRunLauncher
 from recon_assets.processors.registry import PROCESSORS, SOURCES
-from recon_assets.sandbox.server import SANDBOX_CREDENTIALS as C
 from recon_assets.sandbox.server import SandboxServer
 from recon_assets.sandbox.world import SandboxConfig, expected_findings
+from recon_assets_tests.live import SANDBOX_FEE_SCHEDULE, deliver_statements, live_env
 from recon_assets_tests.misbehaving import MisbehavingProxy
 from recon_assets_tests.test_cli_run import ROOT
 
@@ -67,10 +65,11 @@ def base_env(warehouse_url, home, tmp_path, volume: int) -> dict[str, str]:
     }
 
 
-def stripe_through(env, url) -> dict[str, str]:
-    """Stripe read for real (credentials and base URL set) from ``url``; the rest stays on the sandbox."""
-    return {**env, "STRIPE_API_KEY": C["stripe"].key, "STRIPE_API_BASE": url,
-            "RECON_FX_RATES_JSON": json.dumps(SANDBOX_RATES_TO_USD)}  # fmt: skip
+def stripe_through(env, url, sandbox, config, tmp_path) -> dict[str, str]:
+    """Live mode: Stripe read from ``url`` (a proxy in front of ``sandbox``), the ledger from the sandbox, the
+    sandbox bank's statement files from a folder."""
+    bank = deliver_statements(tmp_path / "bank", config, DAY, after=1)
+    return live_env(env, sandbox.url, bank, SANDBOX_FEE_SCHEDULE, stripe=url)
 
 
 def stripe_partition(url, day):
@@ -100,7 +99,7 @@ def test_a_write_that_fails_mid_landing_stops_every_worker_and_the_process_exits
             data.insert(0, {**moved["charge"], "created": int(next_day) + 60})
 
     with SandboxServer(BIG) as sandbox, MisbehavingProxy(sandbox.url) as proxy:
-        env = stripe_through(env, proxy.url)
+        env = stripe_through(env, proxy.url, sandbox, BIG, tmp_path)
         code, out, err = finish(recon_process(env, "run", "--date", DAY.isoformat(), "--processors", "stripe"), 600)
         assert code == 1 and "has ERROR findings" in err and "incomplete" not in err, out + err  # ran whole
         before = {day: stripe_partition(warehouse_url, day) for day in (DAY, DAY + timedelta(days=1))}
@@ -157,10 +156,11 @@ def test_a_killed_run_is_marked_failed_and_its_pool_slot_freed(warehouse_url, ho
     def slow(exchange, n):
         time.sleep(0.3)  # a slow API: the landing is still running when the run is killed
 
-    with SandboxServer(SandboxConfig(daily_volume=300)) as sandbox, MisbehavingProxy(sandbox.url) as proxy:
+    world = SandboxConfig(daily_volume=300)
+    with SandboxServer(world) as sandbox, MisbehavingProxy(sandbox.url) as proxy:
         proxy.rules["/v1/"] = slow
-        process = recon_process(stripe_through(env, proxy.url), "run", "--date", DAY.isoformat(),
-                                "--processors", "stripe")  # fmt: skip
+        env = stripe_through(env, proxy.url, sandbox, world, tmp_path)
+        process = recon_process(env, "run", "--date", DAY.isoformat(), "--processors", "stripe")
         monkeypatch.setenv("RECON_DATABASE_URL", warehouse_url.libpq)
         with dg.DagsterInstance.from_config(str(home)) as instance:
             deadline = time.monotonic() + 120

@@ -81,3 +81,73 @@ def test_dagster_names_the_variable_first(monkeypatch):
     assert "ConfigurationError: RECON_FEE_TOLERANCE_MINOR='-5': how far a fee may be from the schedule" in (
         result.stdout + result.stderr
     )
+
+
+def test_a_credential_without_a_mode_is_refused_and_sandbox_mode_reads_none(monkeypatch):
+    monkeypatch.setenv("SQUARE_ACCESS_TOKEN", "sq-real-token")
+    with pytest.raises(ConfigurationError) as refused:
+        build_definitions()
+    assert str(refused.value) == (
+        "RECON_MODE is not set but SQUARE_ACCESS_TOKEN is: set RECON_MODE=live to read the real services, or "
+        "RECON_MODE=sandbox to use the sandbox and ignore the credentials"
+    )
+    monkeypatch.setenv("RECON_MODE", "sandbox")
+    resources = build_definitions().resources
+    square = resources["square_api"]
+    assert (square.live, square.key, square.is_sandbox) == (False, None, True)  # the token is never read
+    assert not resources["settlement_settings"].live and resources["bank_statements"].sandbox_fill
+    monkeypatch.setenv("RECON_MODE", "Live")
+    with pytest.raises(ConfigurationError, match="^RECON_MODE='Live': sandbox or live$"):
+        build_definitions()
+
+
+def test_live_mode_reads_every_source_for_real_and_never_falls_back_to_the_sandbox(monkeypatch):
+    import dagster as dg
+
+    from recon_assets.settings import check_live_run
+
+    monkeypatch.setenv("RECON_MODE", "live")
+    monkeypatch.setenv("STRIPE_API_KEY", "sk_live_x")
+    resources = build_definitions().resources
+    assert resources["stripe_api"].live and not resources["square_api"].is_sandbox
+    with pytest.raises(dg.Failure, match="SQUARE_ACCESS_TOKEN must be set in live mode"):
+        dg.build_resources({"api": resources["square_api"]}).__enter__().api.client()
+    with pytest.raises(ConfigurationError) as refused:
+        check_live_run(["stripe", "paypal", "square"])
+    assert str(refused.value) == (
+        "RECON_MODE=live and these are not set: PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET, SQUARE_ACCESS_TOKEN, "
+        "LEDGER_API_TOKEN, LEDGER_API_BASE, BANK_STATEMENTS_BUCKET or RECON_BANK_STATEMENTS_DIR, RECON_FX_RATES_JSON"
+    )
+
+
+def test_recon_run_in_live_mode_refuses_before_any_request(monkeypatch, capsys):
+    import http.server
+    import threading
+
+    requests_seen = []
+
+    class Counting(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the standard library's name
+            requests_seen.append(self.path)
+            self.send_response(500)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Counting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    for variable, value in {"RECON_MODE": "live", "STRIPE_API_KEY": "sk", "STRIPE_API_BASE": url,
+                            "LEDGER_API_TOKEN": "t", "LEDGER_API_BASE": url, "RECON_FX_RATES_JSON": '{"USD": "1"}',
+                            "RECON_BANK_STATEMENTS_DIR": "/nonexistent"}.items():  # fmt: skip
+        monkeypatch.setenv(variable, value)
+    try:
+        assert cli.main(["run", "--date", "2026-11-20"]) == 2
+    finally:
+        server.shutdown()
+    assert capsys.readouterr().err == (
+        "recon: error: RECON_MODE=live and these are not set: PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET, "
+        "SQUARE_ACCESS_TOKEN\n"
+    )
+    assert requests_seen == [] and not (instance_home() / "pgdata").exists()

@@ -137,9 +137,11 @@ def run_day(
     from recon_assets.cli.instance import prepare_instance
     from recon_assets.definitions import build_definitions
     from recon_assets.partitions import daily_partitions
-    from recon_assets.settings import validate_settings
+    from recon_assets.settings import check_live_run, recon_mode, validate_settings
 
     validate_settings()  # before the warehouse is started or anything is fetched
+    check_live_run(processors)
+    print(f"recon: {day.isoformat()} in {recon_mode()} mode: {', '.join(processors)}", file=out, flush=True)
     prepare_instance()
     definitions = build_definitions()
     _preflight(definitions)

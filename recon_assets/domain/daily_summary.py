@@ -53,9 +53,19 @@ class DailySummary:
     cash: Sequence[Mapping[str, str]] = ()  # the cash position per processor and currency, formatted
     chart: str | None = None
     audit_head: str | None = None
+    mode: str = "sandbox"  # RECON_MODE: generated data, or the real services
+    fees_unchecked: Sequence[str] = ()  # "<processor> <currency>" charged with no fee rate configured
     # type -> label, in report order; the missing ones are shown in bold
     finding_labels: Mapping[str, str] = field(default_factory=lambda: {k.name: k.label for k in finding_types()})
     missing_types: Sequence[str] = field(default_factory=lambda: [k.name for k in finding_types() if k.missing])
+
+    @property
+    def mode_line(self) -> str:
+        return (
+            "Live mode: the real processors, ledger and bank"
+            if self.mode == "live"
+            else ("Sandbox mode: generated data, not a real account")
+        )
 
     @property
     def headline(self) -> str:
@@ -127,6 +137,8 @@ def build_daily_summary(
     chart: str | None = None,
     audit_head: str | None = None,
     cash: Sequence[CashPosition] = (),
+    mode: str = "sandbox",
+    fees_unchecked: Sequence[tuple[str, str]] = (),
 ) -> DailySummary:
     """The day's summary rows (reconciliation_runs) and the day before's, and its cash position, as a
     controller reads them."""
@@ -157,6 +169,8 @@ def build_daily_summary(
         cash=_cash(cash, names),
         chart=chart,
         audit_head=audit_head,
+        mode=mode,
+        fees_unchecked=[f"{names.get(p, p)} {c}" for p, c in fees_unchecked],
     )
 
 
@@ -169,7 +183,7 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]
 
 
 def markdown(summary: DailySummary) -> str:
-    lines = [f"# Reconciliation summary for {summary.day.isoformat()}", "",
+    lines = [f"# Reconciliation summary for {summary.day.isoformat()}", "", f"_{summary.mode_line}_", "",
              f"{_badge_md(summary.level)} · {summary.headline}", "",
              f"Since the day before: {'; '.join(summary.changes)}.", ""]  # fmt: skip
     if not summary.processors:
@@ -192,6 +206,8 @@ def markdown(summary: DailySummary) -> str:
     if summary.cash:
         lines += ["", "## Cash position", ""]
         lines += _md_table(tuple(summary.cash[0]), [tuple(row.values()) for row in summary.cash])
+    if summary.fees_unchecked:
+        lines += ["", f"Fees not checked (no rate configured): {', '.join(summary.fees_unchecked)}."]
     if summary.backlog:
         lines += ["", "## Open exceptions by age", ""]
         lines += _md_table(tuple(summary.backlog[0]), [tuple(row.values()) for row in summary.backlog])

@@ -244,15 +244,20 @@ class FeeRate:
 
 @dataclass(frozen=True)
 class FeeSchedule:
-    """Fee rates per processor and currency. Unless overridden, every processor charges the default rate in
-    ``default_currency``; a currency with no rate is not checked."""
+    """Fee rates per processor and currency; a processor and currency with no rate is not checked. The
+    sandbox's schedule adds the default rate for every processor in ``default_currency``; a live one has no
+    default (``None``): only what was configured is checked."""
 
     rates: Mapping[str, Mapping[str, FeeRate]] = field(default_factory=dict)
-    default_currency: str = "USD"
+    default_currency: str | None = "USD"
 
     def rate(self, processor: str, currency: str) -> FeeRate | None:
         own = self.rates.get(processor, {})
         return own.get(currency) or (FeeRate() if currency == self.default_currency else None)
+
+    def unchecked(self, charged: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Of (processor, currency) pairs charged, those the schedule has no rate for, sorted."""
+        return sorted({(p, c) for p, c in charged if self.rate(p, c) is None})
 
 
 @dataclass(frozen=True)
@@ -292,8 +297,9 @@ class FeeScheduleError(ValueError):
     """A fee schedule written wrongly in configuration."""
 
 
-def fee_schedule_from_json(value: Mapping, where: str) -> FeeSchedule:
-    """``{"stripe": {"USD": {"percent": "2.9", "fixed_minor": 30}}}``: rates per processor and currency."""
+def fee_schedule_from_json(value: Mapping, where: str, default_currency: str | None = "USD") -> FeeSchedule:
+    """``{"stripe": {"USD": {"percent": "2.9", "fixed_minor": 30}}}``: rates per processor and currency (with
+    the default rate in ``default_currency`` for the rest, unless None)."""
     rates: dict[str, dict[str, FeeRate]] = {}
     for processor, currencies in value.items():
         if not isinstance(currencies, Mapping):
@@ -311,7 +317,7 @@ def fee_schedule_from_json(value: Mapping, where: str) -> FeeSchedule:
             if not percent.is_finite() or percent < 0 or fixed < 0:
                 raise FeeScheduleError(f"{where}.{processor}.{currency}: percent and fixed_minor must be >= 0")
             rates.setdefault(processor, {})[currency.upper()] = FeeRate(percent, fixed)
-    return FeeSchedule(rates)
+    return FeeSchedule(rates, default_currency)
 
 
 @dataclass

@@ -155,6 +155,10 @@ class SourceClient(ABC):
         """The payouts arriving on ``day`` and the items each settled (a source that pays nothing out: none)."""
         return [], []
 
+    @abstractmethod
+    def probe(self) -> str:
+        """One cheap authenticated call (``recon doctor``): what it found, in a few words; raises ``ApiError``."""
+
     def read_whole(self, body: bytes, model: type[ModelT], path: str) -> ModelT:
         """A response read as one model (the cash side's pages: payouts and their items); one that does not
         validate fails the fetch in one line, for a person to look at."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -55,6 +55,13 @@ class LedgerClient(SourceClient):
 
     def streams(self, day: date) -> list[PageStream]:
         return [lambda: self._pages(day)]
+
+    def probe(self) -> str:
+        yesterday = datetime.now(UTC).date() - timedelta(days=1)
+        params = {"date": yesterday.isoformat(), "limit": 1}
+        body = self.http.request("GET", PATH, params=params, headers={"Authorization": f"Bearer {self.key}"})
+        self.read_page(body, FORMAT, PATH, 1)
+        return f"GET {PATH}: a page of {yesterday.isoformat()}"
 
     def _pages(self, day: date):
         params: dict[str, Any] = {"date": day.isoformat(), "limit": self.records_per_page}

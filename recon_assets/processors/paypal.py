@@ -97,6 +97,10 @@ class PayPalClient(SourceClient):
                 self._token_expires = time.monotonic() + max(0, int(body.get("expires_in", 0)) - 60)
             return self._token
 
+    def probe(self) -> str:
+        self._access_token(refresh=True)
+        return "POST /v1/oauth2/token: an access token"
+
     def _get(self, path: str, params: dict[str, Any]) -> bytes:
         token = self._access_token()
         try:

@@ -11,7 +11,6 @@ entry there too, for its generated days to look like the processor's.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -46,10 +45,6 @@ class SourceSpec:
         """The Dagster concurrency pool that bounds concurrent calls into this API."""
         return self.resource_key
 
-    def configured(self) -> bool:
-        """True when the environment holds this source's credentials (it is read for real, not the sandbox)."""
-        return bool(os.environ.get(self.key_variable))
-
 
 PROCESSORS: dict[str, SourceSpec] = {
     spec.name: spec
@@ -74,8 +69,3 @@ LEDGER = SourceSpec(
 )  # fmt: skip
 
 SOURCES: dict[str, SourceSpec] = {**PROCESSORS, LEDGER.name: LEDGER}
-
-
-def any_source_configured() -> bool:
-    """True when any source is read for real: then nothing may fall back to sandbox settings."""
-    return any(spec.configured() for spec in SOURCES.values())

@@ -145,6 +145,10 @@ class SquareClient(SourceClient):
             raise BrokenEnvelope(self.name, path, 200, "a location without an id")
         return ids
 
+    def probe(self) -> str:
+        count = len(self.location_ids())
+        return f"GET /v2/locations: {count} location{'s' * (count != 1)}"
+
     def streams(self, day: date) -> list[PageStream]:
         windows = day_windows(day, self.windows)
         payments = [

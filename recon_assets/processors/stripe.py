@@ -179,6 +179,12 @@ class StripeClient(SourceClient):
                 ))  # fmt: skip
         return payouts, items
 
+    def probe(self) -> str:
+        body = self.http.request_json("GET", "/v1/balance", headers={"Authorization": f"Bearer {self.key}"})
+        if not isinstance(body, dict) or body.get("object") != "balance":
+            raise BrokenEnvelope(self.name, "/v1/balance", 200, "the response is not a balance")
+        return "GET /v1/balance: the account's balance"
+
     def _list(self, path: str, model, params: dict[str, Any]) -> list:
         """Every object of a Stripe list, page after page."""
         params = {**params, "limit": self.records_per_page}

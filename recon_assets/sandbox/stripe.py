@@ -172,8 +172,15 @@ def balance_transactions(api: SandboxApi, params, headers) -> dict[str, Any]:
     return _page(params, "/v1/balance_transactions", payout_balance_transactions(payout))
 
 
+def balance(api: SandboxApi, params, headers) -> dict[str, Any]:
+    api.bearer(headers, CREDENTIALS.key, _INVALID_KEY)
+    return {"object": "balance", "livemode": False, "available": [{"amount": 0, "currency": "usd"}],
+            "pending": [{"amount": 0, "currency": "usd"}]}  # fmt: skip
+
+
 def routes(api: SandboxApi) -> Routes:
     return {
+        ("GET", "/v1/balance"): lambda p, h: balance(api, p, h),
         ("GET", "/v1/charges"): lambda p, h: movements(api, p, h, "charge"),
         ("GET", "/v1/refunds"): lambda p, h: movements(api, p, h, "refund"),
         ("GET", "/v1/payouts"): lambda p, h: payouts(api, p, h),

@@ -67,6 +67,21 @@ def upgrade(url: DatabaseUrl, target: str = "head") -> list[str]:
     return sorted(after - before)
 
 
+def pending_migrations(url: DatabaseUrl) -> list[str]:
+    """The migrations not yet applied to the warehouse at ``url`` (none: it is current)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    script = ScriptDirectory.from_config(config)
+    with psycopg.connect(url.libpq, connect_timeout=5) as conn:
+        exists = conn.execute("SELECT to_regclass('recon_alembic_version') IS NOT NULL").fetchone()[0]
+        current = {row[0] for row in conn.execute("SELECT version_num FROM recon_alembic_version")} if exists else set()
+    applied = {r.revision for head in current for r in script.walk_revisions(base="base", head=head)}
+    return [r.revision for r in reversed(list(script.walk_revisions())) if r.revision not in applied]
+
+
 def _sync_currency_exponents(connection) -> None:
     """Keep the currency_exponents table in step with ISO 4217 as the ``iso4217`` package has it: new codes
     are added and changed exponents updated; retired codes stay, since stored rows may still carry them."""

@@ -133,6 +133,16 @@ def fees_of_transactions(conn: psycopg.Connection, processor: str, day: date) ->
     ]
 
 
+def charged_currencies(conn: psycopg.Connection, day: date) -> list[tuple[str, str]]:
+    """The (processor, currency) pairs the day's charges were made in."""
+    rows = conn.execute(
+        """SELECT DISTINCT processor_name, currency FROM processor_transactions
+           WHERE business_date = %s AND kind = 'charge' ORDER BY 1, 2""",
+        (day,),
+    ).fetchall()
+    return [(processor, currency.strip()) for processor, currency in rows]
+
+
 def replace_matches(
     conn: psycopg.Connection, day: date, matches: Sequence[PayoutMatch], payouts: Mapping[str, Payout],
     lines: Mapping[str, BankLine], run_id: str,

@@ -260,16 +260,18 @@ def test_a_late_neighbour_triggers_the_day_through_automation(resources):
 
 def test_real_apis_are_paced_to_their_documented_limits_and_the_sandbox_is_not():
     for spec in SOURCES.values():
-        real = SourceApiResource(source=spec.name, key="a-real-key", secret="a-secret", base_url="https://api.test")
+        real = SourceApiResource(
+            source=spec.name, live=True, key="a-real-key", secret="a-secret", base_url="https://api.test"
+        )
         assert real.client().http.pacer_rate == spec.requests_per_second
         assert SourceApiResource(source=spec.name).client().http.pacer_rate is None
     assert SOURCES["stripe"].requests_per_second == 25  # Stripe's documented per-endpoint limit
     narrowed = SourceApiResource(
-        source="square", key="a-real-key", base_url="https://api.test", max_requests_per_second=4
+        source="square", live=True, key="a-real-key", base_url="https://api.test", max_requests_per_second=4
     )
     assert narrowed.client().http.pacer_rate == 4
     unlimited = SourceApiResource(
-        source="square", key="a-real-key", base_url="https://api.test", max_requests_per_second=0
+        source="square", live=True, key="a-real-key", base_url="https://api.test", max_requests_per_second=0
     )
     assert unlimited.client().http.pacer_rate is None
 

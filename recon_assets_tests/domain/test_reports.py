@@ -73,6 +73,19 @@ def test_daily_summary_says_the_worst_level_what_is_at_risk_and_what_changed():
     assert "Cash position" in html and "144,450 JPY" in html
     assert 'src="trend.png"' in html and 'href="stripe/discrepancies.csv"' in html and "<script" not in html
     assert "background:#b91c1c" in html  # the CRITICAL badge
+    assert "_Sandbox mode: generated data, not a real account_" in markdown and "Fees not checked" not in markdown
+
+
+def test_a_live_summary_says_so_and_names_the_fees_it_could_not_check():
+    summary = page.build_daily_summary(
+        date(2026, 11, 20), [RUN], [], "USD", names={"stripe": "Stripe", "paypal": "PayPal"}, files={},
+        mode="live", fees_unchecked=[("paypal", "EUR"), ("stripe", "GBP")],
+    )  # fmt: skip
+    markdown, html = page.markdown(summary), page.html(summary)
+    assert "_Live mode: the real processors, ledger and bank_" in markdown
+    assert "Fees not checked (no rate configured): PayPal EUR, Stripe GBP." in markdown
+    assert "Live mode: the real processors, ledger and bank" in html
+    assert "Fees not checked (no rate configured): PayPal EUR, Stripe GBP." in html
 
 
 def test_the_trend_chart_draws_each_reconciled_day_and_a_gap_for_the_others():

@@ -106,6 +106,17 @@ def test_composition_and_money_received_but_never_booked():
     )  # fmt: skip
 
 
+def test_a_live_schedule_checks_only_the_rates_configured():
+    live = FeeSchedule({"paypal": {"EUR": FeeRate(Decimal("3.4"), 35)}}, default_currency=None)
+    charges = [
+        ChargeFee("stripe", "ch_usd", FRIDAY, 1_000, "USD", 99),
+        ChargeFee("paypal", "p_eur", FRIDAY, 1_000, "EUR", 0),
+    ]
+    assert [f.processor_txn_id for f in fee_variances(charges, live)] == ["p_eur"]  # USD: no rate, not checked
+    assert live.unchecked([("stripe", "USD"), ("paypal", "EUR"), ("stripe", "USD")]) == [("stripe", "USD")]
+    assert FeeSchedule().unchecked([("stripe", "USD"), ("stripe", "EUR")]) == [("stripe", "EUR")]  # the sandbox's
+
+
 def test_an_itemised_payout_without_items_and_a_payout_taken_from_the_bank_are_findings():
     payouts = [
         payout("po_auto", 1_000, itemised=True),  # automatic, yet no item came: its items sum to nothing

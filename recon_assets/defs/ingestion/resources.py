@@ -1,7 +1,9 @@
 """One resource per outside API we read, all of one class: each processor's API and the internal ledger's.
 
-A source whose credentials are unset reads from the sandbox, served in process over loopback, so the
-same client code runs with and without credentials.
+In sandbox mode (``RECON_MODE``) every source reads the sandbox, served in process over loopback (or at a
+given base URL), with the sandbox's credentials: no real credential is read. In live mode every source is
+read for real, and one whose credentials are missing refuses in one line; it never falls back to the
+sandbox. The same client code runs in both.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from recon_assets.processors.http import HttpClient, RetryPolicy
 from recon_assets.processors.registry import SOURCES, SourceSpec
 from recon_assets.sandbox.server import SANDBOX_CREDENTIALS, in_process_server
 from recon_assets.sandbox.world import SandboxConfig
+from recon_assets.settings import is_live
 
 
 class SourceApiResource(dg.ConfigurableResource):
     """An outside API (``source`` names it: stripe, paypal, square or ledger): credentials, address,
-    retries and paging. Without credentials it is the deterministic sandbox."""
+    retries and paging. Unless ``live``, it is the deterministic sandbox."""
 
     source: str
+    live: bool = False  # RECON_MODE=live: the real API, with these credentials
     key: str | None = None  # the API key, token or client id
     secret: str | None = None  # the client secret, for APIs that have one
     base_url: str | None = None
@@ -41,54 +45,55 @@ class SourceApiResource(dg.ConfigurableResource):
 
     @property
     def is_sandbox(self) -> bool:
-        return not self.key
+        return not self.live
 
     def sandbox_config(self) -> SandboxConfig:
         return SandboxConfig(seed=self.sandbox_seed, daily_volume=self.sandbox_daily_volume)
 
-    def _base_url(self) -> str:
+    def address(self) -> str:
+        """Where the client calls: the configured base URL, the API's public one, or the sandbox's. In live
+        mode a source missing any of its settings refuses here, naming each."""
         spec = self.spec
-        if self.base_url:
-            return self.base_url
         if self.is_sandbox:
-            return in_process_server(self.sandbox_config()).url
-        if spec.default_base_url is None:
-            raise misconfigured(f"{spec.base_url_variable} must be set when {spec.key_variable} is set")
-        return spec.default_base_url
+            return self.base_url or in_process_server(self.sandbox_config()).url
+        given = {spec.key_variable: self.key, spec.secret_variable: self.secret,
+                 spec.base_url_variable: self.base_url or spec.default_base_url}  # fmt: skip
+        missing = [variable for variable, value in given.items() if variable and not value]
+        if missing:
+            raise misconfigured(f"{' and '.join(missing)} must be set in live mode (RECON_MODE=live)")
+        return self.base_url or spec.default_base_url
 
     def requests_per_second(self) -> float | None:
         if self.max_requests_per_second is not None:
             return self.max_requests_per_second or None  # 0: no limit
         return None if self.is_sandbox else self.spec.requests_per_second
 
-    def client(self) -> SourceClient:
-        spec = self.spec
-        if self.is_sandbox:
-            key, secret = SANDBOX_CREDENTIALS[self.source]
-        elif spec.secret_variable and not self.secret:
-            raise misconfigured(f"{spec.secret_variable} must be set when {spec.key_variable} is set")
-        else:
-            key, secret = self.key, self.secret
-        policy = RetryPolicy(
+    def client(self, policy: RetryPolicy | None = None) -> SourceClient:
+        """The source's client, retrying as configured (or by ``policy``: ``recon doctor`` tries once)."""
+        spec, address = self.spec, self.address()
+        key, secret = SANDBOX_CREDENTIALS[self.source] if self.is_sandbox else (self.key, self.secret)
+        policy = policy or RetryPolicy(
             max_attempts=self.max_attempts,
             budget_seconds=self.retry_budget_seconds,
             connect_timeout=self.connect_timeout_seconds,
             read_timeout=self.read_timeout_seconds,
         )
-        http = HttpClient(self.source, self._base_url(), policy, requests_per_second=self.requests_per_second())
+        http = HttpClient(self.source, address, policy, requests_per_second=self.requests_per_second())
         return spec.client_class(http, key, secret, windows=self.fetch_windows, workers=self.fetch_workers)
 
 
 def source_api_resource(spec: SourceSpec) -> SourceApiResource:
-    """The resource of one source, bound to its variables (and the sandbox's) where they are set."""
+    """The resource of one source: in live mode bound to its credential and address variables, in sandbox
+    mode to the sandbox's settings only (a credential in the environment is not read)."""
+    if is_live():
+        bound = from_environment(key=spec.key_variable, base_url=spec.base_url_variable,
+                                 **({"secret": spec.secret_variable} if spec.secret_variable else {}))  # fmt: skip
+        return SourceApiResource(source=spec.name, live=True, **bound)
     return SourceApiResource(
         source=spec.name,
         **from_environment(
-            key=spec.key_variable,
-            base_url=spec.base_url_variable,
             sandbox_seed=dg.EnvVar.int("RECON_SANDBOX_SEED"),
             sandbox_daily_volume=dg.EnvVar.int("RECON_SANDBOX_DAILY_VOLUME"),
-            **({"secret": spec.secret_variable} if spec.secret_variable else {}),
         ),
     )
 

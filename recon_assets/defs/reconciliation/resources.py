@@ -12,8 +12,7 @@ from recon_assets.domain.money import SANDBOX_RATES_TO_USD, FxRates
 from recon_assets.domain.risk import RiskThresholds
 from recon_assets.domain.rules import MatchingRules, RuleError, Tolerance, rules_from_json
 from recon_assets.environment import from_environment, misconfigured
-from recon_assets.processors.registry import any_source_configured
-from recon_assets.settings import check_matching_rules
+from recon_assets.settings import check_matching_rules, is_live
 from recon_assets.warehouse.urls import ConfigurationError
 
 _DEFAULT = RiskThresholds()
@@ -60,7 +59,7 @@ class ReconciliationSettings(dg.ConfigurableResource):
     tolerance_minor_json: str | None = None  # {"USD": 1}: allowed absolute difference in minor units
     # per processor, its matching rules by name (RECON_MATCHING_RULES_JSON, or edited in the launchpad)
     matching_rules: dict[str, ProcessorMatchingRules] = {}
-    # False once any source is read for real: amounts at risk must then be priced with real rates
+    # False in live mode: amounts at risk must then be priced with real rates
     sandbox_rates_allowed: bool = True
     critical_missing: int = _DEFAULT.critical_missing
     critical_amount: str = str(_DEFAULT.critical_amount)
@@ -78,8 +77,8 @@ class ReconciliationSettings(dg.ConfigurableResource):
                 raise misconfigured(f"RECON_FX_RATES_JSON is not a JSON object of decimal rates: {exc}") from None
         if not self.sandbox_rates_allowed:
             raise misconfigured(
-                "RECON_FX_RATES_JSON must be set: real credentials are configured, and the sandbox's fixed "
-                "exchange rates would misprice every amount at risk"
+                "RECON_FX_RATES_JSON must be set in live mode: the sandbox's fixed exchange rates would "
+                "misprice every amount at risk"
             )
         return FxRates(SANDBOX_RATES_TO_USD, self.reporting_currency)
 
@@ -113,7 +112,7 @@ def reconciliation_resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
             "reconciliation_settings": ReconciliationSettings(
-                sandbox_rates_allowed=not any_source_configured(),
+                sandbox_rates_allowed=not is_live(),
                 matching_rules=matching_rules_from_environment(),
                 **from_environment(
                     fx_rates_json="RECON_FX_RATES_JSON", tolerance_minor_json="RECON_TOLERANCE_MINOR_JSON"

@@ -8,6 +8,7 @@ import dagster as dg
 from recon_assets import asset_keys
 from recon_assets.defs.casework.resources import ExceptionPolicySettings
 from recon_assets.defs.reporting.resources import ReportStore
+from recon_assets.defs.settlement.resources import SettlementSettings
 from recon_assets.domain import daily_summary as page
 from recon_assets.domain.charts import trend_chart_png
 from recon_assets.domain.reports import (
@@ -20,6 +21,7 @@ from recon_assets.domain.reports import (
 from recon_assets.partitions import daily_partitions, partition_day, refresh_when_inputs_change
 from recon_assets.processors.registry import PROCESSORS, SourceSpec
 from recon_assets.services.audit import ChainBroken, publish_head
+from recon_assets.settings import LIVE, SANDBOX
 from recon_assets.warehouse import casework, findings, runs, settlement
 from recon_assets.warehouse.resource import WarehouseResource
 
@@ -102,6 +104,7 @@ def daily_summary(
     warehouse: WarehouseResource,
     report_store: ReportStore,
     exception_policy: ExceptionPolicySettings,
+    settlement_settings: SettlementSettings,
 ) -> dg.MaterializeResult:
     day = partition_day(context)
     first = day - timedelta(days=TREND_DAYS - 1)
@@ -122,6 +125,8 @@ def daily_summary(
             day, summaries, previous, currency, names=names,
             files={r["processor_name"]: processor_files(r["processor_name"], r["report_uris"]) for r in summaries},
             aging=backlog, chart=CHART, audit_head=head_text, cash=settlement.cash_positions_of(conn, day),
+            mode=LIVE if settlement_settings.live else SANDBOX,
+            fees_unchecked=settlement_settings.schedule().unchecked(settlement.charged_currencies(conn, day)),
         )  # fmt: skip
         markdown = page.markdown(summary)
         uris = {"audit_head": head_uri} if head_uri else {}

@@ -18,12 +18,11 @@ from recon_assets.domain.settlement import (
     fee_schedule_from_json,
 )
 from recon_assets.environment import from_environment, misconfigured
-from recon_assets.file_store import FileStore
-from recon_assets.processors.registry import any_source_configured
+from recon_assets.file_store import FileStore, StoredFile
 from recon_assets.sandbox.settlement import statement_files
 from recon_assets.sandbox.world import SandboxConfig
 from recon_assets.services.settlement import configured_grace_business_days
-from recon_assets.settings import check_fee_schedule
+from recon_assets.settings import BANK_STATEMENT_VARIABLES, check_fee_schedule, is_live
 
 
 class FeeRateConfig(dg.Config):
@@ -49,14 +48,17 @@ class SettlementSettings(dg.ConfigurableResource):
     # a paid payout may reach the bank this many business days after its arrival date before it is missing;
     # set by RECON_PAYOUT_GRACE_BUSINESS_DAYS, read once (services.settlement), as the assets' windows follow it
     grace_business_days: int = DEFAULT_GRACE_BUSINESS_DAYS
-    # per processor and currency (RECON_FEE_SCHEDULE_JSON); unset: 2.9 % + 30 in USD for every processor
+    # per processor and currency (RECON_FEE_SCHEDULE_JSON); in sandbox mode every processor also charges
+    # 2.9 % + 30 in USD (the sandbox's own schedule); in live mode only what is configured is checked
     fee_schedule: dict[str, dict[str, FeeRateConfig]] = {}
     fee_tolerance_minor: int = 0  # a fee this far from the schedule is not a variance
+    live: bool = False
 
     def schedule(self) -> FeeSchedule:
         try:
             return fee_schedule_from_json({p: {c: r.model_dump() for c, r in rates.items()}
-                                           for p, rates in self.fee_schedule.items()}, "fee_schedule")  # fmt: skip
+                                           for p, rates in self.fee_schedule.items()}, "fee_schedule",
+                                          None if self.live else FeeSchedule.default_currency)  # fmt: skip
         except FeeScheduleError as exc:
             raise misconfigured(str(exc)) from None
 
@@ -70,10 +72,16 @@ class BankStatementFiles(FileStore):
     sandbox_fill: bool = False
     sandbox_seed: int = SandboxConfig.seed
     sandbox_daily_volume: int = SandboxConfig.daily_volume
+    live: bool = False  # RECON_MODE=live: the statements must come from a bucket or folder the user named
 
     @property
     def is_sandbox(self) -> bool:
         return self.sandbox_fill and not self.bucket
+
+    def files(self, under: str = "") -> list[StoredFile]:
+        if self.live and not (self.bucket or self.local_dir):
+            raise misconfigured(f"{' or '.join(BANK_STATEMENT_VARIABLES)} must be set in live mode (RECON_MODE=live)")
+        return super().files(under)
 
     def deliver_sandbox_statements(self, days: list[date]) -> int:
         """The sandbox bank's statement files of ``days`` (those already over), written once; returns how many
@@ -96,8 +104,8 @@ def settlement_resources() -> dg.Definitions:
         resources={
             "bank_statements": BankStatementFiles(
                 s3=S3Resource(**from_environment(region_name="AWS_REGION", endpoint_url="AWS_ENDPOINT_URL")),
-                sandbox_fill=not any_source_configured()
-                and not any(os.environ.get(v) for v in ("BANK_STATEMENTS_BUCKET", "RECON_BANK_STATEMENTS_DIR")),
+                sandbox_fill=not is_live() and not any(os.environ.get(v) for v in BANK_STATEMENT_VARIABLES),
+                live=is_live(),
                 **from_environment(
                     bucket="BANK_STATEMENTS_BUCKET",
                     prefix="BANK_STATEMENTS_PREFIX",
@@ -109,6 +117,7 @@ def settlement_resources() -> dg.Definitions:
             "settlement_settings": SettlementSettings(
                 fee_schedule=fee_schedule_from_environment(),
                 grace_business_days=configured_grace_business_days(),
+                live=is_live(),
                 **from_environment(fee_tolerance_minor=dg.EnvVar.int("RECON_FEE_TOLERANCE_MINOR")),
             ),
         }

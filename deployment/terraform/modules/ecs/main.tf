@@ -82,6 +82,7 @@ data "aws_vpc" "this" {
 
 locals {
   environment = [
+    { name = "RECON_MODE", value = "live" }, # the real processors, ledger and bank: never the sandbox
     { name = "POSTGRES_HOST", value = var.database_host },
     { name = "POSTGRES_DB", value = var.database_name },
     { name = "POSTGRES_SSLMODE", value = "require" },
