@@ -120,8 +120,9 @@ def tie_out(
 ) -> TieOut:
     """Match payouts to the bank's credits, one to one.
 
-    Only lines booked from the arrival date to the end of the grace window fit a payout: by trace id when
-    both carry one (a line that carries a reference is matched by it alone); otherwise by processor,
+    A line carrying a payout's trace id is its credit whenever it is booked from the arrival date on, late
+    included: the trace names the payout (a line that carries a reference is matched by it alone).
+    Otherwise only lines booked from the arrival date to the end of the grace window fit, by processor,
     amount and currency exactly, the earliest fitting line first. A payout unmatched once its window has
     closed (``as_of`` after it) is not in the bank; a processor's credit no payout explains is unexplained
     (a repeated line is unexplained on the later one).
@@ -144,7 +145,7 @@ def tie_out(
     for payout in expected:
         deadline = add_business_days(payout.arrival_date, grace_business_days)
         named = [line for line in by_reference.get(payout.trace_id or "", ())
-                 if line.line_id not in used and payout.arrival_date <= line.booking_date <= deadline]  # fmt: skip
+                 if line.line_id not in used and payout.arrival_date <= line.booking_date]  # fmt: skip
         if payout.trace_id and named:
             line = named[0]
             used.add(line.line_id)
@@ -327,6 +328,8 @@ class DaySettlement:
     matches: list[PayoutMatch]
     findings: list[SettlementFinding]
     in_transit: list[str]
+    # earlier days' payouts whose credit the day's lines brought, late: their "not in bank" is answered
+    arrived_late: list[Payout] = field(default_factory=list)
 
 
 def settle_day(
@@ -356,10 +359,14 @@ def settle_day(
     findings += negative_payouts(arriving)
     findings += paid_out_not_booked(arriving, own_items, unbooked)
     findings += fee_variances(charge_fees, schedule, fee_tolerance_minor)
+    booked_on = {line.line_id: line.booking_date for line in lines}
+    by_id = {p.payout_id: p for p in payouts}
+    late = [by_id[m.payout_id] for m in tied.matches if m.payout_id not in ids and booked_on[m.line_id] == day]
     return DaySettlement(
         matches=[m for m in tied.matches if m.payout_id in ids],
         findings=findings,
         in_transit=[p for p in tied.in_transit if p in ids],
+        arrived_late=[p for p in late if day > add_business_days(p.arrival_date, grace_business_days)],
     )
 
 

@@ -152,7 +152,7 @@ def bank_fee(payout: SandboxPayout) -> int:
     return min(15 * 10 ** exponent(payout.currency), max(1, payout.amount_minor // 10))
 
 
-def _credits(payout: SandboxPayout, grace: int = DEFAULT_GRACE_BUSINESS_DAYS) -> Iterator[tuple[date, int]]:
+def credits_of(payout: SandboxPayout, grace: int = DEFAULT_GRACE_BUSINESS_DAYS) -> Iterator[tuple[date, int]]:
     """(booking date, amount) of each bank credit a payout makes."""
     if payout.fault in ("missing", "failed"):
         return
@@ -177,7 +177,7 @@ def statement_entries(config: SandboxConfig, day: date) -> dict[str, list[Statem
     rng = _rng(config.seed, "bank", day.isoformat())
     entries: dict[str, list[StatementEntry]] = {}
     for payout in _candidates(config, day):
-        for booked, amount in _credits(payout):
+        for booked, amount in credits_of(payout):
             if booked == day:
                 entries.setdefault(payout.currency, []).append(StatementEntry(
                     amount, payout.currency, COUNTERPARTY[payout.processor], f"TRANSFER {payout.payout_id[:16]}",
@@ -221,13 +221,19 @@ def ledger_settlement_entries(config: SandboxConfig, processor: str, day: date) 
     return entries
 
 
-def expected_settlement(config: SandboxConfig, day: date) -> set[tuple[str, str, str | None, str | None, str | None]]:
-    """Ground truth for ``day`` once every grace window reaching it has closed: (discrepancy_type, processor,
-    payout_id, bank_reference, processor_txn_id) of each settlement finding dated ``day``."""
+def expected_settlement(
+    config: SandboxConfig, day: date, stated_through: date | None = None
+) -> set[tuple[str, str, str | None, str | None, str | None]]:
+    """Ground truth for ``day`` once every grace window reaching it has closed, the bank having stated the
+    days through ``stated_through`` (default: the day's window, ``grace_span_days`` after it):
+    (discrepancy_type, processor, payout_id, bank_reference, processor_txn_id) of each settlement finding
+    dated ``day``. A late payout whose credit carries its trace id is matched once that credit is stated."""
+    stated_through = stated_through or day + timedelta(days=grace_span_days())
     expected = set()
     for payout in payouts_arriving(config, day):
         key = (payout.processor, payout.payout_id)
-        if payout.fault in ("missing", "late"):
+        late_credit = next((booked for booked, _ in credits_of(payout)), None) if payout.fault == "late" else None
+        if payout.fault == "missing" or (late_credit and (payout.trace is None or late_credit > stated_through)):
             expected.add(("payout_not_in_bank", *key, None, None))
         elif payout.fault == "bank_fee":
             expected.add(("payout_amount_mismatch", *key, payout.bank_reference, None))
@@ -243,8 +249,8 @@ def expected_settlement(config: SandboxConfig, day: date) -> set[tuple[str, str,
     if "paypal" in config.processors:  # PayPal's fee comes with the payment: dated as the payment
         expected |= {("fee_variance", "paypal", None, None, txn) for txn in world(config, "paypal", day).fee_variances}
     for payout in _candidates(config, day):
-        credits = [booked for booked, _ in _credits(payout) if booked == day]
-        if payout.fault == "late" and credits:
+        credits = [booked for booked, _ in credits_of(payout) if booked == day]
+        if payout.fault == "late" and credits and payout.trace is None:  # a traced one names its payout
             expected.add(("unexplained_bank_credit", payout.processor, None, payout.bank_reference, None))
         if payout.fault == "repeated_line" and len(credits) > 1:
             expected.add(("unexplained_bank_credit", payout.processor, None, payout.bank_reference, None))

@@ -104,9 +104,14 @@ def settle(
     window = windows(grace_business_days)
     with conn.transaction():
         lock_partition(conn, "payout_matches", "settlement", day)
-        payouts = settlement.payouts_between(conn, day - timedelta(days=window.lookback), day)
+        first, last = day - timedelta(days=window.lookback), day + timedelta(days=window.span)
+        payouts = settlement.payouts_between(conn, first, day)
         items = settlement.items_arriving(conn, day)
-        lines = settlement.lines_between(conn, day - timedelta(days=window.lookback), day + timedelta(days=window.span))
+        lines = settlement.lines_between(conn, first, last)
+        # a credit that names its payout by trace id is matched however late: the day's payouts' credits
+        # booked after the window, and the payouts from before it that the window's credits name
+        lines += settlement.lines_with_references(conn, [p.trace_id for p in payouts if p.trace_id], last)
+        payouts = settlement.payouts_with_traces(conn, [x.reference for x in lines if x.reference], first) + payouts
         stated = settlement.stated_through(conn)
         as_of = stated + timedelta(days=1) if stated else day
         of = {p.payout_id: p for p in payouts}
@@ -122,6 +127,8 @@ def settle(
         )  # fmt: skip
         arriving = {p.payout_id: p for p in payouts if p.arrival_date == day}
         settlement.replace_matches(conn, day, result.matches, arriving, {x.line_id: x for x in lines}, run_id)
+        findings.answer_late_payouts(conn, [(p.processor, p.payout_id, p.arrival_date) for p in result.arrived_late],
+                                     day, run_id)  # fmt: skip
         frame = settlement_frame(result.findings, rates)
         changes = {
             processor: findings.sync_discrepancies(

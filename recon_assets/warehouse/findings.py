@@ -169,6 +169,29 @@ def resolve_unfound(conn: psycopg.Connection, params: dict, found: Sequence[int]
     ).fetchall()
 
 
+def answer_late_payouts(conn: psycopg.Connection, late: Sequence[tuple[str, str, date]], day: date, run_id: str) -> int:
+    """Resolve as ``auto_matched`` the open ``payout_not_in_bank`` of each (processor, payout id, arrival date)
+    whose credit the bank booked late, on ``day``; audited. Returns how many were resolved."""
+    resolved = 0
+    for processor, payout_id, arrival in late:
+        rows = conn.execute(
+            """UPDATE discrepancies SET resolved_on = %(day)s, resolution = 'auto_matched', state = 'resolved',
+                   resolved_by = 'recon', resolved_at = now(),
+                   resolution_note = 'its credit arrived late, booked on ' || %(day)s || ' (run ' || %(run)s || ')'
+               WHERE discrepancy_type = 'payout_not_in_bank' AND processor_name = %(processor)s
+                 AND business_date = %(arrival)s AND payout_id = %(payout)s AND resolved_on IS NULL
+               RETURNING id""",
+            {"day": day, "run": run_id, "processor": processor, "arrival": arrival, "payout": payout_id},
+        ).fetchall()
+        for (ident,) in rows:
+            audit(conn, "settlement", "discrepancy_resolved", "discrepancies", str(ident),
+                  {"business_date": arrival.isoformat(), "processor": processor, "type": "payout_not_in_bank",
+                   "payout_id": payout_id, "run_id": run_id, "resolution": "auto_matched", "credit_booked_on":
+                   day.isoformat()})  # fmt: skip
+        resolved += len(rows)
+    return resolved
+
+
 def resolved_before(conn: psycopg.Connection, params: dict) -> set[int]:
     """Ids of the partition's findings of the run's types resolved by a run (not accepted by a person)."""
     rows = conn.execute(

@@ -69,6 +69,16 @@ def settled_days(conn: psycopg.Connection, day: date) -> dict[str, list[date]]:
     return days
 
 
+def _payouts(rows) -> list[Payout]:
+    return [Payout(p, pid, amount, currency.strip(), day, expected, trace, itemised)
+            for p, pid, amount, currency, day, expected, trace, itemised in rows]  # fmt: skip
+
+
+def _lines(rows) -> list[BankLine]:
+    return [BankLine(lid, ref, day, amount, currency.strip(), text, trace, account)
+            for lid, ref, day, amount, currency, text, trace, account in rows]  # fmt: skip
+
+
 def payouts_between(conn: psycopg.Connection, first: date, last: date) -> list[Payout]:
     """Every processor's payouts arriving from ``first`` to ``last``."""
     rows = conn.execute(
@@ -76,8 +86,18 @@ def payouts_between(conn: psycopg.Connection, first: date, last: date) -> list[P
            FROM payouts WHERE arrival_date BETWEEN %s AND %s ORDER BY arrival_date, processor_name, payout_id""",
         (first, last),
     ).fetchall()
-    return [Payout(p, pid, amount, currency.strip(), day, expected, trace, itemised)
-            for p, pid, amount, currency, day, expected, trace, itemised in rows]  # fmt: skip
+    return _payouts(rows)
+
+
+def payouts_with_traces(conn: psycopg.Connection, traces: Sequence[str], before: date) -> list[Payout]:
+    """Payouts arriving before ``before`` whose trace id is one of ``traces`` (a line that names them, late)."""
+    rows = conn.execute(
+        """SELECT processor_name, payout_id, amount_minor, currency, arrival_date, expected_in_bank, trace_id, itemised
+           FROM payouts WHERE trace_id = ANY(%s) AND arrival_date < %s
+           ORDER BY arrival_date, processor_name, payout_id""",
+        (list(traces), before),
+    ).fetchall()
+    return _payouts(rows)
 
 
 def items_arriving(conn: psycopg.Connection, day: date) -> list[PayoutItem]:
@@ -97,8 +117,18 @@ def lines_between(conn: psycopg.Connection, first: date, last: date) -> list[Ban
            FROM bank_statement_lines WHERE booking_date BETWEEN %s AND %s ORDER BY booking_date, line_id""",
         (first, last),
     ).fetchall()
-    return [BankLine(lid, ref, day, amount, currency.strip(), text, trace, account)
-            for lid, ref, day, amount, currency, text, trace, account in rows]  # fmt: skip
+    return _lines(rows)
+
+
+def lines_with_references(conn: psycopg.Connection, references: Sequence[str], after: date) -> list[BankLine]:
+    """Credits booked after ``after`` that carry one of ``references`` (a payout's trace id, arriving late)."""
+    rows = conn.execute(
+        """SELECT line_id, bank_reference, booking_date, amount_minor, currency, text, reference, account
+           FROM bank_statement_lines WHERE reference = ANY(%s) AND booking_date > %s AND amount_minor > 0
+           ORDER BY booking_date, line_id""",
+        (list(references), after),
+    ).fetchall()
+    return _lines(rows)
 
 
 def stated_through(conn: psycopg.Connection) -> date | None:

@@ -16,7 +16,7 @@ from recon_assets.defs.settlement.sensors import bank_statement_files, statement
 from recon_assets.domain.findings import Side, names
 from recon_assets.processors.registry import PROCESSORS
 from recon_assets.sandbox.bank_files import StatementEntry, write_bai2, write_camt053, write_mt940
-from recon_assets.sandbox.settlement import expected_settlement, payouts_arriving
+from recon_assets.sandbox.settlement import credits_of, expected_settlement, payouts_arriving
 from recon_assets.sandbox.world import SandboxConfig
 from recon_assets.services.settlement import windows
 from recon_assets_tests.defs.graph import LANDING, RECONCILING, materialize
@@ -202,7 +202,9 @@ def test_a_day_s_settlement_is_the_sandbox_s_ground_truth_once_its_windows_close
             "SELECT processor_name, sum(paid_out_minor) FROM cash_positions WHERE business_date = %s"
             " GROUP BY processor_name", (WEDNESDAY,)).fetchall())  # fmt: skip
     arriving = payouts_arriving(CASH, WEDNESDAY)
-    credited = [p for p in arriving if p.fault in ("", "composition", "bank_fee", "repeated_line")]
+    stated = WEDNESDAY + timedelta(days=windows().span)  # a late credit naming its payout, once stated, matches it
+    late = [p for p in arriving if p.fault == "late" and p.trace and next(day for day, _ in credits_of(p)) <= stated]
+    credited = [p for p in arriving if p.fault in ("", "composition", "bank_fee", "repeated_line")] + late
     assert sum(matched.values()) == len(credited) and matched["reference"] and matched["amount"]  # PayPal: by amount
     assert in_transit == 0  # the window has closed
     assert paid == {p: sum(x.amount_minor for x in credited if x.processor == p) for p in PROCESSORS}
@@ -234,3 +236,46 @@ def test_the_payout_match_judges_a_payout_taken_from_the_bank_and_an_itemised_on
         ("negative_payout", "square", "sq_debit", -4_500, None),
         ("payout_composition_mismatch", "square", "sq_empty", 12_000, 0),
     ]
+
+
+def test_a_late_payout_is_matched_by_its_trace_id_when_its_line_arrives(resources, warehouse_url):
+    """Square's payout of Thursday is due by Monday; its credit, carrying the payout's trace id, is booked on
+    Tuesday, past the window Thursday's match reads. Tuesday's match finds it, answers Thursday's "not in
+    bank", and raises no unexplained credit; Thursday matched again stays answered."""
+    from recon_assets.domain.settlement import BankLine, Payout, PayoutItem
+    from recon_assets.warehouse.bank import replace_account_day
+    from recon_assets.warehouse.settlement import replace_payouts
+
+    thursday, monday, tuesday = date(2026, 11, 19), date(2026, 11, 23), date(2026, 11, 24)
+    trace = "L2162599495"
+    with psycopg.connect(warehouse_url.libpq) as conn:
+        replace_payouts(conn, "square", thursday, [Payout("square", "sq_late", 939_930, "USD", thursday, True, trace,
+                                                          itemised=True)],
+                        [PayoutItem("sq_late", None, 939_930, item_id="e1")], "test")  # fmt: skip
+        interest = BankLine("OPERATING/2026-11-23/00000", "BI1", monday, 12, "USD", "RECON SANDBOX BANK INTEREST")
+        replace_account_day(conn, "OPERATING", monday, [interest], "monday.bai2", "test")
+
+    def open_findings(day):
+        with psycopg.connect(warehouse_url.libpq) as conn:
+            return conn.execute(
+                """SELECT discrepancy_type, payout_id, bank_reference FROM discrepancies
+                   WHERE business_date = %s AND resolved_on IS NULL""",
+                (day,),
+            ).fetchall()
+
+    assert materialize(resources, thursday, [asset_keys.PAYOUT_MATCHES]).success
+    assert open_findings(thursday) == [("payout_not_in_bank", "sq_late", None)]  # the window closed on Monday
+
+    credit = BankLine("OPERATING/2026-11-24/00000", "BR77", tuesday, 939_930, "USD", "SQUARE INC TRANSFER", trace)
+    with psycopg.connect(warehouse_url.libpq) as conn:
+        replace_account_day(conn, "OPERATING", tuesday, [credit], "tuesday.bai2", "test")
+    assert materialize(resources, tuesday, [asset_keys.PAYOUT_MATCHES]).success
+    assert open_findings(tuesday) == []  # the credit names its payout: not unexplained
+    assert open_findings(thursday) == []  # and Thursday's "not in bank" is answered
+    with psycopg.connect(warehouse_url.libpq) as conn:
+        (resolution,) = conn.execute(
+            "SELECT resolution || ': ' || resolution_note FROM discrepancies WHERE payout_id = 'sq_late'"
+        ).fetchone()
+    assert resolution.startswith("auto_matched: its credit arrived late, booked on 2026-11-24")
+    assert materialize(resources, thursday, [asset_keys.PAYOUT_MATCHES]).success  # matched again: still answered
+    assert open_findings(thursday) == []

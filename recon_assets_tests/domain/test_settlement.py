@@ -159,16 +159,20 @@ def test_a_fee_schedule_is_read_from_configuration_and_refuses_what_cannot_apply
             fee_schedule_from_json(bad, "FEES")
 
 
-def test_a_day_keeps_its_own_findings_and_a_reference_outside_the_window_does_not_match():
+def test_a_day_keeps_its_own_findings_and_a_late_credit_naming_its_payout_matches_it():
     monday = date(2026, 11, 23)
-    payouts = [payout("po_fri", 1_000, trace="T1"), payout("po_mon", 2_000, arrival=monday)]
+    payouts = [payout("po_fri", 1_000, trace="T1"), payout("po_mon", 2_000, arrival=monday),
+               payout("po_untraced", 3_000)]  # fmt: skip
     lines = [line("1", 1_000, date(2026, 11, 25), reference="T1"),  # the day after Friday's window closed
-             line("2", 2_000, monday)]  # fmt: skip
+             line("2", 2_000, monday), line("3", 3_000, date(2026, 11, 25))]  # fmt: skip
     args = {"schedule": FeeSchedule(), "as_of": date(2026, 12, 1), "processors": PROCESSORS}
     friday = settle_day(FRIDAY, payouts, [], lines, {}, [], **args)
-    assert kinds(friday) == {("payout_not_in_bank", "po_fri", None)}
+    # the late credit carries Friday's trace id: it is that payout's; an untraced one late is not matched
+    assert kinds(friday) == {("payout_not_in_bank", "po_untraced", None)}
+    assert [(m.payout_id, m.method) for m in friday.matches] == [("po_fri", BY_REFERENCE)]
     late_day = settle_day(date(2026, 11, 25), payouts, [], lines, {}, [], **args)
-    assert kinds(late_day) == {("unexplained_bank_credit", None, "BR1")}
+    assert kinds(late_day) == {("unexplained_bank_credit", None, "BR3")}
+    assert [p.payout_id for p in late_day.arrived_late] == ["po_fri"]  # Friday's "not in bank" is answered
     assert [(m.payout_id, m.method) for m in settle_day(monday, payouts, [], lines, {}, [], **args).matches] == [
         ("po_mon", BY_AMOUNT)
     ]
