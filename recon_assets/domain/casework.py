@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+
+from recon_assets.domain.money import FxRates
 
 
 class State(StrEnum):
@@ -85,3 +88,26 @@ def age_bucket(age_days: int) -> str:
         if age_days >= low and (high is None or age_days <= high):
             return label
     raise ValueError(f"negative age: {age_days}")
+
+
+AGING_COLUMNS = ["processor_name", "age_bucket", "severity", "open_count", "amount_at_risk"]
+
+
+def aging_table(open_findings: Sequence[tuple], policy: ExceptionPolicy, as_of: date, rates: FxRates) -> list[dict]:
+    """Open findings (processor, business date, at-risk minor units, their currency, amount at risk) as the
+    backlog: count and amount per processor, age bucket and severity, in bucket order. Each processor's rows
+    add up exactly to its open amount summed in minor units per currency and converted once."""
+    groups: dict[tuple[str, str, str], dict] = {}
+    for processor, business_date, minor, currency, amount in open_findings:
+        age = age_days(business_date, as_of)
+        key = (processor, age_bucket(age), policy.severity(amount, age).value)
+        group = groups.setdefault(key, {"open_count": 0, "minor": {}})
+        group["open_count"] += 1
+        group["minor"][currency] = group["minor"].get(currency, 0) + int(minor or 0)
+    order = {label: i for i, (label, _, _) in enumerate(AGE_BUCKETS)}
+    rows = []
+    for processor in sorted({key[0] for key in groups}):
+        keys = sorted((k for k in groups if k[0] == processor), key=lambda k: (order[k[1]], k[2]))
+        for key, amount in zip(keys, rates.shares([groups[k]["minor"] for k in keys]), strict=True):
+            rows.append(dict(zip(AGING_COLUMNS, (*key, groups[key]["open_count"], amount), strict=True)))
+    return rows

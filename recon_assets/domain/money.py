@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from iso4217 import Currency
@@ -104,6 +104,18 @@ class FxRates:
         """Sum of per-currency minor totals in the reporting currency, rounded once."""
         exact = sum((self.convert_exact(v, c) for c, v in minor_by_currency.items()), Decimal(0))
         return self.round(exact)
+
+    def shares(self, parts: Sequence[Mapping[str, int]]) -> list[Decimal]:
+        """Each part (minor units per currency) in the reporting currency, adding up exactly to ``total`` of
+        them all: every part converted exactly, the whole rounded once, and the rounding shared out to the
+        parts with the largest remainders (so a table's rows and its total never disagree by a cent)."""
+        exact = [sum((self.convert_exact(v, c) for c, v in part.items()), Decimal(0)) for part in parts]
+        quantum = Decimal(1).scaleb(-exponent(self.reporting_currency))
+        floors = [(value / quantum).to_integral_value(rounding=ROUND_FLOOR) * quantum for value in exact]
+        short = int((self.round(sum(exact, Decimal(0))) - sum(floors, Decimal(0))) / quantum)
+        for i in sorted(range(len(exact)), key=lambda i: exact[i] - floors[i], reverse=True)[:short]:
+            floors[i] += quantum
+        return floors
 
 
 # Fixed rates the sandbox and the default configuration use (USD per unit).

@@ -12,12 +12,10 @@ import psycopg
 from psycopg import sql
 
 from recon_assets.domain.casework import (
-    AGE_BUCKETS,
     MANUAL_RESOLUTIONS,
     ExceptionPolicy,
     Resolution,
     State,
-    age_bucket,
     age_days,
 )
 from recon_assets.warehouse import store
@@ -120,28 +118,14 @@ def resolve(conn: psycopg.Connection, ids: list[int], resolution: Resolution, no
     return len(changed)
 
 
-def aging(conn: psycopg.Connection, policy: ExceptionPolicy, as_of: date) -> pd.DataFrame:
-    """Exceptions open at the end of ``as_of``: count and amount by processor, age bucket and severity."""
-    frame = store.read_frame(
-        conn,
-        """SELECT processor_name, business_date, amount_at_risk FROM discrepancies
+def open_at(conn: psycopg.Connection, as_of: date) -> list[tuple]:
+    """Findings open at the end of ``as_of``: (processor, business date, at-risk minor units, their currency,
+    amount at risk)."""
+    return conn.execute(
+        """SELECT processor_name, business_date, at_risk_minor, at_risk_currency, amount_at_risk FROM discrepancies
            WHERE business_date <= %(d)s AND (resolved_on IS NULL OR resolved_on > %(d)s)""",
         {"d": as_of},
-    )
-    columns = ["processor_name", "age_bucket", "severity", "open_count", "amount_at_risk"]
-    if frame.empty:
-        return pd.DataFrame(columns=columns)
-    ages = [age_days(d, as_of) for d in frame["business_date"]]
-    frame["age_bucket"] = [age_bucket(a) for a in ages]
-    frame["severity"] = [policy.severity(m, a).value for m, a in zip(frame["amount_at_risk"], ages, strict=True)]
-    grouped = (
-        frame.groupby(["processor_name", "age_bucket", "severity"])
-        .agg(open_count=("amount_at_risk", "size"), amount_at_risk=("amount_at_risk", "sum"))
-        .reset_index()
-    )
-    order = {label: i for i, (label, _, _) in enumerate(AGE_BUCKETS)}
-    return grouped.sort_values(["processor_name", "age_bucket"], key=lambda c: c.map(order) if c.name == "age_bucket"
-                               else c).reset_index(drop=True)[columns]  # fmt: skip
+    ).fetchall()
 
 
 def history(conn: psycopg.Connection, exception_id: int) -> list[tuple]:

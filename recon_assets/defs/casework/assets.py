@@ -1,10 +1,12 @@
 """How long exceptions stay open: a daily picture by age bucket, severity and processor."""
 
 import dagster as dg
+import pandas as pd
 
 from recon_assets import asset_keys
 from recon_assets.defs.casework.resources import ExceptionPolicySettings
-from recon_assets.domain.casework import AGE_BUCKETS, Severity
+from recon_assets.defs.reconciliation.resources import ReconciliationSettings
+from recon_assets.domain.casework import AGE_BUCKETS, AGING_COLUMNS, Severity, aging_table
 from recon_assets.partitions import daily_partitions, partition_day, refresh_when_inputs_change
 from recon_assets.processors.registry import PROCESSORS
 from recon_assets.warehouse import casework
@@ -22,11 +24,16 @@ from recon_assets.warehouse.resource import WarehouseResource
     "business day), severity and processor: the backlog the finance team works down.",
 )
 def exception_aging(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, exception_policy: ExceptionPolicySettings
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    exception_policy: ExceptionPolicySettings,
+    reconciliation_settings: ReconciliationSettings,
 ) -> dg.MaterializeResult:
     day = partition_day(context)
     with warehouse.connection() as conn:
-        table = casework.aging(conn, exception_policy.policy(), day)
+        open_findings = casework.open_at(conn, day)
+    rows = aging_table(open_findings, exception_policy.policy(), day, reconciliation_settings.rates())
+    table = pd.DataFrame(rows, columns=AGING_COLUMNS)
     by_bucket = table.groupby("age_bucket")["open_count"].sum() if len(table) else {}
     by_severity = table.groupby("severity")["open_count"].sum() if len(table) else {}
     by_processor = table.groupby("processor_name")["open_count"].sum() if len(table) else {}

@@ -4,12 +4,15 @@ import json
 from datetime import timedelta
 
 import dagster as dg
+import pandas as pd
 
 from recon_assets import asset_keys
 from recon_assets.defs.casework.resources import ExceptionPolicySettings
+from recon_assets.defs.reconciliation.resources import ReconciliationSettings
 from recon_assets.defs.reporting.resources import ReportStore
 from recon_assets.defs.settlement.resources import SettlementSettings
 from recon_assets.domain import daily_summary as page
+from recon_assets.domain.casework import AGING_COLUMNS, aging_table
 from recon_assets.domain.charts import trend_chart_png
 from recon_assets.domain.reports import (
     PROCESSOR_FILES,
@@ -105,6 +108,7 @@ def daily_summary(
     report_store: ReportStore,
     exception_policy: ExceptionPolicySettings,
     settlement_settings: SettlementSettings,
+    reconciliation_settings: ReconciliationSettings,
 ) -> dg.MaterializeResult:
     day = partition_day(context)
     first = day - timedelta(days=TREND_DAYS - 1)
@@ -113,7 +117,10 @@ def daily_summary(
         summaries = runs.fetch_runs(conn, day, day)
         previous = runs.fetch_runs(conn, day - timedelta(days=1), day - timedelta(days=1))
         currency = summaries[0]["reporting_currency"].strip() if summaries else "USD"
-        backlog = casework.aging(conn, exception_policy.policy(), day)
+        backlog = pd.DataFrame(
+            aging_table(casework.open_at(conn, day), exception_policy.policy(), day, reconciliation_settings.rates()),
+            columns=AGING_COLUMNS,
+        )
         # the audit chain's head, published outside the database as its anchor: only over a chain that verifies
         try:
             head, head_uri = publish_head(conn, report_store, day)
