@@ -48,14 +48,31 @@ def nonempty(what: str):
     return parse
 
 
-def exception_id(text: str) -> int:
+def _day(text: str):
+    from datetime import date
+
     try:
-        value = int(text)
+        return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not an exception id: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"not an exception id: {text!r}")
-    return value
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (YYYY-MM-DD)") from None
+
+
+def positive(what: str):
+    """An argument type for a whole number above 0 (an id, a count)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}")
+        return value
+
+    return parse
+
+
+exception_id = positive("an exception id")
 
 
 def audit_head(text: str) -> str:
@@ -94,6 +111,37 @@ def _print_frame(frame, output: str) -> None:
     print(frame.assign(amount_at_risk=amounts)[EXCEPTION_COLUMNS].to_markdown(index=False, disable_numparse=True))
 
 
+def exception_fields(row: dict) -> dict[str, str]:
+    """One exception as a controller reads it: every amount in its own currency with that currency's
+    decimals (and the amount at risk in the reporting currency too), references, state and resolution."""
+    import pandas as pd
+
+    from recon_assets.domain.money import display
+
+    def money(minor_column: str, currency_column: str) -> str | None:
+        minor, currency = row.get(minor_column), row.get(currency_column)
+        return None if pd.isna(minor) or not currency else display(int(minor), currency.strip(), minor=True)
+
+    at_risk = money("at_risk_minor", "at_risk_currency")
+    reporting = display(row["amount_at_risk"], row["reporting_currency"].strip())
+    fields = {
+        "id": row["id"], "type": row["discrepancy_type"], "processor": row["processor_name"],
+        "business day": row["business_date"], "state": row["state"], "assigned to": row["assigned_to"],
+        "severity": row.get("severity"), "age (days)": row.get("age_days"), "sla breached": row.get("sla_breached"),
+        "processor record": row["processor_txn_id"], "processor amount": money("processor_amount_minor",
+                                                                               "processor_currency"),
+        "ledger entry": row["ledger_id"], "ledger amount": money("ledger_amount_minor", "ledger_currency"),
+        "payout": row["payout_id"], "bank reference": row["bank_reference"],
+        "expected": money("expected_minor", "at_risk_currency"), "actual": money("actual_minor", "at_risk_currency"),
+        "at risk": f"{at_risk} ({reporting})" if at_risk and not at_risk.endswith(row["reporting_currency"].strip())
+        else reporting,
+        "first detected": row["first_detected_on"], "last detected": row["last_detected_on"],
+        "resolved on": row["resolved_on"], "resolution": row["resolution"], "resolved by": row["resolved_by"],
+        "note": row["resolution_note"],
+    }  # fmt: skip
+    return {k: str(v) for k, v in fields.items() if v is not None and not (isinstance(v, float) and pd.isna(v))}
+
+
 def cmd_exceptions(args: argparse.Namespace) -> int:
     from recon_assets.domain.casework import ExceptionPolicy, Resolution
     from recon_assets.warehouse import casework
@@ -113,9 +161,9 @@ def cmd_exceptions(args: argparse.Namespace) -> int:
                 print(f"recon: no exception {', '.join(map(str, args.ids))}", file=sys.stderr)
                 return 1
             for row in frame.to_dict("records"):
-                print("\n".join(f"{k:>20}: {v}" for k, v in row.items()))
+                print("\n".join(f"{k:>20}: {v}" for k, v in exception_fields(row).items()))
                 print("             history:")
-                for created, actor, action, details in casework.history(conn, row["id"]):
+                for _, created, actor, action, details in casework.history(conn, row["id"]):
                     print(f"  {created:%Y-%m-%d %H:%M:%S} {actor:<12} {action:<22} {details}")
             return 0
         if not selection.narrows:
@@ -172,9 +220,33 @@ def published_anchors() -> list:
         return read_anchors(resources.store)
 
 
+def audit_log(args: argparse.Namespace) -> int:
+    """The audit log read back, a line per row, oldest first: all of it from ``--since``, or one item's."""
+    import json
+
+    from recon_assets.warehouse import audit, casework
+    from recon_assets.warehouse.database import connect, prepared_url
+
+    with connect(prepared_url()) as conn:
+        if args.item:
+            rows = [(i, at, actor, action, "discrepancies", str(args.item), details)
+                    for i, at, actor, action, details in casework.history(conn, args.item)]  # fmt: skip
+        else:
+            rows = audit.log(conn, args.since, args.limit)
+    if not rows:
+        print("(no audit rows)")
+    for ident, created, actor, action, entity, entity_id, details in rows:
+        print(f"{ident:>8} {created:%Y-%m-%d %H:%M:%S} {actor:<14} {action:<24} {entity}/{entity_id or '-'} "
+              f"{json.dumps(details, sort_keys=True)}")  # fmt: skip
+    return 0
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     from recon_assets.warehouse.audit import Anchor, verify_chain
     from recon_assets.warehouse.database import connect, prepared_url
+
+    if args.action == "log":
+        return audit_log(args)
 
     anchors = published_anchors()
     if args.published_head:
@@ -307,7 +379,11 @@ def add_parsers(sub, processors: tuple[str, ...]) -> None:
     statements.set_defaults(func=cmd_statements)
 
     audit = sub.add_parser("audit", help="the tamper-evident audit log")
-    audit.add_argument("action", choices=("verify",))
+    audit.add_argument("action", choices=("verify", "log"), help="verify the hash chain, or read the log")
+    audit.add_argument("--since", type=_day, help="log: rows written from this UTC day on (YYYY-MM-DD)")
+    audit.add_argument("--item", type=exception_id, help="log: the rows about one exception (its id)")
+    audit.add_argument("--limit", type=positive("a number of rows"), default=200, metavar="N",
+                       help="log: at most this many of the latest rows")  # fmt: skip
     audit.add_argument("--published-head", type=audit_head,
                        help="a head hash recorded earlier (e.g. in a daily summary report)")  # fmt: skip
     audit.set_defaults(func=cmd_audit)

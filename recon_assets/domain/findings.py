@@ -120,6 +120,7 @@ class Column:
 
 # A finding row, as the warehouse keeps it, the runs write it and the CSV lists it (in the CSV's order).
 FINDING_ROW: tuple[Column, ...] = (
+    Column("id", "bigint", Role.HISTORY, description="The exception's id, as recon exceptions show and assign take it"),
     Column("business_date", "date", Role.RUN),
     Column("processor_name", "text", Role.RUN),
     Column("discrepancy_type", "text", Role.KEY, description="The finding's type (finding_types)"),
@@ -145,6 +146,8 @@ FINDING_ROW: tuple[Column, ...] = (
         Role.HISTORY,
         description="How it was resolved: auto_matched by a later run, manual_match, or a person's reason",
     ),  # fmt: skip
+    Column("state", "text", Role.HISTORY, description="open, assigned or resolved (the exception workflow)"),
+    Column("assigned_to", "text", Role.HISTORY, description="The person or team working it"),
     Column("group_members", "text[]", Role.FACT, Side.TRANSACTION, "For a group finding: the ids of its members"),
     Column("payout_id", "text", Role.KEY, Side.SETTLEMENT, "The payout a cash finding is about"),
     Column("bank_reference", "text", Role.FACT, Side.SETTLEMENT, "The bank line's own reference"),

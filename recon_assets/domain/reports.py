@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pandas as pd
 
+from recon_assets.domain.casework import ExceptionPolicy, age_days
 from recon_assets.domain.findings import REPORT_COLUMNS, names
 from recon_assets.domain.money import exponent, format_major
 from recon_assets.domain.risk import RiskLevel
@@ -25,16 +26,19 @@ MONEY_COLUMNS = (
 )
 
 
-def _with_major_units(columns: tuple[str, ...]) -> tuple[str, ...]:
-    """Each minor-unit column followed by its major-unit twin."""
+def _csv_columns(columns: tuple[str, ...]) -> tuple[str, ...]:
+    """Each minor-unit column followed by its major-unit twin, and the state by the severity the exception
+    tools give it."""
     majors = {minor: major for minor, major, _ in MONEY_COLUMNS}
     out: list[str] = []
     for name in columns:
         out += [name, majors[name]] if name in majors else [name]
+        if name == "state":
+            out.append("severity")
     return tuple(out)
 
 
-CSV_COLUMNS = _with_major_units(REPORT_COLUMNS)
+CSV_COLUMNS = _csv_columns(REPORT_COLUMNS)
 
 COMPLIANCE_STATUS = {
     RiskLevel.LOW: "compliant",
@@ -58,11 +62,17 @@ def processor_files(processor: str, written: Mapping[str, str]) -> list[tuple[st
     return [(label, f"{processor}/{name}") for label, key, name in PROCESSOR_FILES if key in written]
 
 
-def discrepancies_csv(frame: pd.DataFrame) -> bytes:
-    """Every finding of the day, open or resolved, every type. Minor units are integers; each has its
+def discrepancies_csv(frame: pd.DataFrame, policy: ExceptionPolicy, as_of: date) -> bytes:
+    """Every finding of the day, open or resolved, every type, each with its exception id, state, severity
+    (``policy``'s, its age counted to ``as_of``) and assignee. Minor units are integers; each has its
     major-unit amount beside it with exactly its currency's decimals; the amount at risk in the reporting
     currency has that currency's."""
     out = frame.reindex(columns=list(REPORT_COLUMNS))
+    out["id"] = out["id"].astype("Int64")
+    out["severity"] = [
+        policy.severity(Decimal(a), age_days(d, as_of)).value if pd.notna(a) and pd.notna(d) else None
+        for a, d in zip(out["amount_at_risk"], out["business_date"], strict=True)
+    ]
     for minor, major, currency in MONEY_COLUMNS:
         out[minor] = out[minor].astype("Int64")
         out[major] = [

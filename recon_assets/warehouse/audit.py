@@ -122,3 +122,15 @@ def alert_handled(conn: psycopg.Connection, dedup_key: str, occurrence: str) -> 
         (dedup_key, occurrence, list(ALERT_OUTCOMES)),
     ).fetchone()
     return bool(found)
+
+
+def log(conn: psycopg.Connection, since: date | None = None, limit: int = 200) -> list[tuple]:
+    """The audit log's rows, oldest first, from ``since`` (a UTC day) on, at most ``limit`` of the latest:
+    (id, created_at, actor, action, entity, entity_id, details)."""
+    rows = conn.execute(
+        """SELECT id, created_at, actor, action, entity, entity_id, details FROM audit_logs
+           WHERE %(since)s::date IS NULL OR created_at >= %(since)s::date
+           ORDER BY id DESC LIMIT %(limit)s""",
+        {"since": since, "limit": limit},
+    ).fetchall()
+    return rows[::-1]

@@ -3,6 +3,7 @@ Every change is audited."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -24,6 +25,9 @@ COLUMNS = (
     "id", "processor_name", "business_date", "discrepancy_type", "processor_txn_id", "ledger_id",
     "amount_at_risk", "reporting_currency", "state", "assigned_to", "resolution", "resolved_by",
     "resolution_note", "first_detected_on", "last_detected_on", "resolved_on",
+    # the original figures, each in its own currency, and the cash side's references
+    "processor_amount_minor", "processor_currency", "ledger_amount_minor", "ledger_currency", "at_risk_minor",
+    "at_risk_currency", "expected_minor", "actual_minor", "payout_id", "bank_reference",
 )  # fmt: skip
 
 
@@ -129,11 +133,16 @@ def open_at(conn: psycopg.Connection, as_of: date) -> list[tuple]:
 
 
 def history(conn: psycopg.Connection, exception_id: int) -> list[tuple]:
-    """The audit trail of one exception: (created_at, actor, action, details), oldest first."""
+    """The audit trail of one exception, oldest first: its own rows (detected again, assigned, resolved,
+    reopened) and the manual matches that resolved or reopened it. (id, created_at, actor, action, details)."""
+    mentioned = json.dumps([exception_id])
     return conn.execute(
-        """SELECT created_at, actor, action, details FROM audit_logs
-           WHERE entity = 'discrepancies' AND entity_id = %s ORDER BY id""",
-        (str(exception_id),),
+        """SELECT id, created_at, actor, action, details FROM audit_logs
+           WHERE (entity = 'discrepancies' AND entity_id = %(id)s)
+              OR (entity = 'manual_matches' AND (details->'resolved_discrepancies' @> %(mentioned)s::jsonb
+                                                 OR details->'reopened_discrepancies' @> %(mentioned)s::jsonb))
+           ORDER BY id""",
+        {"id": str(exception_id), "mentioned": mentioned},
     ).fetchall()
 
 

@@ -15,6 +15,7 @@ from recon_assets import asset_keys, cli
 from recon_assets.definitions import build_definitions
 from recon_assets.defs.alerting.resources import AlertChannels, SesEmailResource, SlackWebhookResource
 from recon_assets.defs.casework.sensors import exception_sla_alerts
+from recon_assets.domain.money import display
 from recon_assets.warehouse import matches, store
 from recon_assets.warehouse.database import prepared_url
 from recon_assets_tests.defs.graph import materialize
@@ -85,6 +86,17 @@ def test_assign_resolve_reappear_reopen(reconciled_day, warehouse_url, recon):
     assert history == ["exception_assigned", "exception_resolved", "discrepancy_reopened"]
     code, out = recon("exceptions", "show", str(ident))
     assert code == 0 and "discrepancy_reopened" in out and "bob" in out
+    ((minor, currency, at_risk, reporting),) = rows(
+        warehouse_url, "SELECT processor_amount_minor, processor_currency, amount_at_risk, reporting_currency "
+        "FROM discrepancies WHERE id = %s", ident)  # fmt: skip
+    shown = {
+        line.split(": ", 1)[0].strip(): line.split(": ", 1)[1]
+        for line in out.split("history:")[0].splitlines()
+        if ": " in line
+    }
+    assert shown["processor amount"] == display(minor, currency.strip(), minor=True)  # e.g. 12,979.05 EUR
+    assert shown["type"] == "missing_in_ledger" and shown["state"] == "open" and "ledger amount" not in shown
+    assert shown["at risk"].endswith(display(at_risk, reporting.strip()) + (")" if currency.strip() != "USD" else ""))
 
 
 def test_a_finding_s_records_are_shown_as_received(reconciled_day, warehouse_url, recon):
@@ -285,6 +297,23 @@ def test_a_manual_match_survives_a_re_run_and_an_unmatch_reopens_what_it_resolve
     assert audit == [("manual_match", "ana", note), ("manual_unmatch", "ana", "wrong customer after all")]
     code, _ = recon("audit", "verify")
     assert code == 0
+
+    # an exception's history and the audit log name the matches that resolved and reopened it
+    code, out = recon("exceptions", "show", str(explained[0]))
+    history = out.split("history:")[1]
+    assert code == 0 and [a for a in ("manual_match", "manual_unmatch") if a in history] == [
+        "manual_match",
+        "manual_unmatch",
+    ]
+    code, out = recon("audit", "log", "--item", str(explained[0]))
+    actions = [line.split()[4] for line in out.splitlines()]
+    assert code == 0 and actions[:2] == ["manual_match", "manual_unmatch"], out
+    assert all(line.split()[5] == f"discrepancies/{explained[0]}" for line in out.splitlines())
+    code, out = recon("audit", "log", "--since", date.today().isoformat(), "--limit", "3")
+    assert code == 0 and len(out.splitlines()) == 3
+    with pytest.raises(SystemExit) as refused:  # argparse's own exit: one line, status 2
+        recon("audit", "log", "--limit", "0")
+    assert refused.value.code == 2
 
 
 def test_a_manual_match_of_records_never_landed_is_refused(reconciled_day, warehouse_url, recon):

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from recon_assets.domain import daily_summary, findings, reports
+from recon_assets.domain.casework import ExceptionPolicy
 from recon_assets.domain.findings import FindingType, Side, finding_type, finding_types, names
 from recon_assets.domain.money import FxRates
 from recon_assets.domain.risk import RiskThresholds
@@ -37,7 +38,10 @@ def csv_types(kinds) -> list[str]:
           "at_risk_minor": 100, "at_risk_currency": "USD", "amount_at_risk": Decimal("1.00"),
           "reporting_currency": "USD"} for i, kind in enumerate(kinds)]
     )  # fmt: skip
-    return [row["discrepancy_type"] for row in csv.DictReader(io.StringIO(reports.discrepancies_csv(frame).decode()))]
+    return [
+        row["discrepancy_type"]
+        for row in csv.DictReader(io.StringIO(reports.discrepancies_csv(frame, ExceptionPolicy(), DAY).decode()))
+    ]
 
 
 def test_every_type_reaches_the_run_row_the_json_the_csv_and_the_summary():

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from recon_assets.domain import daily_summary as page
+from recon_assets.domain.casework import ExceptionPolicy
 from recon_assets.domain.charts import trend_chart_png, trend_series
 from recon_assets.domain.reports import CSV_COLUMNS, discrepancies_csv, processor_files, report_path, summary_json
 from recon_assets.domain.settlement import CashPosition
@@ -40,12 +41,18 @@ def test_json_keeps_the_original_structure_with_exact_amounts():
 
 def test_csv_has_every_column_and_exact_minor_and_major_units():
     frame = pd.DataFrame(
-        [{"discrepancy_type": "amount_mismatch", "processor_txn_id": "ch_1", "at_risk_minor": 12345678901234,
-          "at_risk_currency": "KWD", "processor_amount_minor": 6656.0, "processor_currency": "JPY",
-          "ledger_amount_minor": None, "amount_at_risk": Decimal("40123456789.1"), "reporting_currency": "USD"}]
+        [{"id": 4711, "business_date": date(2026, 11, 20), "discrepancy_type": "amount_mismatch",
+          "processor_txn_id": "ch_1", "at_risk_minor": 12345678901234, "at_risk_currency": "KWD",
+          "processor_amount_minor": 6656.0, "processor_currency": "JPY", "ledger_amount_minor": None,
+          "amount_at_risk": Decimal("40123456789.1"), "reporting_currency": "USD", "state": "assigned",
+          "assigned_to": "team:ledger-ops"}]
     )  # fmt: skip
-    (row,) = csv.DictReader(io.StringIO(discrepancies_csv(frame).decode()))
-    assert tuple(row) == CSV_COLUMNS
+    (row,) = csv.DictReader(io.StringIO(discrepancies_csv(frame, ExceptionPolicy(), date(2026, 11, 21)).decode()))
+    assert tuple(row) == CSV_COLUMNS and CSV_COLUMNS[0] == "id"
+    # the row leads to its exception: recon exceptions assign 4711 --to ...
+    assert (row["id"], row["state"], row["severity"], row["assigned_to"]) == (
+        "4711", "assigned", "critical", "team:ledger-ops",
+    )  # fmt: skip
     assert (row["at_risk_minor"], row["at_risk_amount"]) == ("12345678901234", "12345678901.234")
     assert (row["processor_amount_minor"], row["processor_amount"]) == ("6656", "6656")  # never 6656.0
     assert (row["ledger_amount_minor"], row["ledger_amount"]) == ("", "")

@@ -1,7 +1,7 @@
 """The day's reports: per processor a discrepancies CSV and a JSON summary, and one cross-processor summary."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pandas as pd
@@ -54,7 +54,10 @@ def build_report_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         ),
     )
     def reconciliation_report(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource, report_store: ReportStore
+        context: dg.AssetExecutionContext,
+        warehouse: WarehouseResource,
+        report_store: ReportStore,
+        exception_policy: ExceptionPolicySettings,
     ) -> dg.MaterializeResult:
         day = partition_day(context)
         with warehouse.connection() as conn:
@@ -64,7 +67,10 @@ def build_report_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             rows = findings.report_rows(conn, spec.name, day)
             document = summary_json(summaries[0])
             bodies = {
-                "discrepancies_csv": (discrepancies_csv(rows), "text/csv"),
+                "discrepancies_csv": (
+                    discrepancies_csv(rows, exception_policy.policy(), datetime.now(UTC).date()),
+                    "text/csv",
+                ),
                 "summary_json": (json.dumps(document, indent=2).encode(), "application/json"),
             }
             uris = {
