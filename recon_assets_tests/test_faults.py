@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import date, datetime, timedelta
 
@@ -195,3 +196,43 @@ def test_a_killed_run_is_marked_failed_and_its_pool_slot_freed(warehouse_url, ho
             workspace.instance = instance
             list(execute_concurrency_slots_iteration(workspace, logger))
             assert instance.event_log_storage.get_concurrency_info("stripe_api").claimed_slots == []
+
+
+def test_ctrl_c_during_landing_judges_nothing_and_a_re_run_completes_the_day(warehouse_url, home, tmp_path):
+    """Ctrl-C while Stripe's day lands: one line, exit 130, and nothing judged from partial data (no run
+    summary, no finding, no daily summary, no alert); the next run of the day starts clean and completes."""
+    env = base_env(warehouse_url, home, tmp_path, 300)
+    world = SandboxConfig(daily_volume=300)
+    landing = threading.Event()
+
+    def slow(exchange, n):
+        landing.set()
+        time.sleep(0.3)  # a slow API: the landing is still running when the user presses Ctrl-C
+
+    def judged():
+        with psycopg.connect(warehouse_url.libpq) as conn:
+            return [conn.execute(query, (DAY,)).fetchone()[0] for query in (
+                "SELECT count(*) FROM reconciliation_runs WHERE run_date = %s",
+                "SELECT count(*) FROM discrepancies WHERE business_date = %s",
+                "SELECT count(*) FROM audit_logs WHERE action LIKE 'alert_%%' AND %s IS NOT NULL",
+            )]  # fmt: skip
+
+    with SandboxServer(world) as sandbox, MisbehavingProxy(sandbox.url) as proxy:
+        env = stripe_through(env, proxy.url, sandbox, world, tmp_path)
+        proxy.rules["/v1/charges"] = slow
+        process = recon_process(env, "run", "--date", DAY.isoformat())
+        assert landing.wait(180), "Stripe's landing never started"
+        time.sleep(1)
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends: the whole foreground group
+        code, out, err = finish(process, 120)
+        assert code == 130 and err.splitlines()[-1] == "recon: interrupted", out + err
+        assert "Traceback" not in err and "succeeded" not in out.split("FAILED")[-1], out + err
+        assert judged() == [0, 0, 0]
+        assert not list((tmp_path / "reports").rglob("daily_summary.*"))
+
+        del proxy.rules["/v1/charges"]
+        code, out, err = finish(recon_process(env, "run", "--date", DAY.isoformat()), 600)
+    assert code == 1 and "has ERROR findings" in err, out + err  # it ran whole (the sandbox plants cash findings)
+    runs, findings, _ = judged()
+    assert runs == len(PROCESSORS) and findings > 0
+    assert list((tmp_path / "reports").rglob("daily_summary.md"))

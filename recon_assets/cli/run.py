@@ -4,10 +4,14 @@ settled reconciled; then the day landed, reconciled, settled and reported), with
 
 from __future__ import annotations
 
+import _thread
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TextIO
@@ -117,6 +121,21 @@ def _reason(error) -> str:
     return rest if rest and "." in prefix and " " not in prefix else first
 
 
+class _Stopped(Exception):
+    """A run of the day's plan failed: what follows it would judge partial data, so it does not run."""
+
+
+def _interrupted(result) -> bool:
+    """Whether Ctrl-C (or SIGINT, SIGTERM) stopped the run: Dagster fails its step and returns, so we ask."""
+    import dagster as dg
+
+    return any(
+        e.event_type == dg.DagsterEventType.STEP_FAILURE and e.step_failure_data.error is not None
+        and e.step_failure_data.error.cls_name == "DagsterExecutionInterruptedError"
+        for e in result.all_events
+    )  # fmt: skip
+
+
 def _preflight(definitions) -> None:
     """Settings that would fail every step fail here first, in one line, before anything runs."""
     import dagster as dg
@@ -176,6 +195,8 @@ def run_day(
                 raise_on_error=False,
                 **partition,
             )
+            if not result.success and _interrupted(result):
+                raise KeyboardInterrupt  # nothing more runs, nothing is announced: recon says "interrupted"
             print(f"recon: {span}: {'succeeded' if result.success else 'FAILED'} (run {result.run_id})", file=out)
             results.append(result)
             if days == [day.isoformat()]:  # the day's own checks (its neighbours' are their days')
@@ -183,13 +204,18 @@ def run_day(
                     f"{e.check_name} on {e.asset_key.to_user_string()}" for e in result.get_asset_check_evaluations()
                     if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
                 )  # fmt: skip
+            if not result.success:
+                raise _Stopped
 
     with dg.DagsterInstance.get() as instance:
         fetched = fetch_plan(day, processors)
-        execute(fetched)
-        landed = {first for first, _, keys in fetched if asset_keys.LEDGER_TRANSACTIONS in keys}
-        execute(settled_plan(day, settled_days(definitions, day), processors, landed))
-        execute([(day, day, whole_day(processors))])
+        try:  # all or nothing: after a failed run, nothing is reconciled, settled or summed up from partial data
+            execute(fetched)
+            landed = {first for first, _, keys in fetched if asset_keys.LEDGER_TRANSACTIONS in keys}
+            execute(settled_plan(day, settled_days(definitions, day), processors, landed))
+            execute([(day, day, whole_day(processors))])
+        except _Stopped:
+            print(f"recon: {day.isoformat()}: stopped after a failed run: nothing judged from partial data", file=out)
         print(f"recon: alerts: {send_alerts(instance, definitions, results)}", file=out)
     return DayOutcome(all(r.success for r in results), failed_checks)
 
@@ -268,10 +294,33 @@ def day_table(day: date, processors: Sequence[str] | None = None) -> str | None:
                       *(["recon: its files:", *(f"  {uri}" for uri in files)] if files else [])])  # fmt: skip
 
 
+@contextlib.contextmanager
+def ctrl_c_reaches_recon_only() -> Iterator[None]:
+    """Ctrl-C signals the terminal's whole process group: the helper processes Dagster starts to capture each
+    step's output would each die printing a traceback. SIGINT is blocked while the day runs (processes
+    started meanwhile inherit the block) and a thread of recon's waits for it, then interrupts recon's main
+    thread as the signal would have: one process stops, and says so in one line."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+
+    def relay() -> None:
+        signal.sigwait({signal.SIGINT})
+        _thread.interrupt_main(signal.SIGINT)
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    threading.Thread(target=relay, name="ctrl-c", daemon=True).start()  # it inherits the block: sigwait needs it
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Exit 0: the day ran and no ERROR check failed; 1: it ran, and ERROR checks failed (named); 3: a run
     failed, the day is incomplete. (2: refused before running; 130: interrupted; see ``main``.)"""
-    outcome = run_day(args.date, args.processors, verbose=args.verbose)
+    with ctrl_c_reaches_recon_only():
+        outcome = run_day(args.date, args.processors, verbose=args.verbose)
     table = day_table(args.date, args.processors)
     if table:
         print(table)
