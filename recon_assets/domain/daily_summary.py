@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pandas as pd
@@ -48,7 +48,8 @@ class DailySummary:
     at_risk: str
     missing: int
     processors: Sequence[ProcessorDay]
-    changes: Sequence[str]  # since the day before, in words
+    changes: Sequence[str]  # since the last day reconciled before it, in words
+    compared_with: date | None = None  # that day (None: there is none)
     backlog: Sequence[Mapping[str, str]] = ()  # open exceptions by processor, age and severity
     cash: Sequence[Mapping[str, str]] = ()  # the cash position per processor and currency, formatted
     chart: str | None = None
@@ -58,6 +59,13 @@ class DailySummary:
     # type -> label, in report order; the missing ones are shown in bold
     finding_labels: Mapping[str, str] = field(default_factory=lambda: {k.name: k.label for k in finding_types()})
     missing_types: Sequence[str] = field(default_factory=lambda: [k.name for k in finding_types() if k.missing])
+
+    @property
+    def since(self) -> str:
+        """The day-over-day comparison's subject: the day before, or the last day reconciled, named."""
+        if self.compared_with is None or self.compared_with == self.day - timedelta(days=1):
+            return "Since the day before"
+        return f"Since {self.compared_with.isoformat()}, the last day reconciled before it"
 
     @property
     def mode_line(self) -> str:
@@ -165,6 +173,7 @@ def build_daily_summary(
         missing=sum(p.missing for p in processors),
         processors=processors,
         changes=changes_since(runs, previous, currency, names),
+        compared_with=previous[0]["run_date"] if previous else None,
         backlog=_backlog(aging, currency, names),
         cash=_cash(cash, names),
         chart=chart,
@@ -185,7 +194,7 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]
 def markdown(summary: DailySummary) -> str:
     lines = [f"# Reconciliation summary for {summary.day.isoformat()}", "", f"_{summary.mode_line}_", "",
              f"{_badge_md(summary.level)} · {summary.headline}", "",
-             f"Since the day before: {'; '.join(summary.changes)}.", ""]  # fmt: skip
+             f"{summary.since}: {'; '.join(summary.changes)}.", ""]  # fmt: skip
     if not summary.processors:
         lines += ["_No processor was reconciled for this day._", ""]
     else:

@@ -75,6 +75,7 @@ def land_day(
                 preview = landing.landed_preview(conn, table, source, day, PREVIEW_ROWS)
             else:  # exactly the rows this transaction wrote into the emptied partition: no need to scan it again
                 totals, preview = written.totals, written.preview()
+            landing.record_landed(conn, source, day, sum(c for c, _ in totals.values()), run_id)
             store.audit(
                 conn, "ingestion", "partition_replaced", table.name, f"{source}/{day.isoformat()}",
                 {"run_id": run_id, "rows_deleted": deleted, "rows_written": sum(c for c, _ in totals.values()),

@@ -20,8 +20,9 @@ from recon_assets.domain.money import FxRates
 from recon_assets.domain.risk import RiskThresholds
 from recon_assets.domain.rules import MatchingRules
 from recon_assets.domain.summary import summarise_day
+from recon_assets.processors.registry import LEDGER
 from recon_assets.stopwatch import Stopwatch
-from recon_assets.warehouse import findings, matches, runs, store
+from recon_assets.warehouse import findings, landing, matches, runs, store
 from recon_assets.warehouse.locks import lock_partition
 from recon_assets.warehouse.urls import DatabaseUrl
 
@@ -33,6 +34,10 @@ class ReconciledDay:
     changes: dict[str, int]  # inserted, reopened, resolved
     day_records: int  # the processor's records of the day itself (the window holds its neighbours too)
     stopwatch: Stopwatch
+
+
+class DayIncomplete(RuntimeError):
+    """A day whose sources are not all landed: judging it would report what was never fetched as missing."""
 
 
 def reconcile_day(
@@ -50,6 +55,13 @@ def reconcile_day(
     stopwatch = Stopwatch()
     with conn.transaction():
         lock_partition(conn, "discrepancies", processor, day)
+        missing = landing.unlanded(conn, [(processor, day), (LEDGER.name, day)])
+        if missing:
+            raise DayIncomplete(
+                f"{processor} {day.isoformat()} is not reconciled: "
+                + ", ".join(f"{source} {landed_day.isoformat()}" for source, landed_day in missing)
+                + " not landed yet (materialise its landing first)"
+            )
         with stopwatch.part("read"):
             processor_frame, ledger_frame = findings.load_window(conn, url, processor, day)
             links = matches.active_links(conn, processor)

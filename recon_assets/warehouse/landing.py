@@ -66,6 +66,27 @@ def clear_partition(conn: psycopg.Connection, table: LandingTable, source: str, 
     return delete_partition(conn, table.name, table.partition(source, day))
 
 
+def record_landed(conn: psycopg.Connection, source: str, day: date, records: int, run_id: str) -> None:
+    """The source's day is landed, with so many records, by this run (in the landing's transaction)."""
+    conn.execute(
+        """INSERT INTO landed_days (source, business_date, records, dagster_run_id) VALUES (%s, %s, %s, %s)
+           ON CONFLICT (source, business_date) DO UPDATE SET records = EXCLUDED.records,
+               dagster_run_id = EXCLUDED.dagster_run_id, landed_at = now()""",
+        (source, day, records, run_id),
+    )
+
+
+def unlanded(conn: psycopg.Connection, wanted: Sequence[tuple[str, date]]) -> list[tuple[str, date]]:
+    """Of (source, day) pairs, those never landed, in the order given."""
+    rows = conn.execute(
+        """SELECT source, business_date FROM landed_days
+           WHERE (source, business_date) IN (SELECT * FROM unnest(%s::text[], %s::date[]))""",
+        ([source for source, _ in wanted], [day for _, day in wanted]),
+    ).fetchall()
+    landed = set(rows)
+    return [pair for pair in wanted if pair not in landed]
+
+
 def copy_pages(conn: psycopg.Connection, source: str, day: date, pages: Sequence[tuple], run_id: str) -> int:
     """The responses as received: (page_no, endpoint, list_key, zstd-compressed body) each."""
     rows = [(source, day, page_no, endpoint, key, "zstd", body, run_id) for page_no, endpoint, key, body in pages]

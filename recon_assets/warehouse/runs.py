@@ -76,6 +76,12 @@ def fetch_runs(conn: psycopg.Connection, first: date, last: date, processor: str
         ).fetchall()
 
 
+def last_reconciled_before(conn: psycopg.Connection, day: date) -> list[dict]:
+    """The reconciliation_runs rows of the last day before ``day`` that was reconciled (none: no such day)."""
+    (last,) = conn.execute("SELECT max(run_date) FROM reconciliation_runs WHERE run_date < %s", (day,)).fetchone()
+    return fetch_runs(conn, last, last) if last else []
+
+
 def trend(conn: psycopg.Connection, first: date, last: date) -> pd.DataFrame:
     """Amount at risk and missing count per processor and reconciled day, for the trend chart."""
     return read_frame(

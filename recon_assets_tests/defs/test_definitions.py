@@ -188,6 +188,25 @@ def test_a_day_mostly_unreadable_is_not_reconciled(resources):
     assert "stripe/discrepancies" not in materialized
 
 
+def test_a_day_whose_sources_never_landed_is_not_reconciled_and_says_which(resources, warehouse_url):
+    """A day reconciled before its sources landed (a backfill's neighbour, an automation tick) judges nothing:
+    one line naming what is missing, and no finding, run summary or check from what was never fetched."""
+    result = materialize(resources, DAY, [asset_keys.discrepancies("stripe"), asset_keys.reconciliation_summary(
+        "stripe")], raise_on_error=False)  # fmt: skip
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert failure.step_failure_data.user_failure_data.description == (
+        f"stripe {DAY} is not reconciled: stripe {DAY}, ledger {DAY} not landed yet (materialise its landing first)"
+    )
+    assert result.get_asset_check_evaluations() == []
+    with psycopg.connect(warehouse_url.libpq) as conn:
+        counts = [conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 - fixed names
+                  for table in ("discrepancies", "reconciliation_runs", "transaction_outcomes")]  # fmt: skip
+    assert counts == [0, 0, 0]
+    assert materialize(resources, DAY, [asset_keys.LEDGER_TRANSACTIONS, asset_keys.raw_transactions("stripe"),
+                                        asset_keys.discrepancies("stripe")]).success  # landed: reconciled  # fmt: skip
+
+
 LARGE = SandboxConfig(daily_volume=40, extra_payments=(("JPY", 1_500_000), ("USD", 200_000_000)))
 
 

@@ -140,7 +140,8 @@ def test_summary_and_alert_fit_a_desktop_and_a_phone_and_link_to_files_that_exis
     assert "processor_name" not in text and "age_bucket" not in text  # people's words, not column names
     for processor in PROCESSORS:
         assert f'href="{processor}/discrepancies.csv"' in text and f'href="{processor}/summary.json"' in text
-    assert "Since the day before: no reconciled day before it to compare with." in text  # the 19th was skipped
+    # the 19th was not reconciled: the 18th, the last day that was, is the comparison, and it is named
+    assert f"Since {DAY - timedelta(days=2)}, the last day reconciled before it: " in text
 
 
 @pytest.mark.parametrize("sandbox_config", [BUSY])

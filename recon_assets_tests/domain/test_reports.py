@@ -109,3 +109,13 @@ def test_the_trend_chart_draws_each_reconciled_day_and_a_gap_for_the_others():
     assert image.shape[:2] == (576, 900)  # 10 x 6.4 inches at 90 dpi
     line = np.all(np.abs(image[..., :3] - matplotlib.colors.to_rgb("C0")) < 0.02, axis=-1)  # the first series
     assert line.sum() > 50  # its markers and its legend are drawn (none on an empty chart)
+
+
+def test_the_day_over_day_comparison_names_the_last_day_reconciled_when_it_is_not_the_day_before():
+    earlier = [RUN | {"run_date": date(2026, 11, 17), "total_discrepancy_amount": Decimal("1000.00")}]
+    summary = page.build_daily_summary(date(2026, 11, 20), [RUN], earlier, "USD", names={"stripe": "Stripe"}, files={})
+    assert "Since 2026-11-17, the last day reconciled before it: +234.50 USD at risk" in page.markdown(summary)
+    assert "Since 2026-11-17, the last day reconciled before it" in page.html(summary)
+    day_before = [RUN | {"run_date": date(2026, 11, 19)}]
+    summary = page.build_daily_summary(date(2026, 11, 20), [RUN], day_before, "USD", names={}, files={})
+    assert "Since the day before: " in page.markdown(summary)

@@ -25,7 +25,7 @@ from recon_assets.partitions import (
     settlement_window,
 )
 from recon_assets.processors.registry import PROCESSORS, SourceSpec
-from recon_assets.services.reconciliation import reconcile_day, summarise
+from recon_assets.services.reconciliation import DayIncomplete, reconcile_day, summarise
 from recon_assets.warehouse import findings
 from recon_assets.warehouse.resource import WarehouseResource
 
@@ -96,11 +96,14 @@ def build_reconciliation_assets(spec: SourceSpec) -> list[dg.AssetsDefinition]:
     ):
         day = partition_day(context)
         rates = reconciliation_settings.rates()
-        with warehouse.connection() as conn:
-            reconciled = reconcile_day(
-                conn, warehouse.url(), spec.name, day, context.run.run_id,
-                rules=reconciliation_settings.rules(spec.name), rates=rates,
-            )  # fmt: skip
+        try:
+            with warehouse.connection() as conn:
+                reconciled = reconcile_day(
+                    conn, warehouse.url(), spec.name, day, context.run.run_id,
+                    rules=reconciliation_settings.rules(spec.name), rates=rates,
+                )  # fmt: skip
+        except DayIncomplete as exc:  # one line; no finding, summary or check from what was never fetched
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
         result, priced, changes = reconciled.result, reconciled.priced, reconciled.changes
         type_counts = result.discrepancy_counts()
         at_risk = total_at_risk(result.discrepancies, rates)

@@ -121,7 +121,7 @@ def daily_summary(
     with warehouse.connection() as conn:
         trend = runs.trend(conn, first, day)
         summaries = runs.fetch_runs(conn, day, day)
-        previous = runs.fetch_runs(conn, day - timedelta(days=1), day - timedelta(days=1))
+        previous = runs.last_reconciled_before(conn, day)  # a day not reconciled is skipped, and named
         currency = summaries[0]["reporting_currency"].strip() if summaries else "USD"
         backlog = pd.DataFrame(
             aging_table(casework.open_at(conn, day), exception_policy.policy(), day, reconciliation_settings.rates()),
