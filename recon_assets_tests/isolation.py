@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-KEPT = {"RECON_TEST_DATABASE_URL", "RECON_REQUIRE_BROWSER"}  # the suite's own switches
+KEPT = {"RECON_TEST_DATABASE_URL", "RECON_REQUIRE_BROWSER", "RECON_SCREENSHOT_DIR"}  # the suite's own switches
 # every variable recon reads, as .env.example lists them (and DAGSTER_HOME, which places everything else)
 USERS_SETTINGS = re.compile(r"^(RECON_|STRIPE_|PAYPAL_|SQUARE_|LEDGER_|REPORTS_BUCKET$|BANK_STATEMENTS_|"
                             r"OPERATIONS_EMAIL$|ALERT_FROM_EMAIL$|SLACK_WEBHOOK_URL$|DAGSTER_HOME$)")  # fmt: skip
