@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from psycopg import sql
 
 from recon_assets.domain.casework import KEPT_WHEN_FOUND_AGAIN
-from recon_assets.domain.findings import REPORT_COLUMNS, Column, Role, finding_columns
+from recon_assets.domain.findings import PAYOUT_NOT_IN_BANK, REPORT_COLUMNS, Column, Role, finding_columns
 from recon_assets.domain.matching import LEDGER_SCHEMA, PROCESSOR_SCHEMA
 from recon_assets.warehouse.store import audit, copy_table, delete_partition, read_arrow, read_frame
 from recon_assets.warehouse.urls import DatabaseUrl
@@ -178,14 +178,21 @@ def answer_late_payouts(conn: psycopg.Connection, late: Sequence[tuple[str, str,
             """UPDATE discrepancies SET resolved_on = %(day)s, resolution = 'auto_matched', state = 'resolved',
                    resolved_by = 'recon', resolved_at = now(),
                    resolution_note = 'its credit arrived late, booked on ' || %(day)s || ' (run ' || %(run)s || ')'
-               WHERE discrepancy_type = 'payout_not_in_bank' AND processor_name = %(processor)s
+               WHERE discrepancy_type = %(type)s AND processor_name = %(processor)s
                  AND business_date = %(arrival)s AND payout_id = %(payout)s AND resolved_on IS NULL
                RETURNING id""",
-            {"day": day, "run": run_id, "processor": processor, "arrival": arrival, "payout": payout_id},
+            {
+                "day": day,
+                "run": run_id,
+                "processor": processor,
+                "arrival": arrival,
+                "payout": payout_id,
+                "type": PAYOUT_NOT_IN_BANK,
+            },
         ).fetchall()
         for (ident,) in rows:
             audit(conn, "settlement", "discrepancy_resolved", "discrepancies", str(ident),
-                  {"business_date": arrival.isoformat(), "processor": processor, "type": "payout_not_in_bank",
+                  {"business_date": arrival.isoformat(), "processor": processor, "type": PAYOUT_NOT_IN_BANK,
                    "payout_id": payout_id, "run_id": run_id, "resolution": "auto_matched", "credit_booked_on":
                    day.isoformat()})  # fmt: skip
         resolved += len(rows)
