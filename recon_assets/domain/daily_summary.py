@@ -56,6 +56,7 @@ class DailySummary:
     audit_head: str | None = None
     mode: str = "sandbox"  # RECON_MODE: generated data, or the real services
     fees_unchecked: Sequence[str] = ()  # "<processor> <currency>" charged with no fee rate configured
+    not_reconciled: Sequence[str] = ()  # processors with no reconciliation of the day: its sources not all landed
     # type -> label, in report order; the missing ones are shown in bold
     finding_labels: Mapping[str, str] = field(default_factory=lambda: {k.name: k.label for k in finding_types()})
     missing_types: Sequence[str] = field(default_factory=lambda: [k.name for k in finding_types() if k.missing])
@@ -79,6 +80,9 @@ class DailySummary:
     def headline(self) -> str:
         count = len(self.processors)
         return f"{self.at_risk} at risk across {count} processor{'s' * (count != 1)}, {self.missing} missing"
+
+
+NOT_RECONCILED = "its day is not complete: nothing is judged for it, and the level above leaves it out"
 
 
 def worst_level(runs: Sequence[Mapping]) -> RiskLevel:
@@ -180,6 +184,7 @@ def build_daily_summary(
         audit_head=audit_head,
         mode=mode,
         fees_unchecked=[f"{names.get(p, p)} {c}" for p, c in fees_unchecked],
+        not_reconciled=[name for p, name in names.items() if p not in {run["processor_name"] for run in runs}],
     )
 
 
@@ -194,6 +199,8 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]
 def markdown(summary: DailySummary) -> str:
     lines = [f"# Reconciliation summary for {summary.day.isoformat()}", "", f"_{summary.mode_line}_", "",
              f"{_badge_md(summary.level)} · {summary.headline}", "",
+             *([f"**Not reconciled:** {', '.join(summary.not_reconciled)} ({NOT_RECONCILED})", ""]
+               if summary.not_reconciled else []),
              f"{summary.since}: {'; '.join(summary.changes)}.", ""]  # fmt: skip
     if not summary.processors:
         lines += ["_No processor was reconciled for this day._", ""]
@@ -228,4 +235,4 @@ def markdown(summary: DailySummary) -> str:
 
 
 def html(summary: DailySummary) -> str:
-    return render("daily_summary.html.j2", summary=summary)
+    return render("daily_summary.html.j2", summary=summary, not_reconciled_reason=NOT_RECONCILED)

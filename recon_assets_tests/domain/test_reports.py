@@ -119,3 +119,16 @@ def test_the_day_over_day_comparison_names_the_last_day_reconciled_when_it_is_no
     day_before = [RUN | {"run_date": date(2026, 11, 19)}]
     summary = page.build_daily_summary(date(2026, 11, 20), [RUN], day_before, "USD", names={}, files={})
     assert "Since the day before: " in page.markdown(summary)
+
+
+def test_a_processor_whose_day_was_not_reconciled_is_named_not_left_out():
+    summary = page.build_daily_summary(date(2026, 11, 20), [RUN], [], "USD",
+                                       names={"stripe": "Stripe", "square": "Square"}, files={})  # fmt: skip
+    assert summary.not_reconciled == ["Square"]
+    assert (
+        "**Not reconciled:** Square (its day is not complete: nothing is judged for it, and the level above "
+        "leaves it out)"
+    ) in page.markdown(summary)
+    assert "<strong>Not reconciled:</strong> Square (its day is not complete" in page.html(summary)
+    whole = page.build_daily_summary(date(2026, 11, 20), [RUN], [], "USD", names={"stripe": "Stripe"}, files={})
+    assert "Not reconciled" not in page.markdown(whole) + page.html(whole)
