@@ -37,10 +37,16 @@ PARTITIONS_PER_RUN = 31  # a backfill fetches a month of payouts or statements p
 DAYS_CHANGED = "other_days_changed"  # booking days whose lines a run replaced, beyond its own partitions
 
 
-def take_in_delivered(warehouse: WarehouseResource, files: BankStatementFiles, run_id: str) -> list[TakenIn]:
-    """Every statement file delivered and not taken in before, each on its own (see services.statements)."""
+def take_in_delivered(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                      files: BankStatementFiles) -> list[TakenIn]:  # fmt: skip
+    """Every statement file delivered and not taken in before, each on its own (see services.statements); a
+    quarantined one is logged with its reason."""
     with warehouse.connection() as conn:
-        return take_in_new(conn, files.files(), files.get, run_id)
+        taken = take_in_new(conn, files.files(), files.get, context.run.run_id)
+    for t in taken:
+        if t.reason:
+            context.log.warning(f"bank statement {t.name} quarantined: {t.reason}")
+    return taken
 
 
 def taken_in_metadata(taken: list[TakenIn], own_days: Iterable[date] = ()) -> dict[str, dg.MetadataValue]:
@@ -72,10 +78,7 @@ def taken_in_metadata(taken: list[TakenIn], own_days: Iterable[date] = ()) -> di
 def statement_files(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, bank_statements: BankStatementFiles
 ):
-    taken = take_in_delivered(warehouse, bank_statements, context.run.run_id)
-    for t in taken:
-        if t.reason:
-            context.log.warning(f"bank statement {t.name} quarantined: {t.reason}")
+    taken = take_in_delivered(context, warehouse, bank_statements)
     with warehouse.connection() as conn:
         conflicts = bank.conflicts(conn, context.run.run_id)
     return dg.MaterializeResult(
@@ -102,10 +105,7 @@ def statement_lines(
 ):
     days = partition_days(context)
     bank_statements.deliver_sandbox_statements(days)
-    taken = take_in_delivered(warehouse, bank_statements, context.run.run_id)
-    for t in taken:
-        if t.reason:
-            context.log.warning(f"bank statement {t.name} quarantined: {t.reason}")
+    taken = take_in_delivered(context, warehouse, bank_statements)
     with warehouse.connection() as conn:
         by_day = {day.isoformat(): bank.lines_of_day(conn, day) for day in days}
     lines = [x for day_lines in by_day.values() for x in day_lines]
