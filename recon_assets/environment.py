@@ -22,6 +22,14 @@ def from_environment(**fields: Any) -> dict[str, Any]:
     return bound
 
 
+# the sandbox's account, the same for every source and the bank: each resource field's variable
+SANDBOX_SETTINGS = {
+    "sandbox_seed": dg.EnvVar.int("RECON_SANDBOX_SEED"),
+    "sandbox_daily_volume": dg.EnvVar.int("RECON_SANDBOX_DAILY_VOLUME"),
+    "sandbox_stripe_converts": "RECON_SANDBOX_STRIPE_CONVERTS",
+}
+
+
 def misconfigured(message: str) -> dg.Failure:
     """A configuration error as a step failure: one line naming the setting, and not retried."""
     return dg.Failure(description=message, allow_retries=False)

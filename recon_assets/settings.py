@@ -178,6 +178,21 @@ def check_live_run(processors) -> None:
         raise ConfigurationError(f"RECON_MODE=live and these are not set: {', '.join(missing)}")
 
 
+def check_stripe_converts(raw: str) -> None:
+    """``RECON_SANDBOX_STRIPE_CONVERTS``: ISO currencies, comma-separated, that the sandbox's Stripe account
+    converts into USD (USD itself is not converted)."""
+    variable = "RECON_SANDBOX_STRIPE_CONVERTS"
+    for code in (c.strip() for c in raw.split(",") if c.strip()):
+        if code != code.upper() or not is_known_currency(code) or code == "USD":
+            raise ConfigurationError(
+                f"{variable}={raw!r}: {code!r} is not a currency to convert into USD (ISO 4217 codes in upper "
+                "case, comma-separated, USD excluded)"
+            )
+
+
+LIST_SETTINGS: dict[str, Callable[[str], None]] = {"RECON_SANDBOX_STRIPE_CONVERTS": check_stripe_converts}
+
+
 def validate_settings() -> None:
     """Check every setting that is set; the first bad one raises ``ConfigurationError`` naming it."""
     recon_mode()
@@ -185,7 +200,7 @@ def validate_settings() -> None:
         raw = os.environ.get(variable, "")
         if raw.strip():
             bounds.read(variable, raw)
-    for variable, check in JSON_SETTINGS.items():
+    for variable, check in (JSON_SETTINGS | LIST_SETTINGS).items():
         raw = os.environ.get(variable, "")
         if raw.strip():
             check(raw)

@@ -7,16 +7,19 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from recon_assets.domain.money import SANDBOX_RATES_TO_USD
-from recon_assets.domain.settlement import FeeRate
+from recon_assets.domain.settlement import SANDBOX_FEE_RATE
 from recon_assets.processors.registry import PROCESSORS, SOURCES
 from recon_assets.sandbox.server import SANDBOX_CREDENTIALS
 from recon_assets.sandbox.settlement import statement_files
 from recon_assets.sandbox.world import SandboxConfig
 from recon_assets.services.settlement import windows
 
-# the fee every sandbox processor charges in USD, configured as a user would
-SANDBOX_FEE_SCHEDULE = {p: {"USD": {"percent": str(FeeRate.percent), "fixed_minor": FeeRate.fixed_minor}}
-                        for p in PROCESSORS}  # fmt: skip
+# the fee every sandbox processor charges in USD (more on a charge converted into USD), configured as a user would
+SANDBOX_FEE_SCHEDULE = {
+    p: {"USD": {"percent": str(SANDBOX_FEE_RATE.percent), "fixed_minor": SANDBOX_FEE_RATE.fixed_minor,
+                "cross_currency_percent": str(SANDBOX_FEE_RATE.cross_currency_percent)}}
+    for p in PROCESSORS
+}  # fmt: skip
 
 
 def deliver_statements(bank: Path, config: SandboxConfig, around: date, after: int = 0) -> Path:

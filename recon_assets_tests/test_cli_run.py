@@ -16,7 +16,7 @@ import pytest
 from recon_assets.domain.findings import Side, names
 from recon_assets.processors.registry import PROCESSORS, SOURCES
 from recon_assets.sandbox.settlement import expected_settlement
-from recon_assets.sandbox.world import expected_findings
+from recon_assets.sandbox.world import SandboxConfig, expected_findings
 from recon_assets.warehouse.database import MIGRATIONS
 from recon_assets.warehouse.embedded import stop_embedded_server
 from recon_assets_tests.live import SANDBOX_FEE_SCHEDULE, deliver_statements, live_env
@@ -77,6 +77,11 @@ def settlement_findings(url, day: date) -> set[tuple]:
         ).fetchall())  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    "sandbox_config",
+    [SandboxConfig(daily_volume=120), SandboxConfig(daily_volume=120, stripe_converts=("EUR", "GBP"))],
+    ids=["own-currency", "stripe-settles-eur-gbp-in-usd"],
+)
 def test_recon_run_against_configured_servers_finds_exactly_the_truth(
     real_mode_env, sandbox, sandbox_config, warehouse_url, tmp_path
 ):

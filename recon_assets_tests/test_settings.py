@@ -32,6 +32,10 @@ BAD = [
     ("RECON_FX_RATES_JSON", '["EUR"]', "RECON_FX_RATES_JSON must be a JSON object, got list"),
     ("RECON_TOLERANCE_MINOR_JSON", '{"USD": -1}', "RECON_TOLERANCE_MINOR_JSON.USD=-1: a tolerance is a whole number"),
     ("RECON_MATCHING_RULES_JSON", '{"square": {"exact_referenc": {}}}', "RECON_MATCHING_RULES_JSON: square: unknown"),
+    ("RECON_FEE_SCHEDULE_JSON", '{"stripe": {"USD": {"cross_currency_percent": "-1.5"}}}', "must be >= 0"),
+    ("RECON_SANDBOX_STRIPE_CONVERTS", "EUR,gbp", "RECON_SANDBOX_STRIPE_CONVERTS='EUR,gbp': 'gbp' is not a currency "
+     "to convert into USD"),
+    ("RECON_SANDBOX_STRIPE_CONVERTS", "USD", "'USD' is not a currency to convert into USD"),
 ]  # fmt: skip
 
 
@@ -47,7 +51,9 @@ def test_a_bad_setting_stops_the_definitions_in_one_line_naming_it(variable, val
 GOOD = {
     "RECON_PAYOUT_GRACE_BUSINESS_DAYS": "0",
     "RECON_FEE_TOLERANCE_MINOR": "3",
-    "RECON_FEE_SCHEDULE_JSON": '{"paypal": {"USD": {"percent": "3.49", "fixed_minor": 49}}}',
+    "RECON_FEE_SCHEDULE_JSON": '{"paypal": {"USD": {"percent": "3.49", "fixed_minor": 49}}, '
+    '"stripe": {"USD": {"percent": "2.9", "fixed_minor": 30, "cross_currency_percent": "1.5"}}}',
+    "RECON_SANDBOX_STRIPE_CONVERTS": "EUR, GBP",
     "RECON_FX_RATES_JSON": '{"USD": "1", "EUR": "1.08"}',
     "RECON_TOLERANCE_MINOR_JSON": '{"JPY": 1}',
 }
@@ -57,8 +63,11 @@ def test_good_settings_pass(monkeypatch):
     for name, value in GOOD.items():
         monkeypatch.setenv(name, value)
     validate_settings()
-    settings = build_definitions().resources["settlement_settings"]
+    resources = build_definitions().resources
+    settings = resources["settlement_settings"]
     assert settings.grace_business_days == 0
+    assert settings.schedule().rate("stripe", "USD").fee(10_000, converted=True) == 470  # 4.4 % + 30
+    assert resources["stripe_api"].process_config_and_initialize().sandbox_config().stripe_converts == ("EUR", "GBP")
 
 
 def test_recon_says_it_in_one_line_before_it_runs_anything(monkeypatch, capsys):

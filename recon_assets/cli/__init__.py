@@ -11,6 +11,7 @@ import contextlib
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
@@ -20,7 +21,7 @@ from recon_assets.cli.doctor import add_parser as add_doctor_parser
 from recon_assets.cli.instance import cmd_dev
 from recon_assets.cli.run import cmd_report, cmd_run
 from recon_assets.processors.registry import PROCESSORS
-from recon_assets.sandbox.world import SandboxConfig
+from recon_assets.sandbox.world import SandboxConfig, account_config
 from recon_assets.warehouse.urls import ConfigurationError, one_line
 
 
@@ -82,7 +83,8 @@ def cmd_db(args: argparse.Namespace) -> int:
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from recon_assets.sandbox.server import SandboxServer, warm_day
 
-    config = SandboxConfig(seed=args.seed, daily_volume=args.daily_volume, processors=tuple(args.processors))
+    account = account_config(args.seed, args.daily_volume, args.stripe_converts)
+    config = replace(account, processors=tuple(args.processors))
     if args.warm:  # the day generated before the server answers, so no caller waits for it
         warm_day(config, args.warm)
     server = SandboxServer(config, args.host, args.port)
@@ -159,6 +161,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=SandboxConfig.seed)
     serve.add_argument("--daily-volume", type=int, default=SandboxConfig.daily_volume)
     serve.add_argument("--latency-ms", type=float, default=0.0)
+    serve.add_argument("--stripe-converts", default=os.environ.get("RECON_SANDBOX_STRIPE_CONVERTS", ""),
+                       metavar="EUR,GBP", help="currencies the Stripe account settles in USD")  # fmt: skip
     serve.add_argument("--processors", nargs="+", choices=tuple(PROCESSORS), default=list(SandboxConfig.processors))
     serve.add_argument("--warm", type=business_date, help="generate this day before answering")
     serve.set_defaults(func=cmd_sandbox)

@@ -130,9 +130,14 @@ def _backlog(aging: pd.DataFrame | None, currency: str, names: Mapping[str, str]
 
 
 def _cash(positions: Sequence[CashPosition], names: Mapping[str, str]) -> list[dict[str, str]]:
+    """The cash rows; where some volume was converted, a column gives each position's charges in the
+    currencies they were presented in."""
+    converted = any(c != p.currency for p in positions for c, _ in p.presented)
     return [
         {"Processor": names.get(p.processor, p.processor), "Currency": p.currency,
-         **{label: display(getattr(p, column), p.currency, minor=True) for column, label in CASH_COLUMNS.items()}}
+         **{label: display(getattr(p, column), p.currency, minor=True) for column, label in CASH_COLUMNS.items()},
+         **({"Presented as": " · ".join(display(amount, c, minor=True) for c, amount in p.presented)}
+            if converted else {})}
         for p in positions
     ]  # fmt: skip
 

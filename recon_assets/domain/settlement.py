@@ -80,6 +80,9 @@ class PayoutItem:
     fee_minor: int = 0  # the processor's fee on it, as the processor reports it
     item_id: str = ""  # the processor's id of the item (Stripe's balance transaction, Square's payout entry)
     occurred_at: datetime | None = None  # when the movement it settles happened, as the processor says
+    # the rate the processor converted the movement at (presentment to the payout's currency), when it did:
+    # the item's amounts are then the settled ones, in the payout's currency
+    exchange_rate: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -234,13 +237,23 @@ def paid_out_not_booked(
 
 @dataclass(frozen=True)
 class FeeRate:
+    """A processor's fee in one currency (the currency the fee is taken in): a percent of the charge, plus
+    ``cross_currency_percent`` more when the charge was presented in another currency and converted, rounded
+    once half-up to the minor unit, plus a fixed part."""
+
     percent: Decimal = Decimal("2.9")
     fixed_minor: int = 30
+    cross_currency_percent: Decimal = Decimal(0)
 
-    def fee(self, amount_minor: int) -> int:
-        """The fee on a charge: the percent part rounded half-up to the minor unit, plus the fixed part."""
-        variable = (Decimal(abs(amount_minor)) * self.percent / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    def fee(self, amount_minor: int, converted: bool = False) -> int:
+        """The fee on a charge of ``amount_minor`` (the settled amount when ``converted``)."""
+        percent = self.percent + (self.cross_currency_percent if converted else 0)
+        variable = (Decimal(abs(amount_minor)) * percent / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
         return int(variable) + self.fixed_minor
+
+
+# the sandbox's schedule, every processor's in USD: 2.9 % + 30, and 1.5 % more on a converted charge
+SANDBOX_FEE_RATE = FeeRate(cross_currency_percent=Decimal("1.5"))
 
 
 @dataclass(frozen=True)
@@ -254,7 +267,7 @@ class FeeSchedule:
 
     def rate(self, processor: str, currency: str) -> FeeRate | None:
         own = self.rates.get(processor, {})
-        return own.get(currency) or (FeeRate() if currency == self.default_currency else None)
+        return own.get(currency) or (SANDBOX_FEE_RATE if currency == self.default_currency else None)
 
     def unchecked(self, charged: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         """Of (processor, currency) pairs charged, those the schedule has no rate for, sorted."""
@@ -263,7 +276,8 @@ class FeeSchedule:
 
 @dataclass(frozen=True)
 class ChargeFee:
-    """A charge and the fee its processor took on it, dated as the finding would be."""
+    """A charge and the fee its processor took on it, dated as the finding would be: the amount and the fee
+    in the currency the fee was taken in (the settlement currency, ``converted`` from the charge's own)."""
 
     processor: str
     processor_txn_id: str
@@ -271,6 +285,7 @@ class ChargeFee:
     amount_minor: int
     currency: str
     fee_minor: int
+    converted: bool = False
 
 
 def fee_variances(
@@ -285,7 +300,7 @@ def fee_variances(
         rate = schedule.rate(processor, currency)
         if rate is None:
             continue
-        expected = rate.fee(amount)
+        expected = rate.fee(amount, charge.converted)
         if abs(fee - expected) > tolerance_minor:
             found.append(SettlementFinding(
                 FEE_VARIANCE, processor, day, abs(fee - expected), currency, processor_txn_id=txn_id,
@@ -299,25 +314,27 @@ class FeeScheduleError(ValueError):
 
 
 def fee_schedule_from_json(value: Mapping, where: str, default_currency: str | None = "USD") -> FeeSchedule:
-    """``{"stripe": {"USD": {"percent": "2.9", "fixed_minor": 30}}}``: rates per processor and currency (with
-    the default rate in ``default_currency`` for the rest, unless None)."""
+    """``{"stripe": {"USD": {"percent": "2.9", "fixed_minor": 30, "cross_currency_percent": "1.5"}}}``: rates
+    per processor and the currency the fee is taken in (with the sandbox's rate in ``default_currency`` for
+    the rest, unless None); ``cross_currency_percent`` (optional) is added on charges converted into it."""
     rates: dict[str, dict[str, FeeRate]] = {}
+    fields = "{percent, fixed_minor, cross_currency_percent}"
     for processor, currencies in value.items():
         if not isinstance(currencies, Mapping):
             raise FeeScheduleError(f"{where}.{processor}: expected an object of currencies")
         for currency, rate in currencies.items():
-            if not isinstance(rate, Mapping) or set(rate) - {"percent", "fixed_minor"}:
-                raise FeeScheduleError(f"{where}.{processor}.{currency}: expected {{percent, fixed_minor}}")
+            named = f"{where}.{processor}.{currency}"
+            if not isinstance(rate, Mapping) or set(rate) - {"percent", "fixed_minor", "cross_currency_percent"}:
+                raise FeeScheduleError(f"{named}: expected {fields}")
             try:
                 percent = Decimal(str(rate.get("percent", "0")))
+                cross = Decimal(str(rate.get("cross_currency_percent", "0")))
                 fixed = int(rate.get("fixed_minor", 0))
             except (ArithmeticError, ValueError, TypeError):
-                raise FeeScheduleError(
-                    f"{where}.{processor}.{currency}: percent and fixed_minor must be numbers"
-                ) from None
-            if not percent.is_finite() or percent < 0 or fixed < 0:
-                raise FeeScheduleError(f"{where}.{processor}.{currency}: percent and fixed_minor must be >= 0")
-            rates.setdefault(processor, {})[currency.upper()] = FeeRate(percent, fixed)
+                raise FeeScheduleError(f"{named}: {fields} must be numbers") from None
+            if not (percent.is_finite() and cross.is_finite()) or min(percent, cross, fixed) < 0:
+                raise FeeScheduleError(f"{named}: {fields} must be >= 0")
+            rates.setdefault(processor, {})[currency.upper()] = FeeRate(percent, fixed, cross)
     return FeeSchedule(rates, default_currency)
 
 
@@ -379,7 +396,9 @@ def grace_span_days(grace_business_days: int = DEFAULT_GRACE_BUSINESS_DAYS) -> i
 
 @dataclass(frozen=True)
 class CashPosition:
-    """One processor's cash in one currency on one day: what its payments brought in, and what was paid out."""
+    """One processor's cash in one currency on one day: what its payments brought in, and what was paid out.
+    The currency is the one they settled in; ``presented`` gives the charges' volume in each currency they
+    were presented in (converted ones included), so a converted volume shows where it came from."""
 
     processor: str
     currency: str
@@ -389,25 +408,46 @@ class CashPosition:
     net_minor: int = 0  # gross + refunds - fees
     paid_out_minor: int = 0  # payouts arriving that day that the bank credited
     in_transit_minor: int = 0  # payouts arriving that day not yet in the bank, their window still open
+    presented: tuple[tuple[str, int], ...] = ()  # (presentment currency, charges in its minor units), sorted
+
+
+@dataclass(frozen=True)
+class Activity:
+    """A processor's payments of a day that went through, settled in ``currency``, presented in ``presented_in``."""
+
+    processor: str
+    currency: str
+    presented_in: str
+    gross_minor: int  # charges, in the settlement currency
+    refunds_minor: int
+    fees_minor: int
+    presented_minor: int  # the charges in the presentment currency
 
 
 def cash_positions(
-    activity: Iterable[tuple[str, str, int, int, int]],
+    activity: Iterable[Activity],
     arriving: Iterable[Payout],
     matched: Iterable[str],
     in_transit: Iterable[str],
 ) -> list[CashPosition]:
-    """Per processor and currency: the day's activity ((processor, currency, gross, refunds, fees)) and its
-    payouts, paid out (matched to a bank credit) or in transit."""
-    positions: dict[tuple[str, str], dict[str, int]] = {}
-    for processor, currency, gross, refunds, fees in activity:
-        positions[(processor, currency)] = {"gross_minor": gross, "refunds_minor": refunds, "fees_minor": fees,
-                                            "net_minor": gross + refunds - fees}  # fmt: skip
+    """Per processor and settlement currency: the day's activity and its payouts, paid out (matched to a bank
+    credit) or in transit."""
+    positions: dict[tuple[str, str], dict] = {}
+    for a in activity:
+        position = positions.setdefault((a.processor, a.currency), {"presented": {}})
+        net = a.gross_minor + a.refunds_minor - a.fees_minor
+        for name, value in (("gross_minor", a.gross_minor), ("refunds_minor", a.refunds_minor),
+                            ("fees_minor", a.fees_minor), ("net_minor", net)):  # fmt: skip
+            position[name] = position.get(name, 0) + value
+        position["presented"][a.presented_in] = position["presented"].get(a.presented_in, 0) + a.presented_minor
     matched, in_transit = set(matched), set(in_transit)
     for payout in arriving:
         state = "paid_out_minor" if payout.payout_id in matched else "in_transit_minor" if (
             payout.payout_id in in_transit) else None  # fmt: skip
         if state:
-            position = positions.setdefault((payout.processor, payout.currency), {})
+            position = positions.setdefault((payout.processor, payout.currency), {"presented": {}})
             position[state] = position.get(state, 0) + payout.amount_minor
-    return [CashPosition(p, c, **values) for (p, c), values in sorted(positions.items())]
+    return [
+        CashPosition(p, c, **{**values, "presented": tuple(sorted(values["presented"].items()))})
+        for (p, c), values in sorted(positions.items())
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 import numpy as np
@@ -95,6 +96,8 @@ class StripeBalanceTransaction(BaseModel):
     reporting_category: str | None = None
     source: str | None = None
     created: int | None = None
+    # set when Stripe converted the movement: amount, fee and net are then in the balance's currency, settled
+    exchange_rate: Decimal | None = Field(default=None, gt=0, allow_inf_nan=False)
 
 
 class StripePayoutList(BaseModel):
@@ -175,7 +178,7 @@ class StripeClient(SourceClient):
                 items.append(PayoutItem(
                     p.id, t.source if kind != OTHER else None, _iso(t.net, t.currency), kind,
                     _iso(t.amount, t.currency), _iso(t.fee, t.currency), t.id,
-                    datetime.fromtimestamp(t.created, tz=UTC) if t.created is not None else None,
+                    datetime.fromtimestamp(t.created, tz=UTC) if t.created is not None else None, t.exchange_rate,
                 ))  # fmt: skip
         return payouts, items
 

@@ -2,9 +2,11 @@
 arriving, the ledger's payout and fee entries, and the settlement faults planted in them with the
 findings they must produce (issue 14).
 
-- Stripe pays a day's succeeded movements out per currency two business days later, Square per location
-  and currency the next business day; PayPal's withdrawal of a day is initiated the next calendar day
-  (its arrival date). A payout's amount is the sum of its items' nets (charges net of fees, refunds).
+- Stripe pays a day's succeeded movements out per settlement currency two business days later (the
+  currencies of ``stripe_converts`` converted into USD at the day's rate, its fee taken on the settled
+  amount), Square per location and currency the next business day; PayPal's withdrawal of a day is
+  initiated the next calendar day (its arrival date). A payout's amount is the sum of its items' nets
+  (charges net of fees, refunds).
 - The bank credits each payout on its arrival date into the account of its currency; every account also
   books a credit and a debit that are no processor's, every day.
 - Per arrival day (with ``settlement_faults``), one payout each: the bank deducts its fee (a payout that
@@ -18,13 +20,19 @@ import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
 from recon_assets.domain.money import exponent
-from recon_assets.domain.settlement import DEFAULT_GRACE_BUSINESS_DAYS, add_business_days, grace_span_days
+from recon_assets.domain.settlement import (
+    DEFAULT_GRACE_BUSINESS_DAYS,
+    SANDBOX_FEE_RATE,
+    add_business_days,
+    grace_span_days,
+)
 from recon_assets.sandbox.bank_files import StatementEntry, write_bai2, write_camt053, write_mt940
-from recon_assets.sandbox.world import _B62, SandboxConfig, _random_text, _rng, world
+from recon_assets.sandbox.world import _B62, SandboxConfig, _random_text, _rng, usd_rate, world
 
 PAYOUT_BUSINESS_DAYS = {"stripe": 2, "square": 1}  # from the movements' day; PayPal: the next calendar day
 COUNTERPARTY = {"stripe": "STRIPE", "square": "SQUARE INC", "paypal": "PAYPAL"}
@@ -37,6 +45,7 @@ ACCOUNTS = {
 }  # fmt: skip
 WRITERS = {"bai2": (write_bai2, ".bai2"), "camt053": (write_camt053, ".xml"), "mt940": (write_mt940, ".mt940")}
 PAYOUT_FAULTS = ("bank_fee", "composition", "missing", "late", "failed", "repeated_line")
+STRIPE_DEFAULT_CURRENCY = "USD"  # where the Stripe account settles what it converts (``stripe_converts``)
 LOOKBACK_DAYS = 7  # a payout arrives at most this many days after its movements' day
 
 
@@ -50,6 +59,7 @@ class SandboxItem:
     net_minor: int
     created: datetime
     parent_id: str | None = None  # for a refund: the charge it refunds
+    exchange_rate: Decimal | None = None  # set when converted: the amounts are then the settled ones
 
 
 @dataclass(frozen=True)
@@ -78,9 +88,26 @@ def arrival_of(processor: str, movement_day: date) -> date:
     return movement_day + timedelta(days=1)
 
 
+def _settled(config: SandboxConfig, processor: str, currency: str, day: date) -> tuple[str, Decimal | None]:
+    """The currency a processor's movements in ``currency`` settle in, and the rate it converts them at."""
+    if processor == "stripe" and currency in config.stripe_converts:
+        return STRIPE_DEFAULT_CURRENCY, usd_rate(config, currency, day)
+    return currency, None
+
+
+def _converted(item: SandboxItem, currency: str, into: str, rate: Decimal) -> SandboxItem:
+    """An item at the amounts its processor settled it at: converted, rounded half-up to the minor unit, its
+    fee taken on the settled amount (the sandbox's rate with its cross-currency part)."""
+    scale = Decimal(10) ** (exponent(into) - exponent(currency))
+    gross = int((item.gross_minor * rate * scale).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    fee = SANDBOX_FEE_RATE.fee(gross, converted=True) if item.kind == "charge" else 0
+    return replace(item, gross_minor=gross, fee_minor=fee, net_minor=gross - fee, exchange_rate=rate)
+
+
 @functools.lru_cache(maxsize=64)
 def _payouts_of_movement_day(config: SandboxConfig, processor: str, day: date) -> tuple[SandboxPayout, ...]:
-    """The payouts of one processor's succeeded movements of ``day``, per currency (and Square location)."""
+    """The payouts of one processor's succeeded movements of ``day``, per settlement currency (and Square
+    location); a converted movement's item carries its settled amounts and the rate."""
     m = world(config, processor, day).movements
     settled = np.flatnonzero(m["status"] == "succeeded")
     rng = _rng(config.seed, processor, day.isoformat(), "payouts")
@@ -88,26 +115,28 @@ def _payouts_of_movement_day(config: SandboxConfig, processor: str, day: date) -
     groups: dict[tuple[str, str | None], list[int]] = {}
     for row, currency, location in zip(settled.tolist(), m["currency"][settled].tolist(),
                                        m["location_id"][settled].tolist(), strict=True):  # fmt: skip
-        groups.setdefault((str(currency), location), []).append(row)
+        groups.setdefault((_settled(config, processor, str(currency), day)[0], location), []).append(row)
     midnight = datetime.combine(day, time.min, tzinfo=UTC)
     prefix = "txn_" if processor == "stripe" else "poe_"
     payouts = []
     for (currency, location), rows in sorted(groups.items(), key=lambda g: (g[0][0], g[0][1] or "")):
         columns = (m[name][rows].tolist() for name in ("txn_id", "kind", "amount_minor", "fee_minor", "seconds",
-                                                          "parent_id"))  # fmt: skip
-        items = tuple(
-            SandboxItem(prefix + item_id, str(txn_id), str(kind), gross, fee, gross - fee,
-                        midnight + timedelta(seconds=seconds), parent)
-            for item_id, txn_id, kind, gross, fee, seconds, parent
-            in zip(_random_text(rng, _B62, len(rows), 24), *columns, strict=True)
-        )  # fmt: skip
+                                                          "parent_id", "currency"))  # fmt: skip
+        items = []
+        for item_id, txn_id, kind, gross, fee, seconds, parent, presented in zip(
+            _random_text(rng, _B62, len(rows), 24), *columns, strict=True
+        ):
+            item = SandboxItem(prefix + item_id, str(txn_id), str(kind), gross, fee, gross - fee,
+                               midnight + timedelta(seconds=seconds), parent)  # fmt: skip
+            _, rate = _settled(config, processor, presented, day)
+            items.append(_converted(item, presented, currency, rate) if rate else item)
         amount = sum(i.net_minor for i in items)
         if amount <= 0:
             continue
         payouts.append(SandboxPayout(
             processor, _payout_id(rng, processor), day, arrival, currency, amount,
-            datetime.combine(day + timedelta(days=1), time(2 if processor != "paypal" else 10), tzinfo=UTC), items,
-            _trace(rng, processor), location, bank_reference=f"BR{int(rng.integers(10**11, 10**12))}",
+            datetime.combine(day + timedelta(days=1), time(2 if processor != "paypal" else 10), tzinfo=UTC),
+            tuple(items), _trace(rng, processor), location, bank_reference=f"BR{int(rng.integers(10**11, 10**12))}",
         ))  # fmt: skip
     return tuple(payouts)
 

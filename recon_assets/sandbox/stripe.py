@@ -97,19 +97,20 @@ def payout_object(p: SandboxPayout) -> dict[str, Any]:
 def payout_balance_transactions(p: SandboxPayout) -> list[dict[str, Any]]:
     """The balance transactions a payout settled, then the payout's own (as ``?payout=`` lists them)."""
 
-    def transaction(tid, amount, fee, net, kind, source, created) -> dict[str, Any]:
+    def transaction(tid, amount, fee, net, kind, source, created, rate=None) -> dict[str, Any]:
         fees = [{"amount": fee, "application": None, "currency": p.currency.lower(),
                  "description": "Stripe processing fees", "type": "stripe_fee"}] if fee else []  # fmt: skip
         return {
             "amount": amount, "available_on": _unix(p.arrival_date), "created": _unix(created),
-            "currency": p.currency.lower(), "description": None, "exchange_rate": None, "fee": fee,
+            "currency": p.currency.lower(), "description": None,
+            "exchange_rate": None if rate is None else float(rate), "fee": fee,
             "fee_details": fees, "id": tid, "net": net, "object": "balance_transaction",
             "reporting_category": kind, "source": source, "status": "available", "type": kind,
             "balance_type": "payments",
         }  # fmt: skip
 
-    items = [transaction(i.item_id, i.gross_minor, i.fee_minor, i.net_minor, i.kind, i.txn_id, i.created)
-             for i in p.items]  # fmt: skip
+    items = [transaction(i.item_id, i.gross_minor, i.fee_minor, i.net_minor, i.kind, i.txn_id, i.created,
+                         i.exchange_rate) for i in p.items]  # fmt: skip
     return [*items, transaction(f"txn_{p.payout_id[3:]}", -p.amount_minor, 0, -p.amount_minor, "payout",
                                 p.payout_id, p.created)]  # fmt: skip
 

@@ -11,6 +11,7 @@ import functools
 import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 import numpy as np
 
@@ -58,6 +59,9 @@ class SandboxConfig:
     # the cash side (sandbox/settlement.py): a fee a cent off per processor day, and per arrival day a payout
     # each with the bank's fee deducted, items that do not add up, missing, late and failed, and a repeated line
     settlement_faults: bool = True
+    # presentment currencies the Stripe account converts and settles in USD, its default currency (a charge in
+    # EUR reaches the balance, the payout and the bank in USD, at the day's rate); the rest settle in themselves
+    stripe_converts: tuple[str, ...] = ()
 
     def with_fault_rates(self, **rates: float) -> SandboxConfig:
         merged = dict(self.fault_rates) | rates
@@ -148,6 +152,20 @@ def _txn_ids(rng: np.random.Generator, processor: str, kind: str, count: int) ->
 
 
 _PER_USD = {"JPY": 150, "KWD": 0.31, "EUR": 0.93, "GBP": 0.79, "CAD": 1.37, "AUD": 1.52}
+
+
+def account_config(seed: int, daily_volume: int, stripe_converts: str = "") -> SandboxConfig:
+    """The sandbox's settings as the resources carry them; ``stripe_converts`` is a comma-separated list
+    (``RECON_SANDBOX_STRIPE_CONVERTS``)."""
+    converts = tuple(sorted({c.strip().upper() for c in stripe_converts.split(",") if c.strip()}))
+    return SandboxConfig(seed=seed, daily_volume=daily_volume, stripe_converts=converts)
+
+
+def usd_rate(config: SandboxConfig, currency: str, day: date) -> Decimal:
+    """The day's rate from ``currency`` to USD (USD per unit), as a processor converting would apply it: the
+    currency's usual rate moved by up to half a percent, to six decimals."""
+    drift = Decimal(int(_rng(config.seed, "fx", currency, day.isoformat()).integers(-500, 501))) / 100_000
+    return (Decimal(1) / Decimal(str(_PER_USD[currency])) * (1 + drift)).quantize(Decimal("0.000001"))
 
 
 def _per_currency(currencies: np.ndarray, value) -> np.ndarray:

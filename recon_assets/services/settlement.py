@@ -71,11 +71,12 @@ def settlement_frame(found: Sequence[SettlementFinding], rates: FxRates) -> pd.D
 
 def charge_fees(conn: psycopg.Connection, day: date, payouts, items) -> list[ChargeFee]:
     """The day's charges with the fee each was charged: from the payout items of processors that report fees
-    there, from the transactions themselves for the others."""
+    there (in the payout's currency, the settled amount where the charge was converted), from the
+    transactions themselves for the others."""
     of = {p.payout_id: p for p in payouts}
     on_items = {name for name, spec in PROCESSORS.items() if spec.fees_on_payout_items}
     fees = [ChargeFee(of[i.payout_id].processor, i.processor_txn_id, day, i.gross_minor, of[i.payout_id].currency,
-                      i.fee_minor)
+                      i.fee_minor, converted=i.exchange_rate is not None)
             for i in items if i.kind == "charge" and of[i.payout_id].processor in on_items]  # fmt: skip
     return fees + [f for p in PROCESSORS if p not in on_items for f in settlement.fees_of_transactions(conn, p, day)]
 

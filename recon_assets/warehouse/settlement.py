@@ -7,9 +7,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from recon_assets.domain.findings import MISSING_IN_LEDGER, PAYOUT_NOT_IN_BANK
-from recon_assets.domain.settlement import BankLine, CashPosition, ChargeFee, Payout, PayoutItem, PayoutMatch
+from recon_assets.domain.settlement import (
+    Activity,
+    BankLine,
+    CashPosition,
+    ChargeFee,
+    Payout,
+    PayoutItem,
+    PayoutMatch,
+)
 from recon_assets.warehouse.locks import lock_partition
 from recon_assets.warehouse.store import copy_rows, delete_partition
 
@@ -17,14 +26,15 @@ PAYOUT_COLUMNS = ("processor_name", "payout_id", "arrival_date", "amount_minor",
                   "trace_id", "itemised", "dagster_run_id")  # fmt: skip
 PAYOUT_TYPES = ("text", "text", "date", "int8", "text", "bool", "text", "bool", "text")
 ITEM_COLUMNS = ("processor_name", "payout_id", "item_id", "arrival_date", "processor_txn_id", "kind", "gross_minor",
-                "fee_minor", "net_minor", "currency", "occurred_at", "dagster_run_id")  # fmt: skip
-ITEM_TYPES = ("text", "text", "text", "date", "text", "text", "int8", "int8", "int8", "text", "timestamptz", "text")
+                "fee_minor", "net_minor", "currency", "occurred_at", "exchange_rate", "dagster_run_id")  # fmt: skip
+ITEM_TYPES = ("text", "text", "text", "date", "text", "text", "int8", "int8", "int8", "text", "timestamptz", "numeric",
+              "text")  # fmt: skip
 MATCH_COLUMNS = ("arrival_date", "processor_name", "payout_id", "bank_line_id", "booking_date", "method",
                  "dagster_run_id")  # fmt: skip
 MATCH_TYPES = ("date", "text", "text", "text", "date", "text", "text")
 POSITION_COLUMNS = ("business_date", "processor_name", "currency", "gross_minor", "refunds_minor", "fees_minor",
-                    "net_minor", "paid_out_minor", "in_transit_minor", "dagster_run_id")  # fmt: skip
-POSITION_TYPES = ("date", "text", "text", "int8", "int8", "int8", "int8", "int8", "int8", "text")
+                    "net_minor", "paid_out_minor", "in_transit_minor", "presented", "dagster_run_id")  # fmt: skip
+POSITION_TYPES = ("date", "text", "text", "int8", "int8", "int8", "int8", "int8", "int8", "jsonb", "text")
 
 
 def replace_payouts(
@@ -50,7 +60,7 @@ def replace_payouts(
         item_rows = copy_rows(
             conn, "payout_items", ITEM_COLUMNS,
             ((processor, i.payout_id, i.item_id, day, i.processor_txn_id, i.kind, i.gross_minor, i.fee_minor,
-              i.net_minor, currency[i.payout_id], i.occurred_at, run_id) for i in items),
+              i.net_minor, currency[i.payout_id], i.occurred_at, i.exchange_rate, run_id) for i in items),
             ITEM_TYPES,
         )  # fmt: skip
     return written, item_rows
@@ -103,7 +113,8 @@ def payouts_with_traces(conn: psycopg.Connection, traces: Sequence[str], before:
 def items_arriving(conn: psycopg.Connection, day: date) -> list[PayoutItem]:
     """The items of every payout arriving ``day``."""
     rows = conn.execute(
-        """SELECT payout_id, processor_txn_id, net_minor, kind, gross_minor, fee_minor, item_id
+        """SELECT payout_id, processor_txn_id, net_minor, kind, gross_minor, fee_minor, item_id, occurred_at,
+                  exchange_rate
            FROM payout_items WHERE arrival_date = %s ORDER BY processor_name, payout_id, item_id""",
         (day,),
     ).fetchall()
@@ -164,10 +175,13 @@ def fees_of_transactions(conn: psycopg.Connection, processor: str, day: date) ->
 
 
 def charged_currencies(conn: psycopg.Connection, day: date) -> list[tuple[str, str]]:
-    """The (processor, currency) pairs the day's charges were made in."""
+    """The (processor, currency) pairs the day's charges took their fees in: the charge's own currency, or
+    the one it was converted into and settled in."""
     rows = conn.execute(
-        """SELECT DISTINCT processor_name, currency FROM processor_transactions
-           WHERE business_date = %s AND kind = 'charge' ORDER BY 1, 2""",
+        """SELECT DISTINCT t.processor_name, CASE WHEN i.exchange_rate IS NULL THEN t.currency ELSE i.currency END
+           FROM processor_transactions t
+           LEFT JOIN payout_items i ON i.processor_name = t.processor_name AND i.processor_txn_id = t.processor_txn_id
+           WHERE t.business_date = %s AND t.kind = 'charge' ORDER BY 1, 2""",
         (day,),
     ).fetchall()
     return [(processor, currency.strip()) for processor, currency in rows]
@@ -188,21 +202,29 @@ def replace_matches(
         )  # fmt: skip
 
 
-def day_activity(conn: psycopg.Connection, day: date) -> list[tuple[str, str, int, int, int]]:
-    """Per processor and currency, the day's payments that went through: (processor, currency, gross, refunds,
-    fees). A fee is the payout item's where the processor reports it there (Stripe), else the payment's."""
+def day_activity(conn: psycopg.Connection, day: date) -> list[Activity]:
+    """Per processor, settlement and presentment currency, the day's payments that went through. A fee is
+    the payout item's where the processor reports it there (Stripe), else the payment's; a payment its
+    processor converted counts in the currency it settled in, at the amounts its payout item gives."""
     rows = conn.execute(
-        """SELECT t.processor_name, t.currency,
-                  coalesce(sum(t.amount_minor) FILTER (WHERE t.kind = 'charge'), 0),
-                  coalesce(sum(t.amount_minor) FILTER (WHERE t.kind = 'refund'), 0),
-                  coalesce(sum(CASE WHEN i.fee_minor IS NOT NULL THEN i.fee_minor ELSE coalesce(t.fee_minor, 0) END), 0)
-           FROM processor_transactions t
-           LEFT JOIN payout_items i ON i.processor_name = t.processor_name AND i.processor_txn_id = t.processor_txn_id
-           WHERE t.business_date = %s AND t.status IN ('succeeded', 'refunded')
-           GROUP BY t.processor_name, t.currency""",
+        """WITH settled AS (
+               SELECT t.processor_name, t.kind, t.currency AS presented_in, t.amount_minor AS presented_minor,
+                      CASE WHEN i.exchange_rate IS NULL THEN t.currency ELSE i.currency END AS currency,
+                      CASE WHEN i.exchange_rate IS NULL THEN t.amount_minor ELSE i.gross_minor END AS amount_minor,
+                      CASE WHEN i.fee_minor IS NOT NULL THEN i.fee_minor ELSE coalesce(t.fee_minor, 0) END AS fee_minor
+               FROM processor_transactions t
+               LEFT JOIN payout_items i
+                 ON i.processor_name = t.processor_name AND i.processor_txn_id = t.processor_txn_id
+               WHERE t.business_date = %s AND t.status IN ('succeeded', 'refunded'))
+           SELECT processor_name, currency, presented_in,
+                  coalesce(sum(amount_minor) FILTER (WHERE kind = 'charge'), 0),
+                  coalesce(sum(amount_minor) FILTER (WHERE kind = 'refund'), 0),
+                  coalesce(sum(fee_minor), 0),
+                  coalesce(sum(presented_minor) FILTER (WHERE kind = 'charge'), 0)
+           FROM settled GROUP BY processor_name, currency, presented_in""",
         (day,),
     ).fetchall()
-    return [(p, c.strip(), int(g), int(r), int(f)) for p, c, g, r, f in rows]
+    return [Activity(p, c.strip(), pc.strip(), int(g), int(r), int(f), int(pg)) for p, c, pc, g, r, f, pg in rows]
 
 
 def replace_cash_positions(conn: psycopg.Connection, day: date, positions: Sequence[CashPosition], run_id: str) -> int:
@@ -212,7 +234,7 @@ def replace_cash_positions(conn: psycopg.Connection, day: date, positions: Seque
         return copy_rows(
             conn, "cash_positions", POSITION_COLUMNS,
             ((day, c.processor, c.currency, c.gross_minor, c.refunds_minor, c.fees_minor, c.net_minor,
-              c.paid_out_minor, c.in_transit_minor, run_id) for c in positions),
+              c.paid_out_minor, c.in_transit_minor, Jsonb(dict(c.presented)), run_id) for c in positions),
             POSITION_TYPES,
         )  # fmt: skip
 
@@ -240,7 +262,9 @@ def cash_positions_of(conn: psycopg.Connection, day: date) -> list[CashPosition]
     """The day's cash position as the last run wrote it, processor by processor."""
     rows = conn.execute(
         """SELECT processor_name, currency, gross_minor, refunds_minor, fees_minor, net_minor, paid_out_minor,
-                  in_transit_minor FROM cash_positions WHERE business_date = %s ORDER BY processor_name, currency""",
+                  in_transit_minor, presented FROM cash_positions WHERE business_date = %s
+           ORDER BY processor_name, currency""",
         (day,),
     ).fetchall()
-    return [CashPosition(p, c.strip(), *amounts) for p, c, *amounts in rows]
+    return [CashPosition(p, c.strip(), *amounts, presented=tuple(sorted((k, int(v)) for k, v in presented.items())))
+            for p, c, *amounts, presented in rows]  # fmt: skip

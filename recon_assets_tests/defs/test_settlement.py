@@ -2,7 +2,9 @@
 account's day, a re-run changes nothing, and the sensor runs each new file's days once."""
 
 import os
+from dataclasses import replace
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -141,6 +143,7 @@ def test_the_sensors_notice_new_files_and_run_the_days_they_changed(resources, w
 
 
 CASH = SandboxConfig(daily_volume=60)  # small days: a day's settlement reads a fortnight around it
+CONVERTING = replace(CASH, stripe_converts=("EUR", "GBP"))  # Stripe settles EUR and GBP charges in USD
 WEDNESDAY = date(2026, 11, 18)  # Monday's Stripe payouts and Tuesday's Square ones arrive; a weekend's late ones too
 PAYOUTS = [key(p) for p in PROCESSORS for key in (asset_keys.payouts, asset_keys.payout_items)]
 
@@ -158,10 +161,13 @@ def checks_of(result):
     return {e.check_name: (e.passed, e.severity.value) for e in result.get_asset_check_evaluations()}
 
 
-@pytest.mark.parametrize("sandbox_config", [CASH])
-def test_a_day_s_settlement_is_the_sandbox_s_ground_truth_once_its_windows_close(resources, warehouse_url, tmp_path):
+@pytest.mark.parametrize("sandbox_config", [CASH, CONVERTING], ids=["own-currency", "converted-to-usd"])
+def test_a_day_s_settlement_is_the_sandbox_s_ground_truth_once_its_windows_close(
+    resources, warehouse_url, tmp_path, sandbox_config
+):
     resources = {**resources, "bank_statements": BankStatementFiles(
         s3=S3Resource(), local_dir=str(tmp_path / "bank"), sandbox_fill=True, sandbox_daily_volume=CASH.daily_volume,
+        sandbox_stripe_converts=",".join(sandbox_config.stripe_converts),
     )}  # fmt: skip
 
     def run(day, selection):
@@ -174,7 +180,7 @@ def test_a_day_s_settlement_is_the_sandbox_s_ground_truth_once_its_windows_close
         run(day, PAYOUTS + [asset_keys.BANK_STATEMENT_LINES] + (LANDING if back <= 3 else []))
     for day in (WEDNESDAY - timedelta(days=2), WEDNESDAY - timedelta(days=1)):  # the days the payouts settled
         run(day, RECONCILING)
-    truth = expected_settlement(CASH, WEDNESDAY)
+    truth = expected_settlement(sandbox_config, WEDNESDAY)
     # every kind of fault is in the day; the sandbox pays out no negative payout (a planted one is judged in
     # test_the_payout_match_judges_a_payout_taken_from_the_bank_and_an_itemised_one_without_items)
     assert {kind for kind, *_ in truth} == set(names(Side.SETTLEMENT)) - {"negative_payout"}
@@ -201,13 +207,44 @@ def test_a_day_s_settlement_is_the_sandbox_s_ground_truth_once_its_windows_close
         paid = dict(conn.execute(
             "SELECT processor_name, sum(paid_out_minor) FROM cash_positions WHERE business_date = %s"
             " GROUP BY processor_name", (WEDNESDAY,)).fetchall())  # fmt: skip
-    arriving = payouts_arriving(CASH, WEDNESDAY)
+    arriving = payouts_arriving(sandbox_config, WEDNESDAY)
     stated = WEDNESDAY + timedelta(days=windows().span)  # a late credit naming its payout, once stated, matches it
     late = [p for p in arriving if p.fault == "late" and p.trace and next(day for day, _ in credits_of(p)) <= stated]
     credited = [p for p in arriving if p.fault in ("", "composition", "bank_fee", "repeated_line")] + late
     assert sum(matched.values()) == len(credited) and matched["reference"] and matched["amount"]  # PayPal: by amount
     assert in_transit == 0  # the window has closed
     assert paid == {p: sum(x.amount_minor for x in credited if x.processor == p) for p in PROCESSORS}
+    if sandbox_config.stripe_converts:
+        assert_settled_in_usd(resources, warehouse_url)
+
+
+def assert_settled_in_usd(resources, warehouse_url):
+    """Stripe's EUR and GBP charges reached the payouts in USD at the day's rate; their fees were checked in USD
+    (the ground truth above has no fee variance but the planted one); the cash position of the day they were
+    made shows, in its USD row, the EUR and GBP volume it came from."""
+    monday = WEDNESDAY - timedelta(days=2)  # Wednesday's Stripe payouts settle Monday's charges
+    assert materialize(resources, monday, [asset_keys.CASH_POSITION]).success
+    with psycopg.connect(warehouse_url.libpq) as conn:
+        settled = conn.execute(
+            """SELECT t.currency, i.currency, count(*), bool_and(i.exchange_rate IS NOT NULL), min(i.exchange_rate)
+               FROM payout_items i JOIN processor_transactions t
+                 ON t.processor_name = i.processor_name AND t.processor_txn_id = i.processor_txn_id
+               WHERE i.processor_name = 'stripe' AND i.arrival_date = %s GROUP BY 1, 2 ORDER BY 1""",
+            (WEDNESDAY,),
+        ).fetchall()
+        positions = conn.execute(
+            """SELECT currency, gross_minor, fees_minor, presented FROM cash_positions
+               WHERE business_date = %s AND processor_name = 'stripe' ORDER BY currency""",
+            (monday,),
+        ).fetchall()
+    by_presented = {presented: (into, converted, rate) for presented, into, _, converted, rate in settled}
+    assert by_presented["EUR"][:2] == ("USD", True) and Decimal("1.0") < by_presented["EUR"][2] < Decimal("1.1")
+    assert by_presented["GBP"][:2] == ("USD", True) and Decimal("1.2") < by_presented["GBP"][2] < Decimal("1.3")
+    assert by_presented["USD"][:2] == ("USD", False) and by_presented["JPY"][:2] == ("JPY", False)
+    currencies = [currency for currency, *_ in positions]
+    assert "EUR" not in currencies and "GBP" not in currencies  # no EUR or GBP position: they settled in USD
+    (usd,) = [presented for currency, _, _, presented in positions if currency == "USD"]
+    assert {"EUR", "GBP", "USD"} <= set(usd)
 
 
 def test_the_payout_match_judges_a_payout_taken_from_the_bank_and_an_itemised_one_without_items(

@@ -83,6 +83,18 @@ def test_daily_summary_says_the_worst_level_what_is_at_risk_and_what_changed():
     assert "_Sandbox mode: generated data, not a real account_" in markdown and "Fees not checked" not in markdown
 
 
+def test_a_converted_volume_shows_the_currencies_it_was_presented_in():
+    cash = [CashPosition("stripe", "USD", 20_000, 0, 700, 19_300, presented=(("EUR", 9_200), ("USD", 10_000))),
+            CashPosition("stripe", "JPY", 5_000, 0, 150, 4_850, presented=(("JPY", 5_000),))]  # fmt: skip
+    summary = page.build_daily_summary(date(2026, 11, 20), [RUN], [], "USD", names={"stripe": "Stripe"}, files={},
+                                       cash=cash)  # fmt: skip
+    markdown = page.markdown(summary)
+    assert "| Processor | Currency | Gross | Refunds | Fees | Net | Paid out | In transit | Presented as |" in markdown
+    assert "| Stripe | USD | 200.00 USD | 0.00 USD | 7.00 USD | 193.00 USD | 0.00 USD | 0.00 USD | 92.00 EUR · " \
+           "100.00 USD |" in markdown  # fmt: skip
+    assert "| Stripe | JPY | 5,000 JPY |" in markdown and "| 5,000 JPY |" in markdown
+
+
 def test_a_live_summary_says_so_and_names_the_fees_it_could_not_check():
     summary = page.build_daily_summary(
         date(2026, 11, 20), [RUN], [], "USD", names={"stripe": "Stripe", "paypal": "PayPal"}, files={},

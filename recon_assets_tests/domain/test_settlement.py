@@ -9,6 +9,8 @@ import pytest
 from recon_assets.domain.settlement import (
     BY_AMOUNT,
     BY_REFERENCE,
+    SANDBOX_FEE_RATE,
+    Activity,
     BankLine,
     CashPosition,
     ChargeFee,
@@ -150,10 +152,30 @@ def test_fees_against_the_schedule_rounded_half_up():
     assert [f.expected_minor for f in fee_variances([paypal_eur], schedule)] == [69]
 
 
+def test_a_converted_charge_is_checked_in_the_settlement_currency_with_the_cross_currency_surcharge():
+    schedule = fee_schedule_from_json(
+        {"stripe": {"USD": {"percent": "2.9", "fixed_minor": 30, "cross_currency_percent": "1.5"}}}, "FEES", None
+    )
+    # 108.43 USD settled from a EUR charge: (2.9 + 1.5) % of 10,843 is 477.092, rounded once to 477, + 30
+    assert schedule.rate("stripe", "USD").fee(10_843, converted=True) == 507
+    assert schedule.rate("stripe", "USD").fee(10_843) == 344  # presented in USD: 314.447 -> 314, + 30
+    charges = [
+        ChargeFee("stripe", "ch_eur", FRIDAY, 10_843, "USD", 507, converted=True),
+        ChargeFee("stripe", "ch_gbp", FRIDAY, 10_843, "USD", 344, converted=True),  # charged as if not converted
+        ChargeFee("stripe", "ch_usd", FRIDAY, 10_843, "USD", 344),
+    ]
+    (off,) = fee_variances(charges, schedule)
+    assert (off.processor_txn_id, off.currency, off.expected_minor, off.actual_minor) == ("ch_gbp", "USD", 507, 344)
+    without = fee_schedule_from_json({"stripe": {"USD": {"percent": "2.9", "fixed_minor": 30}}}, "FEES", None)
+    assert without.rate("stripe", "USD").fee(10_843, converted=True) == 344  # no surcharge configured: none
+    with pytest.raises(FeeScheduleError, match="FEES.stripe.USD"):
+        fee_schedule_from_json({"stripe": {"USD": {"cross_currency_percent": "x"}}}, "FEES")
+
+
 def test_a_fee_schedule_is_read_from_configuration_and_refuses_what_cannot_apply():
     schedule = fee_schedule_from_json({"stripe": {"usd": {"percent": "3.1", "fixed_minor": 25}}}, "FEES")
     assert schedule.rate("stripe", "USD") == FeeRate(Decimal("3.1"), 25)
-    assert schedule.rate("square", "USD") == FeeRate()  # the default elsewhere
+    assert schedule.rate("square", "USD") == SANDBOX_FEE_RATE  # the sandbox's elsewhere
     for bad in ({"stripe": {"USD": {"percent": "-1"}}}, {"stripe": {"USD": {"pct": 1}}}, {"stripe": 3}):
         with pytest.raises(FeeScheduleError, match="FEES.stripe"):
             fee_schedule_from_json(bad, "FEES")
@@ -179,10 +201,24 @@ def test_a_day_keeps_its_own_findings_and_a_late_credit_naming_its_payout_matche
 
 
 def test_the_cash_position_adds_the_day_s_activity_and_its_payouts_by_state():
-    activity = [("stripe", "USD", 10_000, -1_000, 320), ("paypal", "EUR", 5_000, 0, 180)]
+    activity = [
+        Activity("stripe", "USD", "USD", 6_000, -1_000, 200, 6_000),
+        Activity("stripe", "USD", "EUR", 4_000, 0, 120, 3_700),  # EUR charges converted and settled in USD
+        Activity("paypal", "EUR", "EUR", 5_000, 0, 180, 5_000),
+    ]
     arriving = [payout("po_a", 4_000), payout("po_b", 2_500), payout("po_c", 700), payout("po_d", 50, paid=False)]
     positions = cash_positions(activity, arriving, matched=["po_a"], in_transit=["po_b"])
     assert positions == [
-        CashPosition("paypal", "EUR", 5_000, 0, 180, 4_820),
-        CashPosition("stripe", "USD", 10_000, -1_000, 320, 8_680, paid_out_minor=4_000, in_transit_minor=2_500),
+        CashPosition("paypal", "EUR", 5_000, 0, 180, 4_820, presented=(("EUR", 5_000),)),
+        CashPosition(
+            "stripe",
+            "USD",
+            10_000,
+            -1_000,
+            320,
+            8_680,
+            paid_out_minor=4_000,
+            in_transit_minor=2_500,
+            presented=(("EUR", 3_700), ("USD", 6_000)),
+        ),  # fmt: skip
     ]  # po_c was found missing and po_d failed: neither paid out nor in transit

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from recon_assets.environment import from_environment, misconfigured
+from recon_assets.environment import SANDBOX_SETTINGS, from_environment, misconfigured
 from recon_assets.processors.base import SourceClient
 from recon_assets.processors.http import HttpClient, RetryPolicy
 from recon_assets.processors.registry import SOURCES, SourceSpec
 from recon_assets.sandbox.server import SANDBOX_CREDENTIALS, in_process_server
-from recon_assets.sandbox.world import SandboxConfig
+from recon_assets.sandbox.world import SandboxConfig, account_config
 from recon_assets.settings import is_live
 
 
@@ -38,6 +38,7 @@ class SourceApiResource(dg.ConfigurableResource):
     read_timeout_seconds: float = RetryPolicy.read_timeout
     sandbox_seed: int = SandboxConfig.seed
     sandbox_daily_volume: int = SandboxConfig.daily_volume
+    sandbox_stripe_converts: str = ""  # the currencies the sandbox's Stripe account settles in USD, comma-separated
 
     @property
     def spec(self) -> SourceSpec:
@@ -48,7 +49,7 @@ class SourceApiResource(dg.ConfigurableResource):
         return not self.live
 
     def sandbox_config(self) -> SandboxConfig:
-        return SandboxConfig(seed=self.sandbox_seed, daily_volume=self.sandbox_daily_volume)
+        return account_config(self.sandbox_seed, self.sandbox_daily_volume, self.sandbox_stripe_converts)
 
     def address(self) -> str:
         """Where the client calls: the configured base URL, the API's public one, or the sandbox's. In live
@@ -89,13 +90,7 @@ def source_api_resource(spec: SourceSpec) -> SourceApiResource:
         bound = from_environment(key=spec.key_variable, base_url=spec.base_url_variable,
                                  **({"secret": spec.secret_variable} if spec.secret_variable else {}))  # fmt: skip
         return SourceApiResource(source=spec.name, live=True, **bound)
-    return SourceApiResource(
-        source=spec.name,
-        **from_environment(
-            sandbox_seed=dg.EnvVar.int("RECON_SANDBOX_SEED"),
-            sandbox_daily_volume=dg.EnvVar.int("RECON_SANDBOX_DAILY_VOLUME"),
-        ),
-    )
+    return SourceApiResource(source=spec.name, **from_environment(**SANDBOX_SETTINGS))
 
 
 class DataQualitySettings(dg.ConfigurableResource):

@@ -17,20 +17,22 @@ from recon_assets.domain.settlement import (
     FeeScheduleError,
     fee_schedule_from_json,
 )
-from recon_assets.environment import from_environment, misconfigured
+from recon_assets.environment import SANDBOX_SETTINGS, from_environment, misconfigured
 from recon_assets.file_store import FileStore, StoredFile
 from recon_assets.sandbox.settlement import statement_files
-from recon_assets.sandbox.world import SandboxConfig
+from recon_assets.sandbox.world import SandboxConfig, account_config
 from recon_assets.services.settlement import configured_grace_business_days
 from recon_assets.settings import BANK_STATEMENT_VARIABLES, check_fee_schedule, is_live
 
 
 class FeeRateConfig(dg.Config):
-    """A processor's fee in one currency: a percent of the charge (a decimal string), rounded half-up to the
-    minor unit, plus a fixed part in minor units."""
+    """A processor's fee in the currency it is taken in: a percent of the charge (a decimal string), plus
+    ``cross_currency_percent`` on a charge converted from another currency, rounded half-up to the minor
+    unit, plus a fixed part in minor units."""
 
     percent: str = str(FeeRate.percent)
     fixed_minor: int = FeeRate.fixed_minor
+    cross_currency_percent: str = str(FeeRate.cross_currency_percent)
 
 
 def fee_schedule_from_environment() -> dict[str, dict[str, FeeRateConfig]]:
@@ -49,7 +51,7 @@ class SettlementSettings(dg.ConfigurableResource):
     # set by RECON_PAYOUT_GRACE_BUSINESS_DAYS, read once (services.settlement), as the assets' windows follow it
     grace_business_days: int = DEFAULT_GRACE_BUSINESS_DAYS
     # per processor and currency (RECON_FEE_SCHEDULE_JSON); in sandbox mode every processor also charges
-    # 2.9 % + 30 in USD (the sandbox's own schedule); in live mode only what is configured is checked
+    # the sandbox's own rate in USD (SANDBOX_FEE_RATE); in live mode only what is configured is checked
     fee_schedule: dict[str, dict[str, FeeRateConfig]] = {}
     fee_tolerance_minor: int = 0  # a fee this far from the schedule is not a variance
     live: bool = False
@@ -72,6 +74,7 @@ class BankStatementFiles(FileStore):
     sandbox_fill: bool = False
     sandbox_seed: int = SandboxConfig.seed
     sandbox_daily_volume: int = SandboxConfig.daily_volume
+    sandbox_stripe_converts: str = ""
     live: bool = False  # RECON_MODE=live: the statements must come from a bucket or folder the user named
 
     @property
@@ -88,7 +91,7 @@ class BankStatementFiles(FileStore):
         were new. Nothing is delivered where the statements are real."""
         if not self.is_sandbox:
             return 0
-        config = SandboxConfig(seed=self.sandbox_seed, daily_volume=self.sandbox_daily_volume)
+        config = account_config(self.sandbox_seed, self.sandbox_daily_volume, self.sandbox_stripe_converts)
         today, written = datetime.now(UTC).date(), 0
         for day in (d for d in days if d < today):
             for name, data in statement_files(config, day).items():
@@ -110,8 +113,7 @@ def settlement_resources() -> dg.Definitions:
                     bucket="BANK_STATEMENTS_BUCKET",
                     prefix="BANK_STATEMENTS_PREFIX",
                     local_dir="RECON_BANK_STATEMENTS_DIR",
-                    sandbox_seed=dg.EnvVar.int("RECON_SANDBOX_SEED"),
-                    sandbox_daily_volume=dg.EnvVar.int("RECON_SANDBOX_DAILY_VOLUME"),
+                    **SANDBOX_SETTINGS,
                 ),  # fmt: skip
             ),
             "settlement_settings": SettlementSettings(
