@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
@@ -44,3 +44,36 @@ def refresh_when_inputs_change() -> dg.AutomationCondition:
         & ~dg.AutomationCondition.any_deps_in_progress()
         & ~dg.AutomationCondition.in_progress()
     ).with_label("refresh when inputs change")
+
+
+BACKFILL_TAG = "dagster/backfill"
+LANDED_FOR = "landed_for"  # a neighbour's materialisation names the days whose windows needed it
+
+
+def neighbour_landed(key: dg.AssetKey, day: date, own: list[date], metadata=None) -> dg.AssetMaterialization:
+    """A neighbour day landed by a backfill's step, told to Dagster as that day's materialisation."""
+    needed_by = {LANDED_FOR: dg.MetadataValue.json([d.isoformat() for d in own])}
+    return dg.AssetMaterialization(asset_key=key, partition=day.isoformat(), metadata={**(metadata or {}), **needed_by})
+
+
+def neighbours_to_land(
+    context: dg.AssetExecutionContext, key: dg.AssetKey, window: dg.TimeWindowPartitionMapping
+) -> list[date]:
+    """In a backfill, the days around the step's own that the backfill's windows read (``window``'s offsets)
+    but that it does not target itself: those over, never materialised, for this step to land, and only
+    land (their days are not reconciled). Outside a backfill none: a day run alone, the schedule and
+    ``recon run`` fetch what they need themselves."""
+    backfill_id = context.run.tags.get(BACKFILL_TAG)
+    backfill = context.instance.get_backfill(backfill_id) if backfill_id else None
+    if backfill is None or backfill.asset_backfill_data is None:
+        return []
+    targeted = backfill.asset_backfill_data.target_subset.partitions_subsets_by_asset_key.get(key)
+    target = set(targeted.get_partition_keys()) if targeted is not None else set()
+    own = partition_days(context)
+    around = {d + timedelta(days=k) for d in own for k in range(window.start_offset, window.end_offset + 1)}
+    first, today = date.fromisoformat(PARTITIONS_START), datetime.now(UTC).date()
+    landed = context.instance.get_materialized_partitions(key)
+    return sorted(
+        d for d in around - set(own)
+        if first <= d < today and d.isoformat() not in landed and d.isoformat() not in target
+    )  # fmt: skip

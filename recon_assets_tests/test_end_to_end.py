@@ -8,7 +8,8 @@ import json
 import os
 import re
 import shutil
-from datetime import UTC, date, datetime
+import time
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -20,6 +21,7 @@ from recon_assets import asset_keys
 from recon_assets.definitions import build_definitions
 from recon_assets.processors.registry import PROCESSORS, SOURCES
 from recon_assets.sandbox.world import SandboxConfig, processor_movements
+from recon_assets.services.settlement import windows
 from recon_assets_tests.dagster_processes import DagsterProcesses, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,6 +81,41 @@ def backfill_status(ui: DagsterProcesses, backfill_id: str) -> str:
 def backfill_runs(ui: DagsterProcesses, backfill_id: str) -> list[dict]:
     data = ui.graphql(BACKFILL_RUNS, {"filter": {"tags": [{"key": "dagster/backfill", "value": backfill_id}]}})
     return data["runsOrError"]["results"]
+
+
+SENSOR_INTERVAL = 60  # the statement sensors' and the automation's ticks are at most this far apart
+RUNS_IN_FLIGHT = """
+query Runs {
+  runsOrError(filter: {statuses: [QUEUED, NOT_STARTED, STARTING, STARTED]}) { ... on Runs { results { runId } } }
+}
+"""
+
+
+def runs_in_flight(ui: DagsterProcesses) -> list[dict]:
+    return ui.graphql(RUNS_IN_FLIGHT)["runsOrError"]["results"]
+
+
+def day_range(first: date, last: date) -> list[str]:
+    return [(first + timedelta(days=k)).isoformat() for k in range((last - first).days + 1)]
+
+
+def expected_partitions(definitions) -> dict[str, list[str]]:
+    """Per partitioned asset, the days a backfill of ``DAYS`` materialises: the sources' days around them that
+    the windows read (the day before and after for transactions; the payouts' lookback and the bank lines'
+    whole window for cash), landed only; everything that judges or reports, the two days alone."""
+    first, last = date.fromisoformat(DAYS[0]), date.fromisoformat(DAYS[-1])
+    window = windows()
+    edges = {
+        **{asset_keys.landed(s): (first - timedelta(days=1), last + timedelta(days=1)) for s in SOURCES},
+        **{key(p): (first - timedelta(days=window.lookback), last)
+           for p in PROCESSORS for key in (asset_keys.payouts, asset_keys.payout_items)},
+        asset_keys.BANK_STATEMENT_LINES: (first - timedelta(days=window.lookback), last + timedelta(days=window.span)),
+    }  # fmt: skip
+    return {
+        key.to_user_string(): day_range(*edges.get(key, (first, last)))
+        for key in definitions.resolve_asset_graph().get_all_asset_keys()
+        if definitions.resolve_assets_def(key).partitions_def is not None
+    }
 
 
 def most_at_once(intervals: list[tuple[float, float]]) -> int:
@@ -145,6 +182,9 @@ def test_backfill_survives_a_daemon_restart_and_the_ui_shows_it(ui, fresh_databa
     runs = backfill_runs(ui, backfill_id)
     assert runs and all(r["status"] == "SUCCESS" for r in runs)
     assert all({"key": "trigger", "value": "backfill"} in r["tags"] for r in runs)
+    # the sensors and the automation have a minute to react; then nothing else may have run
+    time.sleep(SENSOR_INTERVAL + 15)
+    wait_until(lambda: not runs_in_flight(ui), timeout=300, interval=3, what="runs the backfill set off")
 
     # every row exactly once: the sandbox's own record counts, one summary per day and processor
     config = SandboxConfig(daily_volume=VOLUME)
@@ -162,6 +202,14 @@ def test_backfill_survives_a_daemon_restart_and_the_ui_shows_it(ui, fresh_databa
     # the check results, read back from the instance's storage
     monkeypatch.setenv("RECON_DATABASE_URL", fresh_database.libpq)
     with dg.DagsterInstance.from_config(str(ui.home)) as instance:
+        # what was asked, and only that: the two days landed, reconciled and reported; the days their windows
+        # read (never landed before) landed, and only landed; no other day reconciled by any run
+        materialised = {
+            key.to_user_string(): sorted(instance.get_materialized_partitions(key))
+            for key in definitions.resolve_asset_graph().get_all_asset_keys()
+            if definitions.resolve_assets_def(key).partitions_def is not None
+        }
+        assert materialised == expected_partitions(definitions), materialised
         key = dg.AssetCheckKey(dg.AssetKey(["stripe", "reconciliation_summary"]), "risk_threshold")
         evaluated = {r.partition for r in instance.event_log_storage.get_asset_check_execution_history(key, 50)}
         assert set(DAYS) <= evaluated

@@ -62,6 +62,11 @@ class DailySummary:
     missing_types: Sequence[str] = field(default_factory=lambda: [k.name for k in finding_types() if k.missing])
 
     @property
+    def complete(self) -> bool:
+        """Every processor's day was reconciled: the level speaks for the whole day."""
+        return not self.not_reconciled
+
+    @property
     def since(self) -> str:
         """The day-over-day comparison's subject: the day before, or the last day reconciled, named."""
         if self.compared_with is None or self.compared_with == self.day - timedelta(days=1):
@@ -193,8 +198,12 @@ def build_daily_summary(
     )
 
 
-def _badge_md(level: RiskLevel) -> str:
-    return f"{MARKER[level]} **{level.value}**"
+NOT_RECONCILED_BADGE, NOT_RECONCILED_COLOUR = "NOT RECONCILED", "#6b7280"
+
+
+def _badge_md(level: RiskLevel | None) -> str:
+    """A level's badge; None is a day not reconciled."""
+    return f"⬜ **{NOT_RECONCILED_BADGE}**" if level is None else f"{MARKER[level]} **{level.value}**"
 
 
 def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -203,7 +212,7 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]
 
 def markdown(summary: DailySummary) -> str:
     lines = [f"# Reconciliation summary for {summary.day.isoformat()}", "", f"_{summary.mode_line}_", "",
-             f"{_badge_md(summary.level)} · {summary.headline}", "",
+             f"{_badge_md(summary.level if summary.complete else None)} · {summary.headline}", "",
              *([f"**Not reconciled:** {', '.join(summary.not_reconciled)} ({NOT_RECONCILED})", ""]
                if summary.not_reconciled else []),
              f"{summary.since}: {'; '.join(summary.changes)}.", ""]  # fmt: skip
@@ -214,7 +223,8 @@ def markdown(summary: DailySummary) -> str:
             ("Processor", "Risk", "Records (processor / ledger)", "Missing", "At risk", "Files"),
             [(p.name, _badge_md(p.level), f"{p.processor_records:,} / {p.ledger_entries:,}", f"{p.missing:,}",
               p.at_risk, " · ".join(f"[{label}]({link})" for label, link in p.files) or "–")
-             for p in summary.processors],
+             for p in summary.processors]
+            + [(name, _badge_md(None), "–", "–", "–", "–") for name in summary.not_reconciled],
         )  # fmt: skip
         lines += ["", "## Findings by type", ""]
         lines += _md_table(
@@ -240,4 +250,10 @@ def markdown(summary: DailySummary) -> str:
 
 
 def html(summary: DailySummary) -> str:
-    return render("daily_summary.html.j2", summary=summary, not_reconciled_reason=NOT_RECONCILED)
+    return render(
+        "daily_summary.html.j2",
+        summary=summary,
+        not_reconciled_reason=NOT_RECONCILED,
+        not_reconciled_badge=NOT_RECONCILED_BADGE,
+        not_reconciled_colour=NOT_RECONCILED_COLOUR,
+    )

@@ -191,14 +191,23 @@ def test_a_day_mostly_unreadable_is_not_reconciled(resources):
 def test_a_day_whose_sources_never_landed_is_not_reconciled_and_says_which(resources, warehouse_url):
     """A day reconciled before its sources landed (a backfill's neighbour, an automation tick) judges nothing:
     one line naming what is missing, and no finding, run summary or check from what was never fetched."""
-    result = materialize(resources, DAY, [asset_keys.discrepancies("stripe"), asset_keys.reconciliation_summary(
-        "stripe")], raise_on_error=False)  # fmt: skip
-    assert not result.success
-    (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
-    assert failure.step_failure_data.user_failure_data.description == (
-        f"stripe {DAY} is not reconciled: stripe {DAY}, ledger {DAY} not landed yet (materialise its landing first)"
-    )
-    assert result.get_asset_check_evaluations() == []
+    with dg.instance_for_test() as instance:
+        result = materialize(resources, DAY, [asset_keys.discrepancies("stripe"), asset_keys.reconciliation_summary(
+            "stripe")], raise_on_error=False, instance=instance)  # fmt: skip
+        assert not result.success
+        (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+        reason = f"stripe {DAY} is not reconciled: stripe {DAY}, ledger {DAY} not landed yet (materialise its " \
+                 "landing first)"  # fmt: skip
+        assert failure.step_failure_data.user_failure_data.description == reason
+        # the day's checks do not pass: each fails at ERROR and names what is missing
+        evaluated = []
+        for key, name in (("discrepancies", "reconciliation_invariants"), ("reconciliation_summary", "risk_threshold")):
+            check = dg.AssetCheckKey(dg.AssetKey(["stripe", key]), name)
+            record = instance.event_log_storage.get_asset_check_execution_history(check, limit=5)[0]  # the latest
+            evaluation = record.event.dagster_event.event_specific_data
+            evaluated.append((name, record.status.value, evaluation.severity.value, evaluation.description))
+    assert evaluated == [("reconciliation_invariants", "FAILED", "ERROR", reason),
+                         ("risk_threshold", "FAILED", "ERROR", reason)]  # fmt: skip
     with psycopg.connect(warehouse_url.libpq) as conn:
         counts = [conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 - fixed names
                   for table in ("discrepancies", "reconciliation_runs", "transaction_outcomes")]  # fmt: skip

@@ -12,8 +12,10 @@ from urllib.parse import urljoin, urlparse
 import dagster as dg
 import pandas as pd
 import pytest
+from dagster_aws.s3 import S3Resource
 
 from recon_assets import asset_keys
+from recon_assets.defs.settlement.resources import BankStatementFiles
 from recon_assets.domain.alerts import Alert, AlertKind
 from recon_assets.domain.charts import trend_series
 from recon_assets.domain.money import exponent
@@ -33,11 +35,21 @@ def day_folder(resources_dir: Path, day: date) -> Path:
     return resources_dir / "reports" / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}"
 
 
+# the cash side of a day: its payouts, the bank's lines (the sandbox bank's), how they met, its cash position
+CASH = [*(key(p) for p in PROCESSORS for key in (asset_keys.payouts, asset_keys.payout_items)),
+        asset_keys.BANK_STATEMENT_LINES, asset_keys.PAYOUT_MATCHES, asset_keys.CASH_POSITION]  # fmt: skip
+
+
 @pytest.fixture
 def reported_days(resources, tmp_path):
-    """Three reported days (the day before DAY not reconciled: a gap in the chart), every report written."""
+    """Three reported days (the day before DAY not reconciled: a gap in the chart), every report written;
+    DAY's cash settled too, so its summary has a cash position."""
+    bank = BankStatementFiles(s3=S3Resource(), local_dir=str(tmp_path / "bank"), sandbox_fill=True,
+                              sandbox_daily_volume=BUSY.daily_volume)  # the sandbox bank's statements  # fmt: skip
+    resources = {**resources, "bank_statements": bank}
     for day in (DAY - timedelta(days=3), DAY - timedelta(days=2), DAY):
-        assert materialize(resources, day, LANDING + RECONCILING + REPORTING
+        cash = CASH if day == DAY else []
+        assert materialize(resources, day, LANDING + RECONCILING + cash + REPORTING
                            + [asset_keys.EXCEPTION_AGING]).success  # fmt: skip
     return tmp_path / "reports"
 
@@ -140,6 +152,10 @@ def test_summary_and_alert_fit_a_desktop_and_a_phone_and_link_to_files_that_exis
     assert "processor_name" not in text and "age_bucket" not in text  # people's words, not column names
     for processor in PROCESSORS:
         assert f'href="{processor}/discrepancies.csv"' in text and f'href="{processor}/summary.json"' in text
+    assert "Cash position" in text and "Paid out" in text  # the day's cash, settled with it
+    cash = (day_folder(reported_days, DAY) / "daily_summary.md").read_text().split("## Cash position")[1]
+    rows = [line.split(" | ") for line in cash.split("\n\n")[1].splitlines()[2:]]
+    assert any(float(row[6].split()[0].replace(",", "")) > 0 for row in rows)  # the bank's lines met the payouts
     # the 19th was not reconciled: the 18th, the last day that was, is the comparison, and it is named
     assert f"Since {DAY - timedelta(days=2)}, the last day reconciled before it: " in text
 

@@ -142,5 +142,10 @@ def test_a_processor_whose_day_was_not_reconciled_is_named_not_left_out():
         "leaves it out)"
     ) in page.markdown(summary)
     assert "<strong>Not reconciled:</strong> Square (its day is not complete" in page.html(summary)
+    # the day's badge is not a level, and the processor has a row of its own that says so
+    markdown = page.markdown(summary)
+    assert "⬜ **NOT RECONCILED** · " in markdown and "🟩 **LOW** · " not in markdown
+    assert "| Square | ⬜ **NOT RECONCILED** | – | – | – | – |" in markdown
+    assert page.html(summary).count(">NOT RECONCILED<") == 2 and ": NOT RECONCILED</title>" in page.html(summary)
     whole = page.build_daily_summary(date(2026, 11, 20), [RUN], [], "USD", names={"stripe": "Stripe"}, files={})
     assert "Not reconciled" not in page.markdown(whole) + page.html(whole)

@@ -7,7 +7,13 @@ from recon_assets.defs.ingestion.checks import evaluate_quality, quality_check_s
 from recon_assets.defs.ingestion.landing import land_day
 from recon_assets.defs.ingestion.resources import DataQualitySettings, SourceApiResource
 from recon_assets.defs.reconciliation.resources import ReconciliationSettings
-from recon_assets.partitions import daily_partitions, partition_day
+from recon_assets.partitions import (
+    daily_partitions,
+    neighbour_landed,
+    neighbours_to_land,
+    partition_day,
+    settlement_window,
+)
 from recon_assets.processors.registry import LEDGER, SOURCES, SourceSpec
 from recon_assets.stopwatch import Stopwatch
 from recon_assets.warehouse.landing import LEDGER_TRANSACTIONS, PROCESSOR_TRANSACTIONS
@@ -76,7 +82,11 @@ def build_landing_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         settings: ReconciliationSettings = context.resources.reconciliation_settings
         quality: DataQualitySettings = context.resources.data_quality_settings
         rates = settings.rates()
-        metadata = land_day(context, warehouse, api.client(), table, day, spec.finality_lag)
+        client = api.client()
+        metadata = land_day(context, warehouse, client, table, day, spec.finality_lag)
+        for neighbour in neighbours_to_land(context, key, settlement_window):  # in a backfill: its windows' edges
+            landed_metadata = land_day(context, warehouse, client, table, neighbour, spec.finality_lag)
+            context.log_event(neighbour_landed(key, neighbour, [day], landed_metadata))
         stopwatch = Stopwatch()
         with stopwatch.part("checks"):
             checks = evaluate_quality(warehouse, key, table, spec.name, day, quality, rates)

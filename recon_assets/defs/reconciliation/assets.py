@@ -10,6 +10,7 @@ from recon_assets.defs.reconciliation.checks import (
     evaluate_invariants,
     evaluate_risk,
     invariants_spec,
+    not_reconciled_checks,
     risk_spec,
 )
 from recon_assets.defs.reconciliation.resources import ReconciliationSettings
@@ -102,7 +103,9 @@ def build_reconciliation_assets(spec: SourceSpec) -> list[dg.AssetsDefinition]:
                     conn, warehouse.url(), spec.name, day, context.run.run_id,
                     rules=reconciliation_settings.rules(spec.name), rates=rates,
                 )  # fmt: skip
-        except DayIncomplete as exc:  # one line; no finding, summary or check from what was never fetched
+        except DayIncomplete as exc:  # one line; no finding or summary from what was never fetched
+            for check in not_reconciled_checks(key, summary, str(exc)):  # and the day's checks do not pass
+                context.log_event(check)
             raise dg.Failure(description=str(exc), allow_retries=False) from None
         result, priced, changes = reconciled.result, reconciled.priced, reconciled.changes
         type_counts = result.discrepancy_counts()

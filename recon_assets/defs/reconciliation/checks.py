@@ -91,3 +91,18 @@ def evaluate_risk(
             **({"report": dg.MetadataValue.url(report_uri)} if report_uri else {}),
         },
     )
+
+
+def not_reconciled_checks(
+    discrepancies_key: dg.AssetKey, summary_key: dg.AssetKey, reason: str
+) -> list[dg.AssetCheckEvaluation]:
+    """The day's reconciliation checks when its sources are not all landed: failed at ERROR (a day not judged
+    is not a passing day), each saying which sources are missing; the summary's is failed too, since its
+    step does not run."""
+    return [
+        dg.AssetCheckEvaluation(
+            asset_key=key, check_name=name, passed=False, severity=dg.AssetCheckSeverity.ERROR,
+            description=reason, metadata={"reconciled": False},
+        )
+        for key, name in ((discrepancies_key, INVARIANTS), (summary_key, RISK_THRESHOLD))
+    ]  # fmt: skip

@@ -21,6 +21,8 @@ from recon_assets.domain.settlement import cash_positions
 from recon_assets.partitions import (
     daily_partitions,
     days_around,
+    neighbour_landed,
+    neighbours_to_land,
     partition_day,
     partition_days,
     refresh_when_inputs_change,
@@ -33,6 +35,8 @@ from recon_assets.warehouse import bank, settlement
 from recon_assets.warehouse.resource import WarehouseResource
 
 WINDOWS = windows()  # the configured grace's: what a day's settlement reads
+PAYOUTS_WINDOW = days_around(-WINDOWS.lookback, 0)  # the payouts (and items) a day's match reads
+LINES_WINDOW = days_around(-WINDOWS.lookback, WINDOWS.span)  # the bank lines it reads
 PARTITIONS_PER_RUN = 31  # a backfill fetches a month of payouts or statements per run
 DAYS_CHANGED = "other_days_changed"  # booking days whose lines a run replaced, beyond its own partitions
 
@@ -104,8 +108,11 @@ def statement_lines(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, bank_statements: BankStatementFiles
 ):
     days = partition_days(context)
-    bank_statements.deliver_sandbox_statements(days)
+    neighbours = neighbours_to_land(context, asset_keys.BANK_STATEMENT_LINES, LINES_WINDOW)  # in a backfill
+    bank_statements.deliver_sandbox_statements(days + neighbours)
     taken = take_in_delivered(context, warehouse, bank_statements)
+    for neighbour in neighbours:  # their lines came in with the files taken in above
+        context.log_event(neighbour_landed(asset_keys.BANK_STATEMENT_LINES, neighbour, days))
     with warehouse.connection() as conn:
         by_day = {day.isoformat(): bank.lines_of_day(conn, day) for day in days}
     lines = [x for day_lines in by_day.values() for x in day_lines]
@@ -125,7 +132,7 @@ def statement_lines(
                 {c: int(v) for c, v in credits.groupby("currency")["amount_minor"].sum().items()}
             ),
             "preview": dg.MetadataValue.md(preview.to_markdown(index=False) if len(preview) else "_no lines_"),
-            **taken_in_metadata(taken, days),
+            **taken_in_metadata(taken, days + neighbours),
         }
     )
 
@@ -168,15 +175,25 @@ def build_payout_assets(spec: SourceSpec) -> dg.AssetsDefinition:
     def payout_assets(context: dg.AssetExecutionContext):
         client = getattr(context.resources, spec.resource_key).client()
         warehouse: WarehouseResource = context.resources.warehouse
-        payouts, items = [], []
-        for day in partition_days(context):
+
+        def land(day: date):
             try:
                 arriving, settled = client.payouts(day)
             except ApiError as exc:  # one line: the source, the endpoint, why
                 raise dg.Failure(description=str(exc)) from None
             with warehouse.connection() as conn:
                 settlement.replace_payouts(conn, spec.name, day, arriving, settled, context.run.run_id)
+            return arriving, settled
+
+        payouts, items = [], []
+        for day in partition_days(context):
+            arriving, settled = land(day)
             payouts, items = payouts + arriving, items + settled
+        for neighbour in neighbours_to_land(context, payouts_key, PAYOUTS_WINDOW):  # in a backfill: the lookback
+            arriving, settled = land(neighbour)
+            for key, count in ((payouts_key, len(arriving)), (items_key, len(settled))):
+                context.log_event(neighbour_landed(key, neighbour, partition_days(context),
+                                                   {"dagster/row_count": dg.MetadataValue.int(count)}))  # fmt: skip
         amounts = pd.DataFrame([(p.currency, p.amount_minor) for p in payouts], columns=["currency", "amount"])
         yield dg.MaterializeResult(asset_key=payouts_key, metadata={
             "dagster/row_count": dg.MetadataValue.int(len(payouts)),
@@ -201,16 +218,10 @@ payout_assets = [build_payout_assets(spec) for spec in PROCESSORS.values()]
     group_name="settlement",
     kinds={"python", "postgres"},
     deps=[
-        *(
-            dg.AssetDep(asset_keys.payout_items(p), partition_mapping=days_around(-WINDOWS.lookback, 0))
-            for p in PROCESSORS
-        ),
-        dg.AssetDep(asset_keys.BANK_STATEMENT_LINES, partition_mapping=days_around(-WINDOWS.lookback, WINDOWS.span)),
+        *(dg.AssetDep(asset_keys.payout_items(p), partition_mapping=PAYOUTS_WINDOW) for p in PROCESSORS),
+        dg.AssetDep(asset_keys.BANK_STATEMENT_LINES, partition_mapping=LINES_WINDOW),
         # money paid out but never booked: the days the payouts settled, as reconciled
-        *(
-            dg.AssetDep(asset_keys.discrepancies(p), partition_mapping=days_around(-WINDOWS.lookback, 0))
-            for p in PROCESSORS
-        ),
+        *(dg.AssetDep(asset_keys.discrepancies(p), partition_mapping=PAYOUTS_WINDOW) for p in PROCESSORS),
     ],
     check_specs=settlement_check_specs(asset_keys.PAYOUT_MATCHES),
     automation_condition=refresh_when_inputs_change(),
