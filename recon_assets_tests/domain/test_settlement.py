@@ -1,6 +1,7 @@
 """The three-way match on plain records: each fault of issue 14's list, found exactly once, and nothing
 flagged while a payout is still in transit."""
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -222,3 +223,36 @@ def test_the_cash_position_adds_the_day_s_activity_and_its_payouts_by_state():
             presented=(("EUR", 3_700), ("USD", 6_000)),
         ),  # fmt: skip
     ]  # po_c was found missing and po_d failed: neither paid out nor in transit
+
+
+def test_two_automatic_payouts_of_a_day_settling_several_presentment_currencies_in_usd_raise_nothing():
+    """A Stripe account that settles EUR and GBP charges in USD: two USD payouts arrive on one day, each
+    mixing charges presented in USD, EUR and GBP at their settled amounts; they add up, reach the bank in USD
+    and were charged the schedule's fee in USD (the cross-currency part on the converted ones)."""
+    schedule = FeeSchedule({"stripe": {"USD": FeeRate(Decimal("2.9"), 30, Decimal("1.5"))}}, default_currency=None)
+    rate = schedule.rate("stripe", "USD")
+    eur, gbp = Decimal("1.084213"), Decimal("1.266981")
+    charges = {  # id: (settled gross in USD, rate it was converted at, or None)
+        "ch_usd1": (10_000, None), "ch_eur1": (10_842, eur), "ch_gbp1": (6_335, gbp),
+        "ch_usd2": (2_500, None), "ch_eur2": (54_211, eur),
+    }  # fmt: skip
+    items = []
+    for n, (txn, (gross, converted_at)) in enumerate(charges.items()):
+        fee = rate.fee(gross, converted=converted_at is not None)
+        items.append(PayoutItem("po_1" if n < 3 else "po_2", txn, gross - fee, "charge", gross, fee, f"txn_{n}",
+                                exchange_rate=converted_at))  # fmt: skip
+    amounts = {p: sum(i.net_minor for i in items if i.payout_id == p) for p in ("po_1", "po_2")}
+    payouts = [payout(p, amount, trace=f"T{p}", itemised=True) for p, amount in amounts.items()]
+    lines = [line(p, amount, FRIDAY, reference=f"T{p}") for p, amount in amounts.items()]
+    charge_fees = [ChargeFee("stripe", i.processor_txn_id, FRIDAY, i.gross_minor, "USD", i.fee_minor,
+                             converted=i.exchange_rate is not None) for i in items]  # fmt: skip
+    settled = settle_day(FRIDAY, payouts, items, lines, {}, charge_fees, schedule=schedule, as_of=FRIDAY,
+                         processors=PROCESSORS)  # fmt: skip
+    assert settled.findings == [] and len(settled.matches) == 2
+    # the same items charged without the cross-currency part: each converted charge is a variance, in USD
+    flat = [replace(c, fee_minor=rate.fee(c.amount_minor)) for c in charge_fees]
+    assert sorted((f.processor_txn_id, f.currency) for f in fee_variances(flat, schedule)) == [
+        ("ch_eur1", "USD"),
+        ("ch_eur2", "USD"),
+        ("ch_gbp1", "USD"),
+    ]
