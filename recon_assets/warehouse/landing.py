@@ -238,16 +238,13 @@ def large_amounts(
     return count, frame.drop(columns="over_bound")
 
 
-def trailing_daily_average(conn: psycopg.Connection, table: LandingTable, source: str, day: date, days: int = 7):
-    """Average rows a day over the ``days`` before ``day``."""
-    scope = {k: v for k, v in table.partition(source, day).items() if k != "business_date"}
-    extra = sql.SQL(" AND {}").format(where(scope)) if scope else sql.SQL("")
+def trailing_daily_average(conn: psycopg.Connection, source: str, day: date, days: int = 7) -> float:
+    """Average records a day the source landed over the ``days`` before ``day`` (a day not landed counts 0),
+    read from ``landed_days``: a handful of rows, however long the history."""
     (average,) = conn.execute(
-        sql.SQL(
-            "SELECT count(*)::float / %(days)s FROM {} WHERE business_date BETWEEN %(day)s::date - %(days)s "
-            "AND %(day)s::date - 1{}"
-        ).format(sql.Identifier(table.name), extra),
-        {"day": day, "days": days},
+        """SELECT coalesce(sum(records), 0)::float / %(days)s FROM landed_days
+           WHERE source = %(source)s AND business_date BETWEEN %(day)s::date - %(days)s AND %(day)s::date - 1""",
+        {"source": source, "day": day, "days": days},
     ).fetchone()
     return float(average)
 

@@ -60,7 +60,7 @@ def evaluate_quality(
     reads = {"duplicates": lambda conn: landing.ledger_duplicate_bookings(conn, day)} if not table.per_processor else {}
     reads |= {
         "counts": lambda conn: landing.landed_counts(conn, table, source, day),
-        "average": lambda conn: landing.trailing_daily_average(conn, table, source, day),
+        "average": lambda conn: landing.trailing_daily_average(conn, source, day),
         "large": lambda conn: landing.large_amounts(conn, table, source, day, rates.minor_bounds(bounds.large_amount)),
         "quarantined": lambda conn: landing.quarantined_records(conn, source, day),
     }
