@@ -61,8 +61,9 @@ def neighbours_to_land(
 ) -> list[date]:
     """In a backfill, the days around the step's own that the backfill's windows read (``window``'s offsets)
     but that it does not target itself: those over, never materialised, for this step to land, and only
-    land (their days are not reconciled). Outside a backfill none: a day run alone, the schedule and
-    ``recon run`` fetch what they need themselves."""
+    land (their days are not reconciled). Outside a backfill none: ``recon run`` lands the windows itself,
+    the schedule's day before was landed the day before, and a day run alone reads what is there (and is
+    refreshed as its neighbours land)."""
     backfill_id = context.run.tags.get(BACKFILL_TAG)
     backfill = context.instance.get_backfill(backfill_id) if backfill_id else None
     if backfill is None or backfill.asset_backfill_data is None:

@@ -111,10 +111,12 @@ def statement_lines(
     neighbours = neighbours_to_land(context, asset_keys.BANK_STATEMENT_LINES, LINES_WINDOW)  # in a backfill
     bank_statements.deliver_sandbox_statements(days + neighbours)
     taken = take_in_delivered(context, warehouse, bank_statements)
-    for neighbour in neighbours:  # their lines came in with the files taken in above
-        context.log_event(neighbour_landed(asset_keys.BANK_STATEMENT_LINES, neighbour, days))
     with warehouse.connection() as conn:
         by_day = {day.isoformat(): bank.lines_of_day(conn, day) for day in days}
+        # a neighbour's lines came in with the files taken in above, if the bank has stated its day
+        neighbours = [d for d in neighbours if bank.lines_of_day(conn, d)]
+    for neighbour in neighbours:
+        context.log_event(neighbour_landed(asset_keys.BANK_STATEMENT_LINES, neighbour, days))
     lines = [x for day_lines in by_day.values() for x in day_lines]
     per_day = {day: len(day_lines) for day, day_lines in by_day.items()}
     credits = pd.DataFrame([(x.currency, x.amount_minor) for x, _ in lines if x.amount_minor > 0],
