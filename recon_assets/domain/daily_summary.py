@@ -216,9 +216,7 @@ def markdown(summary: DailySummary) -> str:
              *([f"**Not reconciled:** {', '.join(summary.not_reconciled)} ({NOT_RECONCILED})", ""]
                if summary.not_reconciled else []),
              f"{summary.since}: {'; '.join(summary.changes)}.", ""]  # fmt: skip
-    if not summary.processors:
-        lines += ["_No processor was reconciled for this day._", ""]
-    else:
+    if summary.processors or summary.not_reconciled:
         lines += _md_table(
             ("Processor", "Risk", "Records (processor / ledger)", "Missing", "At risk", "Files"),
             [(p.name, _badge_md(p.level), f"{p.processor_records:,} / {p.ledger_entries:,}", f"{p.missing:,}",
@@ -226,6 +224,9 @@ def markdown(summary: DailySummary) -> str:
              for p in summary.processors]
             + [(name, _badge_md(None), "–", "–", "–", "–") for name in summary.not_reconciled],
         )  # fmt: skip
+    if not summary.processors:
+        lines += ["", "_No processor was reconciled for this day._", ""]
+    else:
         lines += ["", "## Findings by type", ""]
         lines += _md_table(
             ("Finding", *(p.name for p in summary.processors)),

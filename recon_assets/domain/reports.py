@@ -54,6 +54,17 @@ def report_path(day: date, name: str, processor: str | None = None) -> str:
     return "/".join(parts)
 
 
+NOT_RECONCILED = "not_reconciled"  # the compliance status of a day whose sources are not all landed
+
+
+def not_reconciled_json(day: date, processor: str, reason: str) -> dict:
+    """The JSON summary of a day that was not judged: no figures, a status that says so, and why."""
+    return {
+        "reconciliation_summary": {"date": day.isoformat(), "processor": processor},
+        "financial_impact": {"risk_level": None, "compliance_status": NOT_RECONCILED, "reason": reason},
+    }
+
+
 PROCESSOR_FILES = (("CSV", "discrepancies_csv", "discrepancies.csv"), ("JSON", "summary_json", "summary.json"))
 
 

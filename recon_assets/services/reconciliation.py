@@ -40,6 +40,19 @@ class DayIncomplete(RuntimeError):
     """A day whose sources are not all landed: judging it would report what was never fetched as missing."""
 
 
+def incompleteness(conn: psycopg.Connection, processor: str, day: date) -> str | None:
+    """Why the processor's day cannot be judged (its day or the ledger's not landed), in one line; None when
+    it can."""
+    missing = landing.unlanded(conn, [(processor, day), (LEDGER.name, day)])
+    if not missing:
+        return None
+    return (
+        f"{processor} {day.isoformat()} is not reconciled: "
+        + ", ".join(f"{source} {landed_day.isoformat()}" for source, landed_day in missing)
+        + " not landed yet (materialise its landing first)"
+    )
+
+
 def reconcile_day(
     conn: psycopg.Connection,
     url: DatabaseUrl,
@@ -55,13 +68,9 @@ def reconcile_day(
     stopwatch = Stopwatch()
     with conn.transaction():
         lock_partition(conn, "discrepancies", processor, day)
-        missing = landing.unlanded(conn, [(processor, day), (LEDGER.name, day)])
-        if missing:
-            raise DayIncomplete(
-                f"{processor} {day.isoformat()} is not reconciled: "
-                + ", ".join(f"{source} {landed_day.isoformat()}" for source, landed_day in missing)
-                + " not landed yet (materialise its landing first)"
-            )
+        reason = incompleteness(conn, processor, day)
+        if reason:
+            raise DayIncomplete(reason)
         with stopwatch.part("read"):
             processor_frame, ledger_frame = findings.load_window(conn, url, processor, day)
             links = matches.active_links(conn, processor)
@@ -81,10 +90,13 @@ def summarise(
     conn: psycopg.Connection, processor: str, day: date, run_id: str, *, rates: FxRates, thresholds: RiskThresholds
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Write the day's run row from what the warehouse holds now (audited); returns it, and the day's report files
-    written so far."""
+    written so far. A day not complete has none (``DayIncomplete``)."""
     started = datetime.now(UTC)
     with conn.transaction():
         lock_partition(conn, "reconciliation_runs", processor, day)
+        reason = incompleteness(conn, processor, day)
+        if reason:  # nothing was judged: no run row, no level
+            raise DayIncomplete(reason)
         row = summarise_day(day, processor, runs.day_counts(conn, processor, day), rates, thresholds)
         row.update(dagster_run_id=run_id, started_at=started, finished_at=datetime.now(UTC))
         runs.write_summary(conn, row)

@@ -1,5 +1,6 @@
 """The whole code location loads; materialising days lands, reconciles and keeps history."""
 
+import json
 from datetime import date
 from decimal import Decimal
 
@@ -188,32 +189,37 @@ def test_a_day_mostly_unreadable_is_not_reconciled(resources):
     assert "stripe/discrepancies" not in materialized
 
 
-def test_a_day_whose_sources_never_landed_is_not_reconciled_and_says_which(resources, warehouse_url):
-    """A day reconciled before its sources landed (a backfill's neighbour, an automation tick) judges nothing:
-    one line naming what is missing, and no finding, run summary or check from what was never fetched."""
-    with dg.instance_for_test() as instance:
-        result = materialize(resources, DAY, [asset_keys.discrepancies("stripe"), asset_keys.reconciliation_summary(
-            "stripe")], raise_on_error=False, instance=instance)  # fmt: skip
-        assert not result.success
-        (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
-        reason = f"stripe {DAY} is not reconciled: stripe {DAY}, ledger {DAY} not landed yet (materialise its " \
-                 "landing first)"  # fmt: skip
-        assert failure.step_failure_data.user_failure_data.description == reason
-        # the day's checks do not pass: each fails at ERROR and names what is missing
-        evaluated = []
-        for key, name in (("discrepancies", "reconciliation_invariants"), ("reconciliation_summary", "risk_threshold")):
-            check = dg.AssetCheckKey(dg.AssetKey(["stripe", key]), name)
-            record = instance.event_log_storage.get_asset_check_execution_history(check, limit=5)[0]  # the latest
-            evaluation = record.event.dagster_event.event_specific_data
-            evaluated.append((name, record.status.value, evaluation.severity.value, evaluation.description))
-    assert evaluated == [("reconciliation_invariants", "FAILED", "ERROR", reason),
-                         ("risk_threshold", "FAILED", "ERROR", reason)]  # fmt: skip
+def test_a_day_whose_sources_never_landed_is_not_reconciled_and_says_which(resources, warehouse_url, tmp_path):
+    """A day reconciled before its sources landed (an automation tick, a day run on its own) judges nothing: no
+    finding or run summary from what was never fetched; its checks fail at ERROR naming what is missing, its
+    JSON says not_reconciled and why, the daily summary says NOT RECONCILED; once landed, it is reconciled."""
+    judging = [asset_keys.discrepancies("stripe"), asset_keys.reconciliation_summary("stripe"),
+               asset_keys.reconciliation_report("stripe"), asset_keys.DAILY_SUMMARY]  # fmt: skip
+    result = materialize(resources, DAY, judging)
+    reason = (
+        f"stripe {DAY} is not reconciled: stripe {DAY}, ledger {DAY} not landed yet (materialise its landing first)"
+    )
+    assert sorted(
+        (e.asset_key.to_user_string(), e.check_name, e.passed, e.severity.value, e.description)
+        for e in result.get_asset_check_evaluations()
+    ) == [("stripe/discrepancies", "reconciliation_invariants", False, "ERROR", reason),
+          ("stripe/reconciliation_summary", "risk_threshold", False, "ERROR", reason)]  # fmt: skip
     with psycopg.connect(warehouse_url.libpq) as conn:
         counts = [conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 - fixed names
                   for table in ("discrepancies", "reconciliation_runs", "transaction_outcomes")]  # fmt: skip
     assert counts == [0, 0, 0]
+    folder = tmp_path / "reports" / "reports" / "2026" / "11" / "20"
+    assert json.loads((folder / "stripe" / "summary.json").read_text())["financial_impact"] == {
+        "risk_level": None, "compliance_status": "not_reconciled", "reason": reason,
+    }  # fmt: skip
+    assert not (folder / "stripe" / "discrepancies.csv").exists()  # nothing was judged
+    summary = (folder / "daily_summary.md").read_text()
+    assert "⬜ **NOT RECONCILED** · " in summary and "| Stripe | ⬜ **NOT RECONCILED** | – |" in summary
+    assert "LOW" not in summary
     assert materialize(resources, DAY, [asset_keys.LEDGER_TRANSACTIONS, asset_keys.raw_transactions("stripe"),
                                         asset_keys.discrepancies("stripe")]).success  # landed: reconciled  # fmt: skip
+    with psycopg.connect(warehouse_url.libpq) as conn:
+        assert conn.execute("SELECT count(*) FROM transaction_outcomes").fetchone()[0] > 0
 
 
 LARGE = SandboxConfig(daily_volume=40, extra_payments=(("JPY", 1_500_000), ("USD", 200_000_000)))

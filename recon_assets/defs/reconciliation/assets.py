@@ -7,10 +7,12 @@ import pandas as pd
 
 from recon_assets import asset_keys
 from recon_assets.defs.reconciliation.checks import (
+    INVARIANTS,
+    RISK_THRESHOLD,
     evaluate_invariants,
     evaluate_risk,
     invariants_spec,
-    not_reconciled_checks,
+    not_reconciled,
     risk_spec,
 )
 from recon_assets.defs.reconciliation.resources import ReconciliationSettings
@@ -103,10 +105,9 @@ def build_reconciliation_assets(spec: SourceSpec) -> list[dg.AssetsDefinition]:
                     conn, warehouse.url(), spec.name, day, context.run.run_id,
                     rules=reconciliation_settings.rules(spec.name), rates=rates,
                 )  # fmt: skip
-        except DayIncomplete as exc:  # one line; no finding or summary from what was never fetched
-            for check in not_reconciled_checks(key, summary, str(exc)):  # and the day's checks do not pass
-                context.log_event(check)
-            raise dg.Failure(description=str(exc), allow_retries=False) from None
+        except DayIncomplete as exc:  # no finding from what was never fetched; the check says so
+            context.log.warning(str(exc))
+            return not_reconciled(key, INVARIANTS, str(exc))
         result, priced, changes = reconciled.result, reconciled.priced, reconciled.changes
         type_counts = result.discrepancy_counts()
         at_risk = total_at_risk(result.discrepancies, rates)
@@ -148,10 +149,13 @@ def build_reconciliation_assets(spec: SourceSpec) -> list[dg.AssetsDefinition]:
         reconciliation_settings: ReconciliationSettings,
     ):
         rates, thresholds = reconciliation_settings.rates(), reconciliation_settings.thresholds()
-        with warehouse.connection() as conn:
-            row, written = summarise(
-                conn, spec.name, partition_day(context), context.run.run_id, rates=rates, thresholds=thresholds
-            )
+        try:
+            with warehouse.connection() as conn:
+                row, written = summarise(
+                    conn, spec.name, partition_day(context), context.run.run_id, rates=rates, thresholds=thresholds
+                )
+        except DayIncomplete as exc:  # no run row, no level: the risk check fails and says why
+            return not_reconciled(summary, RISK_THRESHOLD, str(exc))
         risk_check = evaluate_risk(
             summary, row["risk_level"], missing_count=row["missing_transaction_count"],
             amount_at_risk=row["total_discrepancy_amount"], discrepancy_rate=float(row["discrepancy_rate"]),

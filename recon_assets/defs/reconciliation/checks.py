@@ -93,16 +93,14 @@ def evaluate_risk(
     )
 
 
-def not_reconciled_checks(
-    discrepancies_key: dg.AssetKey, summary_key: dg.AssetKey, reason: str
-) -> list[dg.AssetCheckEvaluation]:
-    """The day's reconciliation checks when its sources are not all landed: failed at ERROR (a day not judged
-    is not a passing day), each saying which sources are missing; the summary's is failed too, since its
-    step does not run."""
-    return [
-        dg.AssetCheckEvaluation(
-            asset_key=key, check_name=name, passed=False, severity=dg.AssetCheckSeverity.ERROR,
+def not_reconciled(asset_key: dg.AssetKey, check_name: str, reason: str) -> dg.MaterializeResult:
+    """A day whose sources are not all landed, told as it is: nothing judged or written, and the day's check
+    failed at ERROR (a day not judged is not a passing day) with the one line naming what is missing. Once
+    its sources land, the automation reconciles it."""
+    return dg.MaterializeResult(
+        metadata={"reconciled": False, "not_reconciled": reason},
+        check_results=[dg.AssetCheckResult(
+            check_name=check_name, asset_key=asset_key, passed=False, severity=dg.AssetCheckSeverity.ERROR,
             description=reason, metadata={"reconciled": False},
-        )
-        for key, name in ((discrepancies_key, INVARIANTS), (summary_key, RISK_THRESHOLD))
-    ]  # fmt: skip
+        )],
+    )  # fmt: skip

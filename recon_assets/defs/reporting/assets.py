@@ -17,6 +17,7 @@ from recon_assets.domain.charts import trend_chart_png
 from recon_assets.domain.reports import (
     PROCESSOR_FILES,
     discrepancies_csv,
+    not_reconciled_json,
     processor_files,
     report_path,
     summary_json,
@@ -24,6 +25,7 @@ from recon_assets.domain.reports import (
 from recon_assets.partitions import daily_partitions, partition_day, refresh_when_inputs_change
 from recon_assets.processors.registry import PROCESSORS, SourceSpec
 from recon_assets.services.audit import ChainBroken, publish_head
+from recon_assets.services.reconciliation import incompleteness
 from recon_assets.settings import LIVE, SANDBOX
 from recon_assets.warehouse import casework, findings, runs, settlement
 from recon_assets.warehouse.resource import WarehouseResource
@@ -63,7 +65,7 @@ def build_report_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         with warehouse.connection() as conn:
             summaries = runs.fetch_runs(conn, day, day, spec.name)
             if not summaries:
-                raise dg.Failure(f"{spec.name} {day} has no reconciliation summary yet")
+                return not_reconciled_report(conn, spec.name, day, report_store)
             rows = findings.report_rows(conn, spec.name, day)
             document = summary_json(summaries[0])
             bodies = {
@@ -89,6 +91,19 @@ def build_report_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         )
 
     return reconciliation_report
+
+
+def not_reconciled_report(conn, processor: str, day, report_store: ReportStore) -> dg.MaterializeResult:
+    """A day with no summary because its sources are not all landed: its JSON says ``not_reconciled`` and
+    why (no CSV: nothing was judged). A day complete but not summarised yet is a failure, in one line."""
+    reason = incompleteness(conn, processor, day)
+    if reason is None:
+        raise dg.Failure(f"{processor} {day} has no reconciliation summary yet")
+    document = not_reconciled_json(day, processor, reason)
+    _, key, name = next(f for f in PROCESSOR_FILES if f[1] == "summary_json")
+    uri = report_store.put(report_path(day, name, processor), json.dumps(document, indent=2).encode(),
+                           "application/json")  # fmt: skip
+    return dg.MaterializeResult(metadata={**_uri_metadata({key: uri}), "summary": dg.MetadataValue.json(document)})
 
 
 report_assets = [build_report_asset(spec) for spec in PROCESSORS.values()]
