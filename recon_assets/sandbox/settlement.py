@@ -112,10 +112,12 @@ def _payouts_of_movement_day(config: SandboxConfig, processor: str, day: date) -
     settled = np.flatnonzero(m["status"] == "succeeded")
     rng = _rng(config.seed, processor, day.isoformat(), "payouts")
     arrival = arrival_of(processor, day)
+    currencies = [str(c) for c in m["currency"][settled].tolist()]
+    settles = {c: _settled(config, processor, c, day) for c in set(currencies)}  # the day's rate, once a currency
     groups: dict[tuple[str, str | None], list[int]] = {}
-    for row, currency, location in zip(settled.tolist(), m["currency"][settled].tolist(),
-                                       m["location_id"][settled].tolist(), strict=True):  # fmt: skip
-        groups.setdefault((_settled(config, processor, str(currency), day)[0], location), []).append(row)
+    for row, currency, location in zip(settled.tolist(), currencies, m["location_id"][settled].tolist(),
+                                       strict=True):  # fmt: skip
+        groups.setdefault((settles[currency][0], location), []).append(row)
     midnight = datetime.combine(day, time.min, tzinfo=UTC)
     prefix = "txn_" if processor == "stripe" else "poe_"
     payouts = []
@@ -128,7 +130,7 @@ def _payouts_of_movement_day(config: SandboxConfig, processor: str, day: date) -
         ):
             item = SandboxItem(prefix + item_id, str(txn_id), str(kind), gross, fee, gross - fee,
                                midnight + timedelta(seconds=seconds), parent)  # fmt: skip
-            _, rate = _settled(config, processor, presented, day)
+            _, rate = settles[str(presented)]
             items.append(_converted(item, presented, currency, rate) if rate else item)
         amount = sum(i.net_minor for i in items)
         if amount <= 0:
