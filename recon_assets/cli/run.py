@@ -148,9 +148,15 @@ def _preflight(definitions) -> None:
 
 
 def run_day(
-    day: date, processors: Sequence[str], trigger: str = "manual", verbose: bool = False, out: TextIO = sys.stdout
+    day: date,
+    processors: Sequence[str],
+    trigger: str = "manual",
+    verbose: bool = False,
+    out: TextIO = sys.stdout,
+    ctrl_c: threading.Event | None = None,
 ) -> DayOutcome:
-    """Materialise what ``day`` needs, then send the alerts it deserves."""
+    """Materialise what ``day`` needs, then send the alerts it deserves. ``ctrl_c`` is set once the user
+    pressed Ctrl-C: Dagster forgets a press that comes between two steps' code, recon does not."""
     import dagster as dg
 
     from recon_assets.cli.instance import prepare_instance
@@ -195,7 +201,7 @@ def run_day(
                 raise_on_error=False,
                 **partition,
             )
-            if not result.success and _interrupted(result):
+            if (ctrl_c is not None and ctrl_c.is_set()) or (not result.success and _interrupted(result)):
                 raise KeyboardInterrupt  # nothing more runs, nothing is announced: recon says "interrupted"
             print(f"recon: {span}: {'succeeded' if result.success else 'FAILED'} (run {result.run_id})", file=out)
             results.append(result)
@@ -295,23 +301,26 @@ def day_table(day: date, processors: Sequence[str] | None = None) -> str | None:
 
 
 @contextlib.contextmanager
-def ctrl_c_reaches_recon_only() -> Iterator[None]:
+def ctrl_c_reaches_recon_only() -> Iterator[threading.Event]:
     """Ctrl-C signals the terminal's whole process group: the helper processes Dagster starts to capture each
     step's output would each die printing a traceback. SIGINT is blocked while the day runs (processes
     started meanwhile inherit the block) and a thread of recon's waits for it, then interrupts recon's main
-    thread as the signal would have: one process stops, and says so in one line."""
+    thread as the signal would have: one process stops, and says so in one line. It yields an event set
+    once Ctrl-C was pressed."""
+    pressed = threading.Event()
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
-        yield
+        yield pressed
         return
 
     def relay() -> None:
         signal.sigwait({signal.SIGINT})
+        pressed.set()
         _thread.interrupt_main(signal.SIGINT)
 
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     threading.Thread(target=relay, name="ctrl-c", daemon=True).start()  # it inherits the block: sigwait needs it
     try:
-        yield
+        yield pressed
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
@@ -319,8 +328,8 @@ def ctrl_c_reaches_recon_only() -> Iterator[None]:
 def cmd_run(args: argparse.Namespace) -> int:
     """Exit 0: the day ran and no ERROR check failed; 1: it ran, and ERROR checks failed (named); 3: a run
     failed, the day is incomplete. (2: refused before running; 130: interrupted; see ``main``.)"""
-    with ctrl_c_reaches_recon_only():
-        outcome = run_day(args.date, args.processors, verbose=args.verbose)
+    with ctrl_c_reaches_recon_only() as ctrl_c:
+        outcome = run_day(args.date, args.processors, verbose=args.verbose, ctrl_c=ctrl_c)
     table = day_table(args.date, args.processors)
     if table:
         print(table)
