@@ -124,6 +124,13 @@ FINDING_ROW: tuple[Column, ...] = (
     Column("business_date", "date", Role.RUN),
     Column("processor_name", "text", Role.RUN),
     Column("discrepancy_type", "text", Role.KEY, description="The finding's type (finding_types)"),
+    Column(
+        "kind",
+        "text",
+        Role.KEY,
+        description="The money movement it is about: charge, refund, chargeback, chargeback_reversal, dispute_fee "
+        "(a dispute's movements share its reference), payout, bank_credit, or a payout item's kind",
+    ),
     Column("processor_txn_id", "text", Role.KEY, description="The processor's id (null when missing at processor)"),
     Column("ledger_id", "text", Role.KEY, Side.TRANSACTION, "The ledger entry (null when missing in ledger)"),
     Column("related_ledger_id", "text", Role.FACT, Side.TRANSACTION, "For a duplicate: the entry it duplicates"),

@@ -36,7 +36,7 @@ from recon_assets.domain.findings import (
     names,
 )
 from recon_assets.domain.money import FxRates
-from recon_assets.domain.records import UTC_TIME
+from recon_assets.domain.records import PAYMENT_KINDS, UTC_TIME, Kind
 from recon_assets.domain.rules import MAX_DATE_DRIFT_DAYS, SUGGESTION_SIZES, ManualLink, MatchingRules
 from recon_assets.domain.suggestions import suggest_groups
 
@@ -88,26 +88,29 @@ class ReconciliationResult:
 
 
 PROCESSOR_SCHEMA = pa.schema(
-    [("processor_txn_id", pa.string()), ("business_date", pa.date32()), ("amount_minor", pa.int64()),
-     ("currency", pa.string()), ("status", pa.string()), ("order_reference", pa.string())]
+    [("processor_txn_id", pa.string()), ("kind", pa.string()), ("business_date", pa.date32()),
+     ("amount_minor", pa.int64()), ("currency", pa.string()), ("status", pa.string()),
+     ("order_reference", pa.string())]
 )  # fmt: skip
 LEDGER_SCHEMA = pa.schema(
-    [("ledger_id", pa.string()), ("processor_reference", pa.string()), ("business_date", pa.date32()),
-     ("amount_minor", pa.int64()), ("currency", pa.string()), ("status", pa.string()),
-     ("booked_at", UTC_TIME), ("order_reference", pa.string())]
+    [("ledger_id", pa.string()), ("processor_reference", pa.string()), ("kind", pa.string()),
+     ("business_date", pa.date32()), ("amount_minor", pa.int64()), ("currency", pa.string()),
+     ("status", pa.string()), ("booked_at", UTC_TIME), ("order_reference", pa.string())]
 )  # fmt: skip
-OPTIONAL_COLUMNS = ("order_reference",)  # a source without orders leaves it out: read as null
+# Columns a frame may leave out, and what they are read as: a source without orders names none; a frame of
+# payments alone may leave out their kind
+OPTIONAL_COLUMNS = {"order_reference": None, "kind": Kind.CHARGE.value}
 _EPOCH = date(1970, 1, 1)
 
 
 def as_table(frame: pa.Table | pd.DataFrame, schema: pa.Schema) -> pa.Table:
     """``frame``'s columns the engine reads, as an Arrow table of ``schema``'s types."""
     if isinstance(frame, pd.DataFrame):
-        frame = frame.assign(**{n: None for n in OPTIONAL_COLUMNS if n in schema.names and n not in frame})
+        frame = frame.assign(**{n: v for n, v in OPTIONAL_COLUMNS.items() if n in schema.names and n not in frame})
         return pa.Table.from_pandas(frame[list(schema.names)], schema=schema, preserve_index=False)
-    for name in OPTIONAL_COLUMNS:
+    for name, value in OPTIONAL_COLUMNS.items():
         if name in schema.names and name not in frame.column_names:
-            frame = frame.append_column(name, pa.nulls(frame.num_rows, pa.string()))
+            frame = frame.append_column(name, pa.repeat(pa.scalar(value, pa.string()), frame.num_rows))
     return frame.select(schema.names).cast(schema)
 
 
@@ -508,6 +511,7 @@ def _processor_side_findings(s: _Sides, rows: np.ndarray, outcome, li, booked, s
     return pd.DataFrame(
         {
             "discrepancy_type": kinds,
+            "kind": _values(processor, "kind", rows),
             "processor_txn_id": _values(processor, "processor_txn_id", rows),
             "ledger_id": ledger_col("ledger_id"),
             "related_ledger_id": None,
@@ -533,6 +537,7 @@ def _ledger_only_findings(ledger, mask, kind, primary_row_of_each) -> pd.DataFra
     return pd.DataFrame(
         {
             "discrepancy_type": kind,
+            "kind": _values(ledger, "kind", rows),
             "processor_txn_id": _values(ledger, "processor_reference", rows),
             "ledger_id": _values(ledger, "ledger_id", rows),
             "related_ledger_id": (
@@ -558,6 +563,7 @@ def _group_findings(s: _Sides, kind: str, anchors: np.ndarray, sums: np.ndarray,
     return pd.DataFrame(
         {
             "discrepancy_type": kind,
+            "kind": _values(s.ledger, "kind", anchors),
             "processor_txn_id": None,
             "ledger_id": _values(s.ledger, "ledger_id", anchors),
             "related_ledger_id": None,
@@ -586,9 +592,10 @@ def _tender_findings(s: _Sides, tender: _SplitTenders, l_today: np.ndarray) -> p
 
 
 def _suggestion_findings(s: _Sides, outcome: np.ndarray, unexplained: np.ndarray) -> pd.DataFrame:
-    """Groups of the day's records missing in the ledger whose sum equals an entry missing at the processor."""
-    entries = np.flatnonzero(unexplained)
-    candidates = np.flatnonzero((outcome == _CODE[MISSING_IN_LEDGER]) & (s.p_day == 0))
+    """Groups of the day's payments missing in the ledger whose sum equals an entry missing at the processor (a
+    dispute's movements are matched by their reference alone)."""
+    entries = np.flatnonzero(unexplained & _is_payment(s.ledger))
+    candidates = np.flatnonzero((outcome == _CODE[MISSING_IN_LEDGER]) & (s.p_day == 0) & _is_payment(s.processor))
     if not len(entries) or len(candidates) < SUGGESTION_SIZES[0]:
         return _empty_discrepancies()
     entries = entries[np.argsort(_values(s.ledger, "ledger_id", entries), kind="stable")]
@@ -603,6 +610,12 @@ def _suggestion_findings(s: _Sides, outcome: np.ndarray, unexplained: np.ndarray
     return _group_findings(
         s, SUGGESTED_MATCH, anchors, s.l_amt[anchors], members, np.zeros(len(anchors), dtype=np.int64)
     )
+
+
+def _is_payment(table: pa.Table) -> np.ndarray:
+    """Per row: a payment (a charge or a refund), not a dispute's movement."""
+    kinds = pa.array([k.value for k in PAYMENT_KINDS], pa.string())
+    return pc.is_in(_column(table, "kind"), value_set=kinds).to_numpy(zero_copy_only=False)
 
 
 def price_discrepancies(discrepancies: pd.DataFrame, rates: FxRates) -> pd.DataFrame:

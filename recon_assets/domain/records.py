@@ -21,8 +21,20 @@ from recon_assets.domain.money import CURRENCY_EXPONENTS, MoneyError, is_known_c
 
 
 class Kind(StrEnum):
+    """The money movements recon reconciles, one record each. A dispute moves money apart from its sale:
+    funds withdrawn (``chargeback``, a processor's reversal included), returned when the merchant wins
+    (``chargeback_reversal``), and the processor's fee for it (``dispute_fee``)."""
+
     CHARGE = "charge"
     REFUND = "refund"
+    CHARGEBACK = "chargeback"
+    CHARGEBACK_REVERSAL = "chargeback_reversal"
+    DISPUTE_FEE = "dispute_fee"
+
+
+PAYMENT_KINDS = (Kind.CHARGE, Kind.REFUND)  # a sale and its refund: the kinds a suggested match may group
+DISPUTE_KINDS = (Kind.CHARGEBACK, Kind.CHARGEBACK_REVERSAL, Kind.DISPUTE_FEE)
+MONEY_OUT = frozenset({Kind.REFUND, Kind.CHARGEBACK, Kind.DISPUTE_FEE})  # negative amounts; the rest positive
 
 
 class Status(StrEnum):
@@ -79,7 +91,7 @@ LEDGER_RECORD = RecordLayout(
     pa.schema([("ledger_id", pa.string()), ("processor_name", pa.string()), ("processor_reference", pa.string()),
                ("kind", pa.string()), ("amount_minor", pa.int64()), ("currency", pa.string()),
                ("fee_minor", pa.int64()), ("status", pa.string()), ("booked_at", UTC_TIME),
-               ("merchant_id", pa.string()), ("order_reference", pa.string())]),
+               ("merchant_id", pa.string()), ("order_reference", pa.string()), ("original_reference", pa.string())]),
     id_field="ledger_id", time_field="booked_at",
 )  # fmt: skip
 
@@ -94,13 +106,17 @@ class Canonical:
     skipped: np.ndarray | None = None  # True where the record moves no money we reconcile
 
 
-def wrong_sign(is_refund: np.ndarray, amounts: np.ndarray) -> dict[int, str]:
-    """Records whose amount has the wrong sign for their kind: a processor's charge moves money in, its
-    refund out."""
-    negative_charges = np.flatnonzero(~is_refund & (amounts < 0))
-    positive_refunds = np.flatnonzero(is_refund & (amounts > 0))
-    reasons = {int(i): f"a charge with a negative amount ({amounts[i]})" for i in negative_charges}
-    return reasons | {int(i): f"a refund with a positive amount ({amounts[i]})" for i in positive_refunds}
+def wrong_sign(kinds: Sequence[str | None], amounts: np.ndarray) -> dict[int, str]:
+    """Records whose amount has the wrong sign for their kind (``MONEY_OUT``: negative, the others
+    positive); a record of no kind (None) is not judged."""
+    column = np.asarray(kinds, dtype=object)
+    reasons: dict[int, str] = {}
+    for kind in set(kinds) - {None}:
+        out = kind in MONEY_OUT
+        wrong = np.flatnonzero((column == kind) & ((amounts > 0) if out else (amounts < 0)))
+        side = "positive" if out else "negative"
+        reasons |= {int(i): f"a {kind} with a {side} amount ({amounts[i]})" for i in wrong}
+    return reasons
 
 
 def minor_column(values: Sequence, currencies: Sequence[str]) -> tuple[np.ndarray, dict[int, str]]:

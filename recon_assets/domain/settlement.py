@@ -68,6 +68,7 @@ class BankLine:
 
 
 CHARGE, REFUND, OTHER = "charge", "refund", "other"  # what a payout item settles
+PAYOUT, BANK_CREDIT = "payout", "bank_credit"  # what a cash finding about no transaction is about (its kind)
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ class SettlementFinding:
     expected_minor: int | None = None  # what the payout (or the schedule) says
     actual_minor: int | None = None  # what the bank (or the items, or the processor) says
     bank_line_id: str | None = None  # the bank line it is about, where it is about one
+    kind: str = PAYOUT  # the movement it is about: the payout, a bank credit, an item's or a charge's kind
 
 
 @dataclass(frozen=True)
@@ -186,7 +188,7 @@ def tie_out(
             result.findings.append(SettlementFinding(
                 UNEXPLAINED_BANK_CREDIT, processor_named(line.text, processors), line.booking_date,
                 line.amount_minor, line.currency, bank_reference=line.bank_reference, actual_minor=line.amount_minor,
-                bank_line_id=line.line_id,
+                bank_line_id=line.line_id, kind=BANK_CREDIT,
             ))  # fmt: skip
     return result
 
@@ -230,7 +232,7 @@ def paid_out_not_booked(
             amount, currency = unbooked[item.processor_txn_id]
             found.append(SettlementFinding(
                 PAID_OUT_NOT_BOOKED, payout.processor, payout.arrival_date, abs(amount), currency,
-                payout.payout_id, processor_txn_id=item.processor_txn_id, actual_minor=amount,
+                payout.payout_id, processor_txn_id=item.processor_txn_id, actual_minor=amount, kind=item.kind,
             ))  # fmt: skip
     return found
 
@@ -304,7 +306,7 @@ def fee_variances(
         if abs(fee - expected) > tolerance_minor:
             found.append(SettlementFinding(
                 FEE_VARIANCE, processor, day, abs(fee - expected), currency, processor_txn_id=txn_id,
-                expected_minor=expected, actual_minor=fee,
+                expected_minor=expected, actual_minor=fee, kind=CHARGE,
             ))  # fmt: skip
     return found
 

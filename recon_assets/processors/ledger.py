@@ -11,7 +11,7 @@ import numpy as np
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from recon_assets.contracts import ledger_entry_values, ledger_page_limits
-from recon_assets.domain.records import LEDGER_RECORD, Canonical, Currency, minor_column
+from recon_assets.domain.records import LEDGER_RECORD, Canonical, Currency, Kind, minor_column
 from recon_assets.processors.base import PageFormat, PageStream, SourceClient
 
 
@@ -30,6 +30,7 @@ class LedgerEntry(BaseModel):
     merchant_id: str | None = None
     booked_at: AwareDatetime
     order_reference: str | None = None  # the order one entry books for several payments (a split tender)
+    original_reference: str | None = None  # for a dispute's movement: the disputed payment
 
 
 class LedgerPage(BaseModel):
@@ -38,7 +39,7 @@ class LedgerPage(BaseModel):
 
 
 PATH = "/v1/transactions"
-PAYMENT_KINDS = ("charge", "refund")
+RECONCILED_KINDS = tuple(kind.value for kind in Kind)  # payments and disputes' movements, not payouts or fees
 FORMAT = PageFormat("data", LedgerPage, LedgerEntry)
 
 
@@ -94,7 +95,8 @@ class LedgerClient(SourceClient):
             "booked_at": [entry.booked_at for entry in entries],  # aware: the layout stores it in UTC
             "merchant_id": [entry.merchant_id for entry in entries],
             "order_reference": [entry.order_reference for entry in entries],
+            "original_reference": [entry.original_reference for entry in entries],
         }
-        # payouts and the fees they withheld are the cash side's (settlement), not payments to match
-        skipped = np.array([entry.kind not in PAYMENT_KINDS for entry in entries], dtype=bool)
+        # payouts and the fees they withheld are the cash side's (settlement), not movements to match
+        skipped = np.array([entry.kind not in RECONCILED_KINDS for entry in entries], dtype=bool)
         return Canonical(columns, refused | fee_refused, skipped)

@@ -64,13 +64,23 @@ class PayPalPage(BaseModel):
 FORMAT = PageFormat("transaction_details", PayPalPage, PayPalTransaction)
 
 
+# The Transaction Search event codes of money recon reconciles beside payments (T00xx), and the movement each
+# is. Every other code moves no money recon reconciles: a withdrawal (T04xx) is a payout, a hold for a dispute
+# (T1110) and its release (T1111) are the balance's, never a sale's or the ledger's.
+EVENT_KINDS = {
+    "T1107": Kind.REFUND,  # payment refund, initiated by the merchant
+    "T1106": Kind.CHARGEBACK,  # payment reversal, initiated by PayPal: funds withdrawn, judged as a chargeback
+    "T1201": Kind.CHARGEBACK,
+    "T1202": Kind.CHARGEBACK_REVERSAL,  # funds returned: the merchant won
+    "T0106": Kind.DISPUTE_FEE,  # the chargeback processing fee
+}
+
+
 def event_kind(event_code: str) -> Kind | None:
-    """T00xx are payments, T11xx reversals and refunds; other families move no customer money (None)."""
+    """The movement an event code records, or None for one recon does not reconcile as a transaction."""
     if event_code.startswith("T00"):
         return Kind.CHARGE
-    if event_code.startswith("T11"):
-        return Kind.REFUND
-    return None
+    return EVENT_KINDS.get(event_code)
 
 
 class PayPalClient(SourceClient):
@@ -159,7 +169,7 @@ class PayPalClient(SourceClient):
         amounts, refused = minor_column([info.transaction_amount.value for info in infos], currencies)
         fees, fee_refused = minor_column([info.fee_amount.value if info.fee_amount else None for info in infos],
                                          currencies)  # fmt: skip
-        refused |= fee_refused | wrong_sign(np.array([kind == Kind.REFUND for kind in kinds]), amounts)
+        refused |= fee_refused | wrong_sign(kinds, amounts)
         columns = {
             "processor_txn_id": [info.transaction_id for info in infos],
             "kind": kinds,

@@ -205,14 +205,15 @@ class SquareClient(SourceClient):
         count, is_refund = len(records), endpoint == "/v2/refunds"
         amounts = np.fromiter((r.amount_money.amount for r in records), np.int64, count)
         amounts = -amounts if is_refund else amounts
+        kinds = [Kind.REFUND if is_refund else Kind.CHARGE] * count
         fees = [sum(f.amount_money.amount for f in r.processing_fee) if r.processing_fee else 0 for r in records]
-        refused = wrong_sign(np.full(count, is_refund), amounts)
+        refused = wrong_sign(kinds, amounts)
         refused |= {i: f"an amount no bigint holds ({fee} minor units)" for i, fee in enumerate(fees)
                     if not BIGINT[0] <= fee <= BIGINT[1]}  # fmt: skip
         statuses = _REFUND_STATUS if is_refund else _PAYMENT_STATUS
         columns = {
             "processor_txn_id": [r.id for r in records],
-            "kind": [Kind.REFUND if is_refund else Kind.CHARGE] * count,
+            "kind": kinds,
             "amount_minor": amounts,
             "currency": [r.amount_money.currency for r in records],
             "fee_minor": [fee if i not in refused else 0 for i, fee in enumerate(fees)],

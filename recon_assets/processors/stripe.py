@@ -212,15 +212,16 @@ class StripeClient(SourceClient):
                 amounts[i] = iso
             else:
                 refused[i] = f"an amount no bigint holds ({iso} minor units)"
+        kinds = [Kind.REFUND if is_refund else Kind.CHARGE] * count
         if is_refund:
             amounts = -amounts
             statuses = [_REFUND_STATUS[r.status] for r in records]
         else:
             statuses = [Status.REFUNDED if r.refunded and r.status == "succeeded" else r.status for r in records]
-        refused |= wrong_sign(np.full(count, is_refund), amounts)
+        refused |= wrong_sign(kinds, amounts)
         columns = {
             "processor_txn_id": [r.id for r in records],
-            "kind": [Kind.REFUND if is_refund else Kind.CHARGE] * count,
+            "kind": kinds,
             "amount_minor": amounts,
             "currency": currencies,
             "fee_minor": [0] * count,  # Stripe reports fees on balance transactions, not on charges

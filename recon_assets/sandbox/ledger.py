@@ -46,6 +46,7 @@ def entry_object(b: Booking) -> dict[str, Any]:
         "merchant_id": "merchant_001",
         "booked_at": b.booked_at.isoformat().replace("+00:00", "Z"),
         **({"order_reference": b.order_reference} if b.order_reference else {}),
+        **({"original_reference": b.original_reference} if b.original_reference else {}),
     }
 
 

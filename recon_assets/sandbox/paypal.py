@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from recon_assets.domain.money import format_major
+from recon_assets.sandbox.disputes import DisputeMovement
 from recon_assets.sandbox.endpoints import Credentials, HttpError, Routes, days, instant, integer, json_list, window
 from recon_assets.sandbox.settlement import SandboxPayout
-from recon_assets.sandbox.world import Movement
+from recon_assets.sandbox.world import Movement, world
 
 if TYPE_CHECKING:
     from recon_assets.sandbox.server import SandboxApi
@@ -60,6 +61,20 @@ def encode(m: Movement, currency: str | None = None, compact: bool = False) -> d
     }  # fmt: skip
 
 
+def dispute_object(d: DisputeMovement, compact: bool = False) -> dict[str, Any]:
+    """Money a dispute moved, as Transaction Search lists it: its event code, and the payment it is about."""
+    stamp = timestamp(d.created, compact)
+    info = {
+        "paypal_account_id": "SANDBOXPAYER1", "transaction_id": d.txn_id, "transaction_event_code": d.event_code,
+        "transaction_initiation_date": stamp, "transaction_updated_date": stamp,
+        "transaction_amount": {"currency_code": d.currency, "value": format_major(d.amount_minor, d.currency)},
+        "transaction_status": "S", "protection_eligibility": "01",
+        "paypal_reference_id": d.original_id, "paypal_reference_id_type": "TXN",
+    }  # fmt: skip
+    return {"transaction_info": info, "payer_info": {}, "cart_info": {}, "store_info": {}, "auction_info": {},
+            "incentive_info": {}}  # fmt: skip
+
+
 def withdrawal_object(p: SandboxPayout) -> dict[str, Any]:
     """A withdrawal to the bank (event T0400): the money leaves the PayPal balance, so its amount is negative."""
     stamp = timestamp(p.created)
@@ -98,6 +113,10 @@ def transactions(api: SandboxApi, params, headers) -> dict[str, Any]:
         ids = [p.payout_id for p in withdrawals]
     else:
         ids, records, _ = window(api.config, "paypal", start, end, None, None, api.state.paypal_compact_offsets)
+        disputed = [d for day in days(start, end) for d in world(api.config, "paypal", day).disputes.movements
+                    if start <= d.created < end]  # fmt: skip
+        ids += [d.txn_id for d in disputed]
+        records += [orjson.dumps(dispute_object(d, api.state.paypal_compact_offsets)) for d in disputed]
     return {
         "transaction_details": json_list(records[(page - 1) * size : page * size]),
         "account_number": "RECONSANDBOX1",

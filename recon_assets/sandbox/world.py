@@ -17,6 +17,7 @@ import numpy as np
 
 from recon_assets.domain.money import exponent
 from recon_assets.domain.rules import SUGGESTION_CANDIDATE_CAP
+from recon_assets.sandbox.disputes import NO_DISPUTES, DisputeDay, dispute_day
 
 PROCESSOR_CURRENCIES = {
     "stripe": (("USD", 60), ("EUR", 20), ("GBP", 10), ("JPY", 7), ("KWD", 3)),
@@ -62,6 +63,8 @@ class SandboxConfig:
     # presentment currencies the Stripe account converts and settles in USD, its default currency (a charge in
     # EUR reaches the balance, the payout and the bank in USD, at the day's rate); the rest settle in themselves
     stripe_converts: tuple[str, ...] = ()
+    # the disputes planted per processor day (sandbox/disputes.py): movements booked right and wrong
+    disputes: bool = True
 
     def with_fault_rates(self, **rates: float) -> SandboxConfig:
         merged = dict(self.fault_rates) | rates
@@ -98,6 +101,7 @@ class Booking:
     booked_at: datetime
     fee_minor: int | None
     order_reference: str | None = None
+    original_reference: str | None = None  # for a dispute's movement: the disputed payment
 
 
 @dataclass
@@ -127,6 +131,7 @@ class World:
     bookings: Table
     expected: set[tuple[str, str | None, str | None]] = field(default_factory=set)
     fee_variances: tuple[str, ...] = ()  # charges whose fee is a cent off the schedule
+    disputes: DisputeDay = NO_DISPUTES  # the money the day's disputes moved, booked and planted
 
 
 def _rng(*parts: object) -> np.random.Generator:
@@ -269,8 +274,27 @@ def world(config: SandboxConfig, processor: str, day: date) -> World:
     faults = _plant_faults(config, rng, movements)
     fee_variances = _plant_fee_variance(config, processor, day, movements, faults)
     bookings, expected = _book(config, rng, processor, day, movements, faults, codes, np.array(weights))
-    return World(processor=processor, day=day, movements=movements, bookings=bookings, expected=expected,
-                 fee_variances=fee_variances)  # fmt: skip
+    disputes = NO_DISPUTES
+    if config.disputes:
+        planted = _rng(config.seed, processor, day.isoformat(), "disputes")
+        disputes = dispute_day(planted, lambda k: _txn_ids(planted, processor, "charge", k), processor, day)
+        bookings = _concat(bookings, _dispute_bookings(disputes))
+    return World(processor=processor, day=day, movements=movements, bookings=bookings,
+                 expected=expected | disputes.expected, fee_variances=fee_variances, disputes=disputes)  # fmt: skip
+
+
+def _dispute_bookings(disputes: DisputeDay) -> Table:
+    ids, references, kinds, amounts, currencies, seconds, originals = (
+        zip(*disputes.bookings, strict=True) if disputes.bookings else [()] * 7
+    )
+    count = len(ids)
+    return Table({
+        "ledger_id": np.array(ids, dtype=object), "reference": np.array(references, dtype=object),
+        "kind": np.array(kinds, dtype=object), "amount_minor": np.array(amounts, dtype=np.int64),
+        "currency": np.array(currencies, dtype=object), "status": np.full(count, "succeeded", dtype=object),
+        "seconds": np.array(seconds, dtype=np.int64), "fee_minor": np.full(count, None, dtype=object),
+        "order_reference": np.full(count, None, dtype=object), "original_reference": np.array(originals, dtype=object),
+    })  # fmt: skip
 
 
 def _plant_fee_variance(config: SandboxConfig, processor: str, day: date, movements: Table, faults) -> tuple[str, ...]:
@@ -366,7 +390,7 @@ def _case_bookings(rng, movements: Table, faults: np.ndarray, prefix: str, first
         "kind": np.full(len(ids), "charge", dtype=object), "amount_minor": np.array(amounts, dtype=np.int64),
         "currency": np.array(currencies, dtype=object), "status": np.full(len(ids), "succeeded", dtype=object),
         "seconds": np.array(seconds, dtype=np.int64), "fee_minor": np.array(fees, dtype=object),
-        "order_reference": np.array(orders, dtype=object),
+        "order_reference": np.array(orders, dtype=object), "original_reference": np.full(len(ids), None, dtype=object),
     }), expected  # fmt: skip
 
 
@@ -448,6 +472,7 @@ def _book(config, rng, processor, day, movements: Table, faults: np.ndarray, cod
     copies.columns["fee_minor"] = copies["fee_minor"].astype(object)
     for table in (originals, copies, phantoms):
         table.columns["order_reference"] = np.full(len(table), None, dtype=object)
+        table.columns["original_reference"] = np.full(len(table), None, dtype=object)
     cases, case_expected = _case_bookings(rng, movements, faults, prefix, last + phantom_count + 1)
     bookings = _concat(originals, copies, phantoms, cases)
 
@@ -485,11 +510,11 @@ def ledger_bookings(config: SandboxConfig, processor: str, day: date) -> list[Bo
         rows = b.take(np.flatnonzero((seconds >= 0) & (seconds < 86_400)))
         entries += [
             Booking(ledger_id, processor, reference, kind, int(amount), currency, status, booked_at,
-                    None if fee is None else int(fee), order)
-            for ledger_id, reference, kind, amount, currency, status, booked_at, fee, order in zip(
+                    None if fee is None else int(fee), order, original)
+            for ledger_id, reference, kind, amount, currency, status, booked_at, fee, order, original in zip(
                 rows["ledger_id"], rows["reference"], rows["kind"], rows["amount_minor"].tolist(), rows["currency"],
                 rows["status"], _moments(day, (rows["seconds"] + offset * 86_400).tolist()), rows["fee_minor"],
-                rows["order_reference"], strict=True,
+                rows["order_reference"], rows["original_reference"], strict=True,
             )
         ]  # fmt: skip
     return sorted(entries, key=lambda b: (b.booked_at, b.ledger_id))

@@ -25,12 +25,12 @@ def load_window(conn: psycopg.Connection, url: DatabaseUrl, processor: str, day:
     both read at once, each over a connection of its own (``read_arrow``)."""
     bounds = (processor, day - timedelta(days=1), day + timedelta(days=1))
     processor_records = (
-        """SELECT processor_txn_id, business_date, amount_minor, currency, status, order_reference
+        """SELECT processor_txn_id, kind, business_date, amount_minor, currency, status, order_reference
            FROM processor_transactions WHERE processor_name = %s AND business_date BETWEEN %s AND %s""",
         PROCESSOR_SCHEMA,
     )
     ledger_entries = (
-        """SELECT ledger_id, processor_reference, business_date, amount_minor, currency, status, booked_at,
+        """SELECT ledger_id, processor_reference, kind, business_date, amount_minor, currency, status, booked_at,
                   order_reference
            FROM ledger_transactions WHERE processor_name = %s AND business_date BETWEEN %s AND %s""",
         LEDGER_SCHEMA,

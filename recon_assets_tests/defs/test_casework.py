@@ -406,10 +406,10 @@ def test_an_unmatch_reopens_only_what_no_other_link_explains(reconciled_day, war
     x, y = missing_records(warehouse_url, "missing_at_processor", "ledger_id", 2)
     with psycopg.connect(warehouse_url.libpq) as conn:
         conn.execute(
-            """INSERT INTO discrepancies (business_date, processor_name, discrepancy_type, processor_txn_id, ledger_id,
-                   at_risk_minor, at_risk_currency, amount_at_risk, reporting_currency, first_detected_on,
+            """INSERT INTO discrepancies (business_date, processor_name, discrepancy_type, kind, processor_txn_id,
+                   ledger_id, at_risk_minor, at_risk_currency, amount_at_risk, reporting_currency, first_detected_on,
                    last_detected_on)
-               VALUES (%s, 'stripe', 'currency_mismatch', %s, %s, 1, 'USD', 0.01, 'USD', %s, %s)""",
+               VALUES (%s, 'stripe', 'currency_mismatch', 'charge', %s, %s, 1, 'USD', 0.01, 'USD', %s, %s)""",
             (DAY, a, y, DAY, DAY),
         )  # a finding naming a record of each link
         conn.commit()

@@ -24,8 +24,8 @@ DAY = date(2026, 11, 20)
 @pytest.fixture
 def one_finding_of_each_type(warehouse_url, monkeypatch):
     frame = pd.DataFrame(
-        [{"discrepancy_type": kind, "processor_txn_id": f"txn_{kind}", "at_risk_minor": 100, "at_risk_currency": "USD",
-          "amount_at_risk": Decimal("1.00")} for kind in names()]
+        [{"discrepancy_type": kind, "kind": "charge", "processor_txn_id": f"txn_{kind}", "at_risk_minor": 100,
+          "at_risk_currency": "USD", "amount_at_risk": Decimal("1.00")} for kind in names()]
     )  # fmt: skip
     with psycopg.connect(warehouse_url.libpq) as conn:
         sync_discrepancies(conn, "stripe", DAY, frame, "USD", str(uuid.uuid4()), DAY, names())

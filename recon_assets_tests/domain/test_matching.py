@@ -143,6 +143,32 @@ def test_amount_at_risk_of_an_amount_mismatch_is_the_difference():
     assert (row["at_risk_minor"], row["at_risk_currency"]) == (250, "KWD")
 
 
+def test_a_dispute_s_movements_carry_their_kind_and_are_never_suggested_as_a_group():
+    """A chargeback and its fee, both unbooked, sum to a chargeback booked on an inquiry: each is a finding of
+    its own kind; the suggestion that groups payments missing in the ledger does not group them."""
+    processor = pd.DataFrame([
+        {"processor_txn_id": "cb", "kind": "chargeback", "business_date": DAY, "amount_minor": -4_000,
+         "currency": "USD", "status": "succeeded"},
+        {"processor_txn_id": "fee", "kind": "dispute_fee", "business_date": DAY, "amount_minor": -2_000,
+         "currency": "USD", "status": "succeeded"},
+        {"processor_txn_id": "won", "kind": "chargeback_reversal", "business_date": DAY, "amount_minor": 3_000,
+         "currency": "USD", "status": "succeeded"},
+    ])  # fmt: skip
+    ledger = pd.DataFrame([
+        {"ledger_id": "l1", "processor_reference": "inquiry", "kind": "chargeback", "business_date": DAY,
+         "amount_minor": -6_000, "currency": "USD", "status": "succeeded", "booked_at": START},
+        {"ledger_id": "l2", "processor_reference": "won", "kind": "chargeback_reversal", "business_date": DAY,
+         "amount_minor": 3_000, "currency": "USD", "status": "succeeded", "booked_at": START},
+    ])  # fmt: skip
+    result = reconcile(processor, ledger, DAY)
+    rows = result.discrepancies[["discrepancy_type", "kind", "processor_txn_id", "ledger_id"]]
+    assert {tuple(r) for r in rows.itertuples(index=False)} == {
+        ("missing_in_ledger", "chargeback", "cb", None), ("missing_in_ledger", "dispute_fee", "fee", None),
+        ("missing_at_processor", "chargeback", "inquiry", "l1"),
+    }  # fmt: skip
+    assert result.outcome_counts()["matched"] == 1
+
+
 def _same_partition(a, b) -> bool:
     """Two codings of the same rows name the same groups (a one-to-one map between their codes)."""
     pairs = set(zip(a.tolist(), b.tolist(), strict=True))

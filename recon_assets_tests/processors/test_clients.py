@@ -8,8 +8,9 @@ import requests
 from recon_assets.processors.http import ApiError, HttpClient
 from recon_assets.processors.paypal import FORMAT as PAYPAL_FORMAT
 from recon_assets.processors.stripe import StripeClient
+from recon_assets.sandbox.disputes import HOLD, HOLD_RELEASE
 from recon_assets.sandbox.server import SANDBOX_CREDENTIALS as C
-from recon_assets.sandbox.world import SandboxConfig, ledger_bookings, processor_movements
+from recon_assets.sandbox.world import SandboxConfig, ledger_bookings, processor_movements, world
 from recon_assets_tests.processors.clients import DAY, FAST, fetch, make
 
 
@@ -17,11 +18,15 @@ from recon_assets_tests.processors.clients import DAY, FAST, fetch, make
 @pytest.mark.parametrize("name", ["stripe", "paypal", "square"])
 @pytest.mark.parametrize(("windows", "workers"), [(1, 1), (6, 3)])
 def test_full_day_over_many_pages(sandbox, sandbox_config, name, windows, workers):
+    """Every movement of the day, once: payments, refunds and the money disputes moved, not their holds."""
     records, result = fetch(make(name, sandbox.url, windows, workers))
-    truth = processor_movements(sandbox_config, name, DAY)
-    assert sorted(r.processor_txn_id for r in records) == sorted(m.txn_id for m in truth)
-    assert {r.processor_txn_id: r.amount_minor for r in records} == {m.txn_id: m.amount_minor for m in truth}
+    truth = {m.txn_id: (m.kind, m.amount_minor) for m in processor_movements(sandbox_config, name, DAY)}
+    truth |= {d.txn_id: (d.kind, d.amount_minor) for d in world(sandbox_config, name, DAY).disputes.movements
+              if d.kind not in (HOLD, HOLD_RELEASE)}  # fmt: skip
+    assert sorted(r.processor_txn_id for r in records) == sorted(truth)
+    assert {r.processor_txn_id: (r.kind, r.amount_minor) for r in records} == truth
     assert result.stats.pages > 1 and not result.quarantine
+    assert (name == "paypal") == any(kind == "dispute_fee" for kind, _ in truth.values())
 
 
 def test_ledger_pages_and_amounts(sandbox, sandbox_config):
@@ -122,6 +127,34 @@ def test_bad_currency_is_quarantined(sandbox, name):
     assert len(result.quarantine) == 2 and result.stats.quarantined == 2
     assert all("currency" in q.reason for q in result.quarantine)
     assert {q.record_id for q in result.quarantine}.isdisjoint(r.processor_txn_id for r in records)
+
+
+@pytest.mark.parametrize(
+    ("code", "amount", "kind"),
+    [("T0006", "10.00", "charge"), ("T1107", "-10.00", "refund"), ("T1106", "-10.00", "chargeback"),
+     ("T1201", "-10.00", "chargeback"), ("T1202", "10.00", "chargeback_reversal"), ("T0106", "-20.00", "dispute_fee"),
+     ("T1110", "-10.00", None), ("T1111", "10.00", None), ("T1105", "10.00", None), ("T0400", "-10.00", None)],
+)  # fmt: skip
+def test_each_paypal_event_code_is_the_movement_it_records_and_a_hold_is_none(code, amount, kind):
+    """No hold, release or reversal is read as a refund: a reversal is a chargeback, a hold (T1110), its release
+    (T1111) and other codes move no money recon reconciles as a transaction."""
+    info = {"transaction_id": "X", "transaction_event_code": code, "transaction_status": "S",
+            "transaction_initiation_date": "2026-11-20T10:00:00+0000",
+            "transaction_amount": {"currency_code": "USD", "value": amount}}  # fmt: skip
+    record = PAYPAL_FORMAT.record.validate_python({"transaction_info": info})
+    canonical = make("paypal", "http://127.0.0.1:9").canonical([record], "/v1/reporting/transactions")
+    assert canonical.columns["kind"] == [kind] and bool(canonical.skipped[0]) == (kind is None)
+    assert not canonical.refused
+
+
+@pytest.mark.parametrize(("code", "amount"), [("T1201", "10.00"), ("T1202", "-10.00"), ("T0106", "20.00")])
+def test_a_dispute_movement_of_the_wrong_sign_is_refused_with_its_reason(code, amount):
+    info = {"transaction_id": "X", "transaction_event_code": code, "transaction_status": "S",
+            "transaction_initiation_date": "2026-11-20T10:00:00+0000",
+            "transaction_amount": {"currency_code": "USD", "value": amount}}  # fmt: skip
+    record = PAYPAL_FORMAT.record.validate_python({"transaction_info": info})
+    canonical = make("paypal", "http://127.0.0.1:9").canonical([record], "/v1/reporting/transactions")
+    assert "with a" in canonical.refused[0] and canonical.columns["kind"][0] in canonical.refused[0]
 
 
 def test_paypal_offsets_in_both_styles():
