@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import psycopg
@@ -111,3 +112,25 @@ def test_recon_dev_serves_the_ui_and_ctrl_c_ends_it_quietly(env, tmp_path):
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-2000:]
     assert "will not be used" not in out + err  # the project's dagster.yaml is the one in use
     assert process.returncode in (0, 130)
+
+
+def test_a_ctrl_c_the_kernel_hands_to_a_library_s_thread_is_seen_even_while_a_handler_holds_it():
+    """The kernel gives a Ctrl-C to any thread that does not block it, such as one a library started on import,
+    before recon blocked SIGINT; Python's handler then runs in the main thread, where Dagster may hold it and
+    forget it between two steps. recon still sees the press (CI once judged a day after Ctrl-C)."""
+    from recon_assets.cli.run import ctrl_c_reaches_recon_only
+
+    release = threading.Event()
+    bystander = threading.Thread(target=release.wait)  # started before the block, as a library's pool on import
+    bystander.start()
+    try:
+        with ctrl_c_reaches_recon_only() as pressed:
+            held = signal.signal(signal.SIGINT, lambda *_: None)  # as Dagster's handler between two steps
+            try:
+                signal.pthread_kill(bystander.ident, signal.SIGINT)
+                assert pressed.wait(5)
+            finally:
+                signal.signal(signal.SIGINT, held)
+    finally:
+        release.set()
+        bystander.join()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import _thread
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -305,23 +306,41 @@ def ctrl_c_reaches_recon_only() -> Iterator[threading.Event]:
     """Ctrl-C signals the terminal's whole process group: the helper processes Dagster starts to capture each
     step's output would each die printing a traceback. SIGINT is blocked while the day runs (processes
     started meanwhile inherit the block) and a thread of recon's waits for it, then interrupts recon's main
-    thread as the signal would have: one process stops, and says so in one line. It yields an event set
-    once Ctrl-C was pressed."""
-    pressed = threading.Event()
+    thread as the signal would have: one process stops, and says so in one line.
+
+    The threads libraries started on import (Arrow's, Polars' allocators) do not block it, and the kernel may
+    hand the signal to one of them: Python's handler then runs in the main thread, where Dagster may hold it
+    and forget it between two steps. So the thread also reads Python's signal wake-up pipe, which every signal
+    Python catches is written to. It yields an event set once Ctrl-C was pressed, whichever way it came."""
+    pressed, done = threading.Event(), threading.Event()
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
         yield pressed
         return
+    wakeup_read, wakeup_write = os.pipe()
+    os.set_blocking(wakeup_read, False)
+    os.set_blocking(wakeup_write, False)
 
     def relay() -> None:
-        signal.sigwait({signal.SIGINT})
-        pressed.set()
-        _thread.interrupt_main(signal.SIGINT)
+        while not done.is_set():
+            if signal.sigtimedwait({signal.SIGINT}, 0.2) is not None:  # handed to this thread
+                pressed.set()
+                _thread.interrupt_main(signal.SIGINT)
+            with contextlib.suppress(BlockingIOError):
+                if signal.SIGINT in os.read(wakeup_read, 512):  # caught by Python on another thread
+                    pressed.set()
 
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    threading.Thread(target=relay, name="ctrl-c", daemon=True).start()  # it inherits the block: sigwait needs it
+    previous = signal.set_wakeup_fd(wakeup_write)
+    watcher = threading.Thread(target=relay, name="ctrl-c", daemon=True)  # it inherits the block: sigwait needs it
+    watcher.start()
     try:
         yield pressed
     finally:
+        done.set()
+        watcher.join()
+        signal.set_wakeup_fd(previous)
+        os.close(wakeup_read)
+        os.close(wakeup_write)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
