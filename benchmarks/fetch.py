@@ -17,7 +17,7 @@ import requests
 from recon_assets.processors.http import HttpClient, RetryPolicy
 from recon_assets.processors.registry import PROCESSORS
 from recon_assets.sandbox.server import SANDBOX_CREDENTIALS as C
-from recon_assets.sandbox.world import SandboxConfig, processor_movements
+from recon_assets.sandbox.world import SandboxConfig, processor_records
 
 DAY = date(2026, 1, 2)
 
@@ -55,7 +55,7 @@ def main() -> None:
     base = SandboxConfig()
     config = SandboxConfig(daily_volume=round(args.transactions / (1 + base.refund_rate)))
     started = time.perf_counter()
-    expected = len(processor_movements(config, args.processor, DAY))
+    expected = len(processor_records(config, args.processor, DAY))
     print(
         f"sandbox: {expected:,} {args.processor} records for {DAY} generated in {time.perf_counter() - started:.1f} s"
     )

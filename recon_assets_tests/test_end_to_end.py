@@ -20,7 +20,7 @@ import yaml
 from recon_assets import asset_keys
 from recon_assets.definitions import build_definitions
 from recon_assets.processors.registry import PROCESSORS, SOURCES
-from recon_assets.sandbox.world import SandboxConfig, processor_movements
+from recon_assets.sandbox.world import SandboxConfig, processor_records
 from recon_assets.services.settlement import windows
 from recon_assets_tests.dagster_processes import DagsterProcesses, wait_until
 
@@ -195,7 +195,7 @@ def test_backfill_survives_a_daemon_restart_and_the_ui_shows_it(ui, fresh_databa
                     "SELECT count(*) FROM processor_transactions WHERE processor_name = %s AND business_date = %s",
                     (processor, day),
                 ).fetchone()
-                assert landed == len(processor_movements(config, processor, date.fromisoformat(day)))
+                assert landed == len(processor_records(config, processor, date.fromisoformat(day)))
         summaries = conn.execute("SELECT run_date::text, processor_name FROM reconciliation_runs").fetchall()
         assert sorted(summaries) == sorted((d, p) for d in DAYS for p in PROCESSORS)
 

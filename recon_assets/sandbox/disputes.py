@@ -53,6 +53,11 @@ class DisputeMovement:
     original_id: str
     event_code: str  # PayPal's transaction event code
 
+    @property
+    def is_transaction(self) -> bool:
+        """Whether recon reconciles it as a transaction (a hold and its release are the balance's)."""
+        return self.kind not in (HOLD, HOLD_RELEASE)
+
 
 @dataclass(frozen=True)
 class DisputeDay:

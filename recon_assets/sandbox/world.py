@@ -500,6 +500,14 @@ def processor_movements(config: SandboxConfig, processor: str, day: date) -> lis
     ]  # fmt: skip
 
 
+def processor_records(config: SandboxConfig, processor: str, day: date) -> dict[str, tuple[str, int]]:
+    """What recon lands of the processor's day, id -> (kind, amount): its movements and the money its disputes
+    moved (not their holds)."""
+    records = {m.txn_id: (m.kind, m.amount_minor) for m in processor_movements(config, processor, day)}
+    return records | {d.txn_id: (d.kind, d.amount_minor) for d in world(config, processor, day).disputes.movements
+                      if d.is_transaction}  # fmt: skip
+
+
 @functools.lru_cache(maxsize=8)
 def ledger_bookings(config: SandboxConfig, processor: str, day: date) -> list[Booking]:
     """The ledger's entries booked on ``day``: the day's own and the neighbours' cross-midnight ones."""

@@ -13,7 +13,6 @@ from recon_assets import asset_keys
 from recon_assets.definitions import build_definitions
 from recon_assets.defs.ingestion.resources import SourceApiResource
 from recon_assets.processors.registry import PROCESSORS, SOURCES
-from recon_assets.sandbox.disputes import HOLD, HOLD_RELEASE
 from recon_assets.sandbox.world import SandboxConfig, expected_findings, processor_movements, world
 from recon_assets_tests.defs.graph import LANDING, RECONCILING, materialize
 
@@ -119,7 +118,7 @@ def test_a_day_reconciles_to_the_sandbox_ground_truth(resources, warehouse_url, 
         ).fetchall()
     # each dispute finding names its movement's kind; what a dispute moved landed as itself, its hold never did
     assert sorted(kinds) == sorted((txn, disputes.kinds[txn]) for _, txn, _ in disputes.expected)
-    assert dict(landed) == {d.txn_id: d.kind for d in disputes.movements if d.kind not in (HOLD, HOLD_RELEASE)}
+    assert dict(landed) == {d.txn_id: d.kind for d in disputes.movements if d.is_transaction}
     with psycopg.connect(warehouse_url.libpq) as conn:
         grouped = conn.execute(
             "SELECT processor_name, count(*) FROM transaction_outcomes WHERE outcome = 'matched_group'"

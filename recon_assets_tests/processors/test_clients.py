@@ -8,9 +8,8 @@ import requests
 from recon_assets.processors.http import ApiError, HttpClient
 from recon_assets.processors.paypal import FORMAT as PAYPAL_FORMAT
 from recon_assets.processors.stripe import StripeClient
-from recon_assets.sandbox.disputes import HOLD, HOLD_RELEASE
 from recon_assets.sandbox.server import SANDBOX_CREDENTIALS as C
-from recon_assets.sandbox.world import SandboxConfig, ledger_bookings, processor_movements, world
+from recon_assets.sandbox.world import SandboxConfig, ledger_bookings, processor_movements, processor_records
 from recon_assets_tests.processors.clients import DAY, FAST, fetch, make
 
 
@@ -20,9 +19,7 @@ from recon_assets_tests.processors.clients import DAY, FAST, fetch, make
 def test_full_day_over_many_pages(sandbox, sandbox_config, name, windows, workers):
     """Every movement of the day, once: payments, refunds and the money disputes moved, not their holds."""
     records, result = fetch(make(name, sandbox.url, windows, workers))
-    truth = {m.txn_id: (m.kind, m.amount_minor) for m in processor_movements(sandbox_config, name, DAY)}
-    truth |= {d.txn_id: (d.kind, d.amount_minor) for d in world(sandbox_config, name, DAY).disputes.movements
-              if d.kind not in (HOLD, HOLD_RELEASE)}  # fmt: skip
+    truth = processor_records(sandbox_config, name, DAY)
     assert sorted(r.processor_txn_id for r in records) == sorted(truth)
     assert {r.processor_txn_id: (r.kind, r.amount_minor) for r in records} == truth
     assert result.stats.pages > 1 and not result.quarantine
