@@ -43,3 +43,7 @@ def payouts(processor: str) -> dg.AssetKey:
 
 def payout_items(processor: str) -> dg.AssetKey:
     return dg.AssetKey([processor, "payout_items"])
+
+
+def disputes(processor: str) -> dg.AssetKey:
+    return dg.AssetKey([processor, "disputes"])

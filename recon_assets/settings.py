@@ -42,6 +42,7 @@ class WholeNumber:
 WHOLE_NUMBERS = {
     "RECON_PAYOUT_GRACE_BUSINESS_DAYS": WholeNumber(0, 30, "the business days a payout may take to reach the bank"),
     "RECON_FEE_TOLERANCE_MINOR": WholeNumber(0, 1_000_000, "how far a fee may be from the schedule, in minor units"),
+    "RECON_DISPUTE_DUE_DAYS": WholeNumber(0, 365, "how many days ahead a dispute's response counts as due soon"),
     "RECON_SANDBOX_SEED": WholeNumber(0, 2**32 - 1, "the sandbox's seed"),
     "RECON_SANDBOX_DAILY_VOLUME": WholeNumber(1, 10_000_000, "the sandbox's payments per processor and day"),
 }

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from typing import TextIO
 
 from recon_assets import asset_keys
+from recon_assets.processors.registry import PROCESSORS
 from recon_assets.warehouse.urls import ConfigurationError
 
 ALERT_CURSOR_KEY = "recon_run/check_alerts"  # recon run's own memory of the incidents it alerted on
@@ -62,13 +63,15 @@ def settled_plan(day: date, settled: dict[str, list[date]], processors: Sequence
 
 
 def whole_day(processors: Sequence[str]) -> list:
-    """The rest of the day itself (fetched with its windows): reconciled, settled, reported."""
+    """The rest of the day itself (fetched with its windows): reconciled, settled, reported, and the disputes
+    updated on it, where the processor lists them."""
     per_processor = [
         key(p)
         for p in processors
         for key in (asset_keys.discrepancies, asset_keys.reconciliation_summary, asset_keys.reconciliation_report)
     ]
-    return per_processor + [
+    disputes = [asset_keys.disputes(p) for p in processors if PROCESSORS[p].lists_disputes]
+    return per_processor + disputes + [
         asset_keys.PAYOUT_MATCHES, asset_keys.CASH_POSITION, asset_keys.EXCEPTION_AGING, asset_keys.DAILY_SUMMARY,
     ]  # fmt: skip
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import pandas as pd
 
+from recon_assets.domain.disputes import DEFAULT_DISPUTE_DUE_DAYS, LOST, WON, Dispute, due_soon
 from recon_assets.domain.findings import finding_types
 from recon_assets.domain.money import display
 from recon_assets.domain.risk import RiskLevel
@@ -57,6 +58,8 @@ class DailySummary:
     mode: str = "sandbox"  # RECON_MODE: generated data, or the real services
     fees_unchecked: Sequence[str] = ()  # "<processor> <currency>" charged with no fee rate configured
     not_reconciled: Sequence[str] = ()  # processors with no reconciliation of the day: its sources not all landed
+    disputes: Sequence[Mapping[str, str]] = ()  # per processor: opened, won, lost on the day, open and at stake
+    disputes_due: Sequence[Mapping[str, str]] = ()  # the disputes whose response is due soon, earliest first
     # type -> label, in report order; the missing ones are shown in bold
     finding_labels: Mapping[str, str] = field(default_factory=lambda: {k.name: k.label for k in finding_types()})
     missing_types: Sequence[str] = field(default_factory=lambda: [k.name for k in finding_types() if k.missing])
@@ -147,6 +150,35 @@ def _cash(positions: Sequence[CashPosition], names: Mapping[str, str]) -> list[d
     ]  # fmt: skip
 
 
+def _disputes(open_on_day: Sequence[Dispute], day: date, names: Mapping[str, str]) -> list[dict[str, str]]:
+    """Per processor, the day's disputes: opened, won and lost on it, still open at its end and at stake."""
+    rows = []
+    for processor in sorted({d.processor for d in open_on_day}):
+        mine = [d for d in open_on_day if d.processor == processor]
+        still_open = [d for d in mine if d.closed_on is None]
+        stake: dict[str, int] = {}
+        for d in still_open:
+            stake[d.currency] = stake.get(d.currency, 0) + d.amount_minor
+        rows.append({
+            "Processor": names.get(processor, processor),
+            "Opened": f"{sum(d.opened_on == day for d in mine):,}",
+            "Won": f"{sum(d.closed_on == day and d.outcome == WON for d in mine):,}",
+            "Lost": f"{sum(d.closed_on == day and d.outcome == LOST for d in mine):,}",
+            "Open": f"{len(still_open):,}",
+            "At stake": " · ".join(display(a, c, minor=True) for c, a in sorted(stake.items())) or "–",
+        })  # fmt: skip
+    return rows
+
+
+def _disputes_due(due: Sequence[Dispute], names: Mapping[str, str]) -> list[dict[str, str]]:
+    return [
+        {"Processor": names.get(d.processor, d.processor), "Dispute": d.reference, "Payment": d.payment or "–",
+         "Amount": display(d.amount_minor, d.currency, minor=True), "Status": d.status,
+         "Due by": d.due_by.strftime("%Y-%m-%d %H:%M UTC")}
+        for d in due
+    ]  # fmt: skip
+
+
 def build_daily_summary(
     day: date,
     runs: Sequence[Mapping],
@@ -161,9 +193,11 @@ def build_daily_summary(
     cash: Sequence[CashPosition] = (),
     mode: str = "sandbox",
     fees_unchecked: Sequence[tuple[str, str]] = (),
+    disputes: Sequence[Dispute] = (),
+    dispute_due_days: int = DEFAULT_DISPUTE_DUE_DAYS,
 ) -> DailySummary:
-    """The day's summary rows (reconciliation_runs) and the day before's, and its cash position, as a
-    controller reads them."""
+    """The day's summary rows (reconciliation_runs) and the day before's, its cash position, and the disputes
+    open on it, as a controller reads them."""
     processors = [
         ProcessorDay(
             name=names.get(run["processor_name"], run["processor_name"]),
@@ -195,6 +229,8 @@ def build_daily_summary(
         mode=mode,
         fees_unchecked=[f"{names.get(p, p)} {c}" for p, c in fees_unchecked],
         not_reconciled=[name for p, name in names.items() if p not in {run["processor_name"] for run in runs}],
+        disputes=_disputes(disputes, day, names),
+        disputes_due=_disputes_due(due_soon(disputes, day, dispute_due_days), names),
     )
 
 
@@ -240,6 +276,12 @@ def markdown(summary: DailySummary) -> str:
         lines += _md_table(tuple(summary.cash[0]), [tuple(row.values()) for row in summary.cash])
     if summary.fees_unchecked:
         lines += ["", f"Fees not checked (no rate configured): {', '.join(summary.fees_unchecked)}."]
+    if summary.disputes:
+        lines += ["", "## Disputes", ""]
+        lines += _md_table(tuple(summary.disputes[0]), [tuple(row.values()) for row in summary.disputes])
+        if summary.disputes_due:
+            lines += ["", "**Response due soon** (a dispute not answered in time is lost):", ""]
+            lines += _md_table(tuple(summary.disputes_due[0]), [tuple(r.values()) for r in summary.disputes_due])
     if summary.backlog:
         lines += ["", "## Open exceptions by age", ""]
         lines += _md_table(tuple(summary.backlog[0]), [tuple(row.values()) for row in summary.backlog])

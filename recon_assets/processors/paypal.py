@@ -8,10 +8,12 @@ import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
+from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from recon_assets.domain.disputes import LOST, WON, Dispute
 from recon_assets.domain.money import to_minor
 from recon_assets.domain.records import Canonical, Currency, Kind, Status, minor_column, wrong_sign
 from recon_assets.domain.settlement import Payout, PayoutItem
@@ -26,6 +28,8 @@ from recon_assets.processors.base import (
 from recon_assets.processors.http import Unauthorized
 
 PATH = "/v1/reporting/transactions"
+DISPUTES = "/v1/customer/disputes"
+DISPUTES_PER_PAGE = 50  # the Disputes API's maximum
 WITHDRAWAL = "T0400"  # the general withdrawal to a bank account
 _STATUS = {"S": Status.SUCCEEDED, "P": Status.PENDING, "D": Status.FAILED, "V": Status.REFUNDED}
 
@@ -62,6 +66,70 @@ class PayPalPage(BaseModel):
 
 
 FORMAT = PageFormat("transaction_details", PayPalPage, PayPalTransaction)
+
+
+class PayPalDisputedTransaction(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    seller_transaction_id: str | None = None
+
+
+class PayPalDisputeOutcome(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    outcome_code: str | None = None
+
+
+# How a resolved dispute ended for the merchant, by PayPal's outcome code
+_OUTCOMES = {
+    "RESOLVED_SELLER_FAVOUR": WON, "CANCELED_BY_BUYER": WON, "DENIED": WON,
+    "RESOLVED_BUYER_FAVOUR": LOST, "RESOLVED_WITH_PAYOUT": LOST, "ACCEPTED": LOST,
+}  # fmt: skip
+
+
+class PayPalDispute(BaseModel):
+    """A dispute as the Disputes API gives it: in a list a summary, by id with the transactions it concerns."""
+
+    model_config = ConfigDict(extra="ignore")
+    dispute_id: str = Field(min_length=1, max_length=255)
+    create_time: AwareDatetime
+    update_time: AwareDatetime
+    reason: str | None = None
+    status: str = Field(min_length=1)
+    dispute_amount: PayPalMoney
+    dispute_life_cycle_stage: str | None = None
+    seller_response_due_date: AwareDatetime | None = None
+    disputed_transactions: list[PayPalDisputedTransaction] = []
+    dispute_outcome: PayPalDisputeOutcome | None = None
+
+    def as_dispute(self) -> Dispute:
+        money = self.dispute_amount
+        payments = [t.seller_transaction_id for t in self.disputed_transactions if t.seller_transaction_id]
+        return Dispute(
+            "paypal", self.dispute_id, payments[0] if payments else None,
+            to_minor(Decimal(money.value), money.currency_code), money.currency_code, self.reason, self.status,
+            self.dispute_life_cycle_stage, self.seller_response_due_date, self.create_time.astimezone(UTC).date(),
+            self.update_time,
+            _OUTCOMES.get(self.dispute_outcome.outcome_code or "") if self.dispute_outcome else None,
+        )  # fmt: skip
+
+
+class PayPalLink(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    href: str
+    rel: str
+
+
+class PayPalDisputePage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    items: list[PayPalDispute] = []
+    links: list[PayPalLink] = []
+
+    def next_page_token(self) -> str | None:
+        """The token of the next page, from the ``next`` link's query, if there is one."""
+        for link in self.links:
+            if link.rel == "next":
+                tokens = parse_qs(urlparse(link.href).query).get("next_page_token")
+                return tokens[0] if tokens else None
+        return None
 
 
 # The Transaction Search event codes of money recon reconciles beside payments (T00xx), and the movement each
@@ -157,6 +225,26 @@ class PayPalClient(SourceClient):
             if params["page"] >= page.total_pages:
                 return payouts, []
             params["page"] += 1
+
+    def disputes(self, day: date) -> list[Dispute]:
+        """Every dispute updated on the day, each read by id for the payment it concerns (a list gives only a
+        summary). A dispute whose status changes later is listed again on the day it changed."""
+        start, end = day_bounds(day)
+        params: dict[str, Any] = {
+            "update_time_after": format_paypal_time(start),
+            "update_time_before": format_paypal_time(end),
+            "page_size": DISPUTES_PER_PAGE,
+        }
+        found = []
+        while True:
+            page = self.read_whole(self._get(DISPUTES, params), PayPalDisputePage, DISPUTES)
+            for summary in page.items:
+                path = f"{DISPUTES}/{summary.dispute_id}"
+                found.append(self.read_whole(self._get(path, {}), PayPalDispute, path).as_dispute())
+            token = page.next_page_token()
+            if not token:
+                return found
+            params["next_page_token"] = token
 
     def record_id(self, raw: dict[str, Any]) -> str | None:
         info = raw.get("transaction_info")

@@ -35,6 +35,7 @@ class SourceSpec:
     requests_per_second: float | None
     secret_variable: str | None = None  # the client secret, for APIs that have one
     fees_on_payout_items: bool = False  # a charge's fee is reported on its payout's items (else on the payment)
+    lists_disputes: bool = False  # its client reads the disputes updated on a day (``disputes``)
 
     @property
     def resource_key(self) -> str:
@@ -55,7 +56,7 @@ PROCESSORS: dict[str, SourceSpec] = {
         # PayPal and Square publish no number (only HTTP 429): a conservative rate of our choosing
         SourceSpec("paypal", "PayPal", PayPalClient, "PAYPAL_CLIENT_ID", "PAYPAL_API_BASE",
                    "https://api-m.paypal.com", timedelta(hours=3), requests_per_second=10,
-                   secret_variable="PAYPAL_CLIENT_SECRET"),  # noqa: S106 - a variable's name, not a secret
+                   secret_variable="PAYPAL_CLIENT_SECRET", lists_disputes=True),  # noqa: S106 - a variable's name
         SourceSpec("square", "Square", SquareClient, "SQUARE_ACCESS_TOKEN", "SQUARE_API_BASE",
                    "https://connect.squareup.com", timedelta(minutes=15), requests_per_second=10,
                    fees_on_payout_items=True),

@@ -38,9 +38,14 @@ def source_module(name: str):
 
 
 def days(start: datetime, end: datetime) -> list[date]:
+    """The days [start, end) touches."""
     if end <= start:
         return []
-    first, last = start.date(), (end - timedelta(microseconds=1)).date()
+    return days_between(start.date(), (end - timedelta(microseconds=1)).date())
+
+
+def days_between(first: date, last: date) -> list[date]:
+    """The days from ``first`` to ``last``, both included."""
     if (last - first).days >= MAX_SPAN_DAYS:
         raise HttpError(400, {"error": {"code": "RANGE_TOO_LARGE", "message": "range exceeds 31 days"}})
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]

@@ -6,14 +6,28 @@ from __future__ import annotations
 import base64
 import secrets
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import orjson
 
 from recon_assets.domain.money import format_major
-from recon_assets.sandbox.disputes import DisputeMovement
-from recon_assets.sandbox.endpoints import Credentials, HttpError, Routes, days, instant, integer, json_list, window
+from recon_assets.processors.paypal import DISPUTES, DISPUTES_PER_PAGE
+from recon_assets.sandbox.disputes import DISPUTE_ID_PREFIX, DisputeMovement, SandboxDispute
+from recon_assets.sandbox.endpoints import (
+    Credentials,
+    HttpError,
+    Routes,
+    days,
+    days_between,
+    instant,
+    integer,
+    json_list,
+    window,
+)
+from recon_assets.sandbox.endpoints import offset as read_offset
+from recon_assets.sandbox.endpoints import token as next_token
 from recon_assets.sandbox.settlement import SandboxPayout
 from recon_assets.sandbox.world import Movement, world
 
@@ -75,6 +89,78 @@ def dispute_object(d: DisputeMovement, compact: bool = False) -> dict[str, Any]:
             "incentive_info": {}}  # fmt: skip
 
 
+def dispute_summary(d: SandboxDispute) -> dict[str, Any]:
+    """A dispute as the Disputes API lists it: a summary, without the transactions it concerns."""
+    summary = {
+        "dispute_id": d.dispute_id, "create_time": _millis(d.created), "update_time": _millis(d.updated),
+        "reason": d.reason, "status": d.status,
+        "dispute_amount": {"currency_code": d.currency, "value": format_major(d.amount_minor, d.currency)},
+        "dispute_life_cycle_stage": d.stage, "dispute_channel": "INTERNAL",
+        "links": [{"href": f"{DISPUTES}/{d.dispute_id}", "rel": "self", "method": "GET"}],
+    }  # fmt: skip
+    if d.due_by is not None:
+        summary["seller_response_due_date"] = _millis(d.due_by)
+    return summary
+
+
+def dispute_details(d: SandboxDispute) -> dict[str, Any]:
+    """A dispute read by id: the summary, and the transaction the customer disputed."""
+    payment = {
+        "seller_transaction_id": d.payment_id,
+        "create_time": _millis(d.created - timedelta(days=7)),
+        "transaction_status": "COMPLETED",
+        "gross_amount": {"currency_code": d.currency, "value": format_major(d.amount_minor, d.currency)},
+    }
+    details = {**dispute_summary(d), "disputed_transactions": [payment]}
+    if d.outcome_code:
+        details["dispute_outcome"] = {"outcome_code": d.outcome_code}
+    return details
+
+
+def _millis(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _disputes_of(api: SandboxApi, first: date, last: date) -> list[SandboxDispute]:
+    return [d for day in days_between(first, last) for d in world(api.config, "paypal", day).disputes.disputes]
+
+
+def disputes(api: SandboxApi, params, headers) -> dict[str, Any]:
+    """Disputes updated in [update_time_after, update_time_before), latest created first, pages of page_size."""
+    api.bearer(headers, None, {"error": "invalid_token", "error_description": "Token is expired"})
+    after = instant(params.get("update_time_after"), "update_time_after")
+    before = instant(params.get("update_time_before"), "update_time_before")
+    size = integer(params, "page_size", 10, 1, DISPUTES_PER_PAGE)
+    first = read_offset(params.get("next_page_token"))
+    listed = sorted(
+        (
+            d
+            for d in _disputes_of(api, after.date(), (before - timedelta(microseconds=1)).date())
+            if after <= d.updated < before
+        ),
+        key=lambda d: (d.created, d.dispute_id),
+        reverse=True,
+    )
+    links = [{"href": DISPUTES, "rel": "self", "method": "GET"}]
+    if first + size < len(listed):
+        links.append({"href": f"{DISPUTES}?{urlencode({**params, 'next_page_token': next_token(first + size)})}",
+                      "rel": "next", "method": "GET"})  # fmt: skip
+    return {"items": [dispute_summary(d) for d in listed[first : first + size]], "links": links}
+
+
+def dispute(api: SandboxApi, params, headers, dispute_id: str) -> dict[str, Any]:
+    api.bearer(headers, None, {"error": "invalid_token", "error_description": "Token is expired"})
+    day_text = dispute_id.removeprefix(DISPUTE_ID_PREFIX)[:8]
+    try:
+        day = datetime.strptime(day_text, "%Y%m%d").replace(tzinfo=UTC).date()
+    except ValueError:
+        day = None
+    found = [d for d in _disputes_of(api, day, day) if d.dispute_id == dispute_id] if day else []
+    if not found:
+        raise HttpError(404, {"name": "RESOURCE_NOT_FOUND", "message": "The specified resource does not exist."})
+    return dispute_details(found[0])
+
+
 def withdrawal_object(p: SandboxPayout) -> dict[str, Any]:
     """A withdrawal to the bank (event T0400): the money leaves the PayPal balance, so its amount is negative."""
     stamp = timestamp(p.created)
@@ -134,4 +220,6 @@ def routes(api: SandboxApi) -> Routes:
     return {
         ("POST", "/v1/oauth2/token"): lambda p, h: token(api, p, h),
         ("GET", "/v1/reporting/transactions"): lambda p, h: transactions(api, p, h),
+        ("GET", DISPUTES): lambda p, h: disputes(api, p, h),
+        ("GET", DISPUTES + "/{dispute_id}"): lambda p, h, dispute_id: dispute(api, p, h, dispute_id),
     }

@@ -91,3 +91,24 @@ def test_a_new_type_flows_to_the_csv_and_the_summary_with_no_other_edit(throwawa
     assert "| Throwaway kind | 1 |" in daily_summary.markdown(summary)
     assert 'font-weight:600;">Throwaway kind</td>' in daily_summary.html(summary)  # bold: missing money
     assert list(summary.finding_labels)[-1] == "throwaway_kind"
+
+
+def test_due_soon_lists_what_waits_on_us_and_is_due_by_the_horizon_earliest_first():
+    from datetime import UTC, date, datetime
+
+    from recon_assets.domain.disputes import Dispute, due_soon
+
+    day = date(2026, 11, 20)
+
+    def dispute(reference, status, due_day, opened=date(2026, 11, 1)):
+        due = datetime.combine(due_day, datetime.min.time(), tzinfo=UTC) if due_day else None
+        return Dispute("stripe", reference, None, 100, "USD", None, status, None, due, opened, datetime.now(UTC))
+
+    disputes = [
+        dispute("late", "needs_response", date(2026, 11, 19)), dispute("soon", "EVIDENCE_REQUIRED", date(2026, 11, 23)),
+        dispute("later", "WAITING_FOR_SELLER_RESPONSE", date(2026, 11, 24)),
+        dispute("answered", "under_review", date(2026, 11, 21)), dispute("undated", "needs_response", None),
+        dispute("not_yet_open", "needs_response", date(2026, 11, 21), opened=date(2026, 11, 21)),
+    ]  # fmt: skip
+    assert [d.reference for d in due_soon(disputes, day)] == ["late", "soon"]
+    assert [d.reference for d in due_soon(disputes, day, within_days=4)] == ["late", "soon", "later"]

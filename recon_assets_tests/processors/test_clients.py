@@ -5,11 +5,12 @@ import time
 import pytest
 import requests
 
+from recon_assets.processors import paypal
 from recon_assets.processors.http import ApiError, HttpClient
 from recon_assets.processors.paypal import FORMAT as PAYPAL_FORMAT
 from recon_assets.processors.stripe import StripeClient
 from recon_assets.sandbox.server import SANDBOX_CREDENTIALS as C
-from recon_assets.sandbox.world import SandboxConfig, ledger_bookings, processor_movements, processor_records
+from recon_assets.sandbox.world import SandboxConfig, ledger_bookings, processor_movements, processor_records, world
 from recon_assets_tests.processors.clients import DAY, FAST, fetch, make
 
 
@@ -171,3 +172,16 @@ def test_stripe_record_repeated_across_pages_is_kept_once_and_counted(sandbox, s
     expected = processor_movements(sandbox_config, "stripe", DAY)
     assert sorted(r.processor_txn_id for r in records) == sorted(m.txn_id for m in expected)
     assert result.stats.duplicates_dropped == result.stats.pages - 2 > 0  # every page but each list's first
+
+
+def test_paypal_disputes_updated_on_a_day_are_read_page_by_page_with_their_payments(
+    sandbox, sandbox_config, monkeypatch
+):
+    """The Disputes API lists a summary; each dispute is read by id for the payment it concerns."""
+    monkeypatch.setattr(paypal, "DISPUTES_PER_PAGE", 3)  # the day's ten disputes over four pages
+    read = make("paypal", sandbox.url).disputes(DAY)
+    planted = world(sandbox_config, "paypal", DAY).disputes.disputes
+    assert sorted((d.reference, d.payment, d.amount_minor, d.currency, d.status, d.due_by) for d in read) == sorted(
+        (d.dispute_id, d.payment_id, d.amount_minor, d.currency, d.status, d.due_by) for d in planted
+    )
+    assert len(read) == 10 and {d.status for d in read} == {"RESOLVED", "UNDER_REVIEW", "WAITING_FOR_SELLER_RESPONSE"}

@@ -65,6 +65,22 @@ def test_paypal_responses_match_the_spec(sandbox):
     jsonschema.validate(body, component_schema(spec, "search_response"))
 
 
+def test_paypal_disputes_match_the_spec(sandbox):
+    spec = nullable_to_jsonschema(json.loads((SPECS / "paypal-customer-disputes-v1.json").read_text()))
+    token = requests.post(
+        sandbox.url + "/v1/oauth2/token", data={"grant_type": "client_credentials"},
+        auth=tuple(C["paypal"]), timeout=10,
+    ).json()["access_token"]  # fmt: skip
+    headers = {"Authorization": f"Bearer {token}"}
+    listed = get(sandbox, "/v1/customer/disputes", {"update_time_after": "2026-11-20T00:00:00Z",
+                                                    "update_time_before": "2026-11-21T00:00:00Z"}, headers)  # fmt: skip
+    assert len(listed["items"]) == 10  # the default page size
+    jsonschema.validate(listed, component_schema(spec, "dispute_search"))
+    one = get(sandbox, f"/v1/customer/disputes/{listed['items'][0]['dispute_id']}", {}, headers)
+    assert one["disputed_transactions"][0]["seller_transaction_id"]
+    jsonschema.validate(one, component_schema(spec, "dispute"))
+
+
 @pytest.mark.parametrize(("path", "schema"), [
     ("/v2/payments", "ListPaymentsResponse"), ("/v2/refunds", "ListPaymentRefundsResponse"),
     ("/v2/locations", "ListLocationsResponse"),

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import dagster as dg
 
+from recon_assets.domain.disputes import DEFAULT_DISPUTE_DUE_DAYS
 from recon_assets.domain.money import SANDBOX_RATES_TO_USD, FxRates
 from recon_assets.domain.risk import RiskThresholds
 from recon_assets.domain.rules import MatchingRules, RuleError, Tolerance, rules_from_json
@@ -67,6 +68,8 @@ class ReconciliationSettings(dg.ConfigurableResource):
     high_amount: str = str(_DEFAULT.high_amount)
     medium_missing: int = _DEFAULT.medium_missing
     medium_amount: str = str(_DEFAULT.medium_amount)
+    # a dispute waiting on the merchant and due within this many days of a day is listed as due soon on it
+    dispute_due_days: int = DEFAULT_DISPUTE_DUE_DAYS
 
     def rates(self) -> FxRates:
         if self.fx_rates_json:
@@ -115,7 +118,9 @@ def reconciliation_resources() -> dg.Definitions:
                 sandbox_rates_allowed=not is_live(),
                 matching_rules=matching_rules_from_environment(),
                 **from_environment(
-                    fx_rates_json="RECON_FX_RATES_JSON", tolerance_minor_json="RECON_TOLERANCE_MINOR_JSON"
+                    fx_rates_json="RECON_FX_RATES_JSON",
+                    tolerance_minor_json="RECON_TOLERANCE_MINOR_JSON",
+                    dispute_due_days=dg.EnvVar.int("RECON_DISPUTE_DUE_DAYS"),
                 ),
             )
         }

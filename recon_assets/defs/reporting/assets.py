@@ -28,6 +28,7 @@ from recon_assets.services.audit import ChainBroken, publish_head
 from recon_assets.services.reconciliation import incompleteness
 from recon_assets.settings import LIVE, SANDBOX
 from recon_assets.warehouse import casework, findings, runs, settlement
+from recon_assets.warehouse.disputes import disputes_open_on
 from recon_assets.warehouse.resource import WarehouseResource
 
 TREND_DAYS = 30
@@ -115,11 +116,13 @@ report_assets = [build_report_asset(spec) for spec in PROCESSORS.values()]
     group_name="reporting",
     kinds={"python", "s3", "html"},
     deps=[asset_keys.reconciliation_report(p) for p in PROCESSORS]
+    + [asset_keys.disputes(p) for p, spec in PROCESSORS.items() if spec.lists_disputes]
     + [asset_keys.EXCEPTION_AGING, asset_keys.CASH_POSITION],
     automation_condition=refresh_when_inputs_change(),
     description=(
         "One page for the finance team: each processor's counts, amount at risk and risk level for the day, "
-        "its findings by type (the cash side's too), its cash position, the open exceptions by age, and a 30-day "
+        "its findings by type (the cash side's too), its cash position, its disputes and those due soon, the open "
+        "exceptions by age, and a 30-day "
         "trend chart of amount at risk and missing transactions, in Markdown and HTML."
     ),
 )
@@ -155,6 +158,7 @@ def daily_summary(
             aging=backlog, chart=CHART, audit_head=head_text, cash=settlement.cash_positions_of(conn, day),
             mode=LIVE if settlement_settings.live else SANDBOX,
             fees_unchecked=settlement_settings.schedule().unchecked(settlement.charged_currencies(conn, day)),
+            disputes=disputes_open_on(conn, day), dispute_due_days=reconciliation_settings.dispute_due_days,
         )  # fmt: skip
         markdown = page.markdown(summary)
         uris = {"audit_head": head_uri} if head_uri else {}
