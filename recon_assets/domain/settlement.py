@@ -67,16 +67,22 @@ class BankLine:
     account: str | None = None  # the bank account the statement is of
 
 
-CHARGE, REFUND, OTHER = "charge", "refund", "other"  # what a payout item settles
+# What a payout item settles: a payment or its refund; money a dispute moved (the funds withdrawn, with the
+# processor's fee where it reports it on the same item, a separate dispute fee, the funds returned); a hold on
+# the balance and its release; an adjustment; anything else is ``other``
+CHARGE, REFUND, OTHER = "charge", "refund", "other"
+CHARGEBACK, CHARGEBACK_REVERSAL, DISPUTE_FEE = "chargeback", "chargeback_reversal", "dispute_fee"
+HOLD, HOLD_RELEASE, ADJUSTMENT = "hold", "hold_release", "adjustment"
+ITEM_KINDS = (CHARGE, REFUND, CHARGEBACK, CHARGEBACK_REVERSAL, DISPUTE_FEE, HOLD, HOLD_RELEASE, ADJUSTMENT, OTHER)
 PAYOUT, BANK_CREDIT = "payout", "bank_credit"  # what a cash finding about no transaction is about (its kind)
 
 
 @dataclass(frozen=True)
 class PayoutItem:
     payout_id: str
-    processor_txn_id: str | None  # the charge or refund it settles (None for a fee or an adjustment)
+    processor_txn_id: str | None  # the charge, refund or dispute it settles (None for a fee or an adjustment)
     net_minor: int
-    kind: str = OTHER  # CHARGE, REFUND or OTHER
+    kind: str = OTHER  # one of ITEM_KINDS
     gross_minor: int = 0
     fee_minor: int = 0  # the processor's fee on it, as the processor reports it
     item_id: str = ""  # the processor's id of the item (Stripe's balance transaction, Square's payout entry)

@@ -11,7 +11,18 @@ import numpy as np
 from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field
 
 from recon_assets.domain.records import BIGINT, Canonical, Currency, Kind, MinorUnits, Status, wrong_sign
-from recon_assets.domain.settlement import CHARGE, OTHER, REFUND, Payout, PayoutItem
+from recon_assets.domain.settlement import (
+    ADJUSTMENT,
+    CHARGE,
+    CHARGEBACK,
+    CHARGEBACK_REVERSAL,
+    HOLD,
+    HOLD_RELEASE,
+    OTHER,
+    REFUND,
+    Payout,
+    PayoutItem,
+)
 from recon_assets.processors.base import (
     BrokenEnvelope,
     PageFormat,
@@ -80,6 +91,7 @@ class SquareRefunds(BaseModel):
 class SquarePaymentRef(BaseModel):
     payment_id: str | None = None
     refund_id: str | None = None
+    dispute_id: str | None = None
 
 
 class SquarePayout(BaseModel):
@@ -104,6 +116,8 @@ class SquarePayoutEntry(BaseModel):
     net_amount_money: SquareMoney | None = None
     type_charge_details: SquarePaymentRef | None = None
     type_refund_details: SquarePaymentRef | None = None
+    type_open_dispute_details: SquarePaymentRef | None = None
+    type_dispute_details: SquarePaymentRef | None = None
 
 
 class SquarePayouts(BaseModel):
@@ -224,8 +238,14 @@ class SquareClient(SourceClient):
         return Canonical(columns, refused)
 
 
+# Square's entry types beside payments, refunds and disputes, and what each settled
+_ENTRY_KIND = {"HOLD_ADJUSTMENT": HOLD, "RELEASE_ADJUSTMENT": HOLD_RELEASE, "OTHER_ADJUSTMENT": ADJUSTMENT}
+
+
 def _payout_item(payout_id: str, entry: SquarePayoutEntry) -> PayoutItem:
-    """One payout entry: a payment (CHARGE) or a refund it settled, or anything else (a fee, an adjustment)."""
+    """One payout entry: a payment (CHARGE) or a refund it settled; money a dispute moved, named by the
+    dispute (withdrawn, or returned when its net is positive; Square charges no dispute fee); a hold on the
+    balance and its release; an adjustment; or anything else (a fee)."""
     amounts = [(m.amount if m else 0) for m in (entry.gross_amount_money, entry.fee_amount_money,
                                                  entry.net_amount_money)]  # fmt: skip
     gross, fee, net = amounts
@@ -234,4 +254,8 @@ def _payout_item(payout_id: str, entry: SquarePayoutEntry) -> PayoutItem:
         return PayoutItem(payout_id, entry.type_charge_details.payment_id, net, CHARGE, gross, fee, entry.id, at)
     if entry.type == "REFUND" and entry.type_refund_details:
         return PayoutItem(payout_id, entry.type_refund_details.refund_id, net, REFUND, gross, fee, entry.id, at)
-    return PayoutItem(payout_id, None, net, OTHER, gross, fee, entry.id, at)
+    dispute = entry.type_open_dispute_details or entry.type_dispute_details
+    if entry.type in ("OPEN_DISPUTE", "DISPUTE") and dispute:
+        kind = CHARGEBACK_REVERSAL if net > 0 else CHARGEBACK
+        return PayoutItem(payout_id, dispute.dispute_id, net, kind, gross, fee, entry.id, at)
+    return PayoutItem(payout_id, None, net, _ENTRY_KIND.get(entry.type or "", OTHER), gross, fee, entry.id, at)

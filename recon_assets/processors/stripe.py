@@ -13,7 +13,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from recon_assets.domain.money import exponent
 from recon_assets.domain.records import BIGINT, Canonical, Currency, Kind, MinorUnits, Status, wrong_sign
-from recon_assets.domain.settlement import CHARGE, OTHER, REFUND, Payout, PayoutItem
+from recon_assets.domain.settlement import (
+    ADJUSTMENT,
+    CHARGE,
+    CHARGEBACK,
+    CHARGEBACK_REVERSAL,
+    OTHER,
+    REFUND,
+    Payout,
+    PayoutItem,
+)
 from recon_assets.processors.base import (
     BrokenEnvelope,
     PageFormat,
@@ -111,7 +120,16 @@ class StripeBalanceTransactionList(BaseModel):
 
 
 _PAYOUT_ARRIVES = ("paid", "pending", "in_transit")  # failed and canceled payouts never reach the bank
-_ITEM_KIND = {"charge": CHARGE, "payment": CHARGE, "refund": REFUND, "payment_refund": REFUND}
+_ITEM_KIND = {"charge": CHARGE, "payment": CHARGE, "refund": REFUND, "payment_refund": REFUND, "adjustment": ADJUSTMENT}
+# a dispute's balance transactions, by reporting category: the funds withdrawn (the dispute fee in ``fee``),
+# and the funds reinstated
+_DISPUTE_ITEM_KIND = {"dispute": CHARGEBACK, "dispute_reversal": CHARGEBACK_REVERSAL}
+
+
+def item_kind(t: StripeBalanceTransaction) -> str:
+    """What a balance transaction in a payout settled."""
+    return _DISPUTE_ITEM_KIND.get(t.reporting_category or "") or _ITEM_KIND.get(t.type, OTHER)
+
 
 FORMATS = {
     "/v1/charges": PageFormat("data", StripeChargeList, StripeCharge),
@@ -174,9 +192,9 @@ class StripeClient(SourceClient):
             for t in self._list("/v1/balance_transactions", StripeBalanceTransactionList, {"payout": p.id}):
                 if t.type == "payout":  # the payout's own transaction, not one it settles
                     continue
-                kind = _ITEM_KIND.get(t.type, OTHER)
+                kind = item_kind(t)
                 items.append(PayoutItem(
-                    p.id, t.source if kind != OTHER else None, _iso(t.net, t.currency), kind,
+                    p.id, t.source if kind not in (OTHER, ADJUSTMENT) else None, _iso(t.net, t.currency), kind,
                     _iso(t.amount, t.currency), _iso(t.fee, t.currency), t.id,
                     datetime.fromtimestamp(t.created, tz=UTC) if t.created is not None else None, t.exchange_rate,
                 ))  # fmt: skip

@@ -11,6 +11,7 @@ from recon_assets.processors.paypal import FORMAT as PAYPAL_FORMAT
 from recon_assets.processors.stripe import StripeClient
 from recon_assets.sandbox.server import SANDBOX_CREDENTIALS as C
 from recon_assets.sandbox.world import SandboxConfig, ledger_bookings, processor_movements, processor_records, world
+from recon_assets_tests.misbehaving import MisbehavingProxy
 from recon_assets_tests.processors.clients import DAY, FAST, fetch, make
 
 
@@ -185,3 +186,60 @@ def test_paypal_disputes_updated_on_a_day_are_read_page_by_page_with_their_payme
         (d.dispute_id, d.payment_id, d.amount_minor, d.currency, d.status, d.due_by) for d in planted
     )
     assert len(read) == 10 and {d.status for d in read} == {"RESOLVED", "UNDER_REVIEW", "WAITING_FOR_SELLER_RESPONSE"}
+
+
+def test_payout_items_are_named_for_what_they_settled(sandbox):
+    """A dispute's money (withdrawn with its fee, returned), a hold and its release, an adjustment: each item
+    named, the dispute's by its reference; anything else is other."""
+    added = {}
+
+    def stripe_items(exchange, n):
+        if exchange.params.get("payout") and exchange.body.get("data") and not added.get("stripe"):
+            added["stripe"] = True
+            like = exchange.body["data"][0]
+            exchange.body["data"] += [
+                {**like, "id": "txn_dp1", "type": "adjustment", "reporting_category": "dispute", "source": "dp_1",
+                 "amount": -5000, "fee": 1500, "net": -6500},
+                {**like, "id": "txn_dp2", "type": "adjustment", "reporting_category": "dispute_reversal",
+                 "source": "dp_2", "amount": 5000, "fee": 0, "net": 5000},
+                {**like, "id": "txn_adj", "type": "adjustment", "reporting_category": "other_adjustment",
+                 "source": "ia_1", "amount": -100, "fee": 0, "net": -100},
+                {**like, "id": "txn_tr", "type": "transfer", "reporting_category": "transfer", "source": "tr_1",
+                 "amount": -200, "fee": 0, "net": -200},
+            ]  # fmt: skip
+
+    def square_entries(exchange, n):
+        if exchange.path.endswith("/payout-entries") and not added.get("square"):
+            added["square"] = True
+            like = exchange.body["payout_entries"][0]
+            currency = like["net_amount_money"]["currency"]
+
+            def entry(ident, kind, net, **details):
+                money = {"amount": net, "currency": currency}
+                return {"id": ident, "payout_id": like["payout_id"], "effective_at": like["effective_at"], "type": kind,
+                        "gross_amount_money": money, "fee_amount_money": {"amount": 0, "currency": currency},
+                        "net_amount_money": money, **details}  # fmt: skip
+
+            exchange.body["payout_entries"] += [
+                entry("pe_open", "OPEN_DISPUTE", -3000, type_open_dispute_details={"dispute_id": "sqd_1"}),
+                entry("pe_won", "DISPUTE", 3000, type_dispute_details={"dispute_id": "sqd_1", "payment_id": "p1"}),
+                entry("pe_hold", "HOLD_ADJUSTMENT", -1000),
+                entry("pe_release", "RELEASE_ADJUSTMENT", 1000),
+                entry("pe_fee", "FEE", -50),
+            ]
+
+    named = {}
+    with MisbehavingProxy(sandbox.url, {"/v1/balance_transactions": stripe_items, "/v2/payouts/": square_entries}
+                          ) as proxy:  # fmt: skip
+        for name in ("stripe", "square"):
+            _, items = make(name, proxy.url).payouts(DAY)
+            named |= {i.item_id: (i.kind, i.processor_txn_id, i.net_minor, i.fee_minor) for i in items}
+    assert added == {"stripe": True, "square": True}
+    assert {k: v for k, v in named.items() if k in ("txn_dp1", "txn_dp2", "txn_adj", "txn_tr")} == {
+        "txn_dp1": ("chargeback", "dp_1", -6500, 1500), "txn_dp2": ("chargeback_reversal", "dp_2", 5000, 0),
+        "txn_adj": ("adjustment", None, -100, 0), "txn_tr": ("other", None, -200, 0),
+    }  # fmt: skip
+    assert {k: v[:2] for k, v in named.items() if k.startswith("pe_")} == {
+        "pe_open": ("chargeback", "sqd_1"), "pe_won": ("chargeback_reversal", "sqd_1"), "pe_hold": ("hold", None),
+        "pe_release": ("hold_release", None), "pe_fee": ("other", None),
+    }  # fmt: skip

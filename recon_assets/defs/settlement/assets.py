@@ -1,6 +1,7 @@
 """The cash side, day by day: each processor's payouts and what they settled, the bank's statement lines,
 how each payout met the bank (with the settlement findings and their checks), and the cash position."""
 
+from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
@@ -17,7 +18,7 @@ from recon_assets.defs.settlement.checks import (
 )
 from recon_assets.defs.settlement.resources import BankStatementFiles, SettlementSettings
 from recon_assets.domain.findings import Side, counts_of, names
-from recon_assets.domain.settlement import cash_positions
+from recon_assets.domain.settlement import OTHER, cash_positions
 from recon_assets.partitions import (
     daily_partitions,
     days_around,
@@ -206,6 +207,9 @@ def build_payout_assets(spec: SourceSpec) -> dg.AssetsDefinition:
         yield dg.MaterializeResult(asset_key=items_key, metadata={
             "dagster/row_count": dg.MetadataValue.int(len(items)),
             "fees_minor": dg.MetadataValue.int(sum(i.fee_minor for i in items)),
+            "items_by_kind": dg.MetadataValue.json(dict(Counter(i.kind for i in items))),
+            # what the processor did not say it settled, for a person to look at
+            "other_items": dg.MetadataValue.json([i.item_id for i in items if i.kind == OTHER]),
         })  # fmt: skip
 
     return payout_assets

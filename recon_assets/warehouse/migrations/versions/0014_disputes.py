@@ -1,5 +1,7 @@
 """Disputes as a working list (issue 28): one row per dispute per processor, as its processor last described
-it: the disputed payment, amount, reason, status, due date, outcome, and when it opened and closed.
+it: the disputed payment, amount, reason, status, due date, outcome, and when it opened and closed. A payout
+item is named for what it settled: a dispute's money (withdrawn, returned, its fee), a hold and its release,
+an adjustment, or other.
 
 Revision ID: 0014
 """
@@ -31,9 +33,17 @@ def upgrade() -> None:
                dagster_run_id text,
                PRIMARY KEY (processor_name, dispute_id)
            );
-           CREATE INDEX disputes_waiting ON disputes (due_by) WHERE closed_on IS NULL;"""
+           CREATE INDEX disputes_waiting ON disputes (due_by) WHERE closed_on IS NULL;
+           ALTER TABLE payout_items DROP CONSTRAINT payout_items_kind_check,
+               ADD CONSTRAINT payout_items_kind_check CHECK (kind IN ('charge', 'refund', 'chargeback',
+                   'chargeback_reversal', 'dispute_fee', 'hold', 'hold_release', 'adjustment', 'other'));"""
     )
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE disputes")
+    op.execute(
+        """UPDATE payout_items SET kind = 'other', processor_txn_id = NULL WHERE kind NOT IN ('charge', 'refund');
+           ALTER TABLE payout_items DROP CONSTRAINT payout_items_kind_check,
+               ADD CONSTRAINT payout_items_kind_check CHECK (kind IN ('charge', 'refund', 'other'));
+           DROP TABLE disputes;"""
+    )
