@@ -52,26 +52,27 @@ def get(sandbox, path, params, headers):
     return response.json()
 
 
-def test_paypal_responses_match_the_spec(sandbox):
-    spec = nullable_to_jsonschema(json.loads((SPECS / "paypal-reporting-transactions-v1.json").read_text()))
+def paypal_bearer(sandbox) -> dict[str, str]:
+    """The headers of a request to PayPal's sandbox with a fresh OAuth token."""
     token = requests.post(
         sandbox.url + "/v1/oauth2/token", data={"grant_type": "client_credentials"},
         auth=tuple(C["paypal"]), timeout=10,
     ).json()["access_token"]  # fmt: skip
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_paypal_responses_match_the_spec(sandbox):
+    spec = nullable_to_jsonschema(json.loads((SPECS / "paypal-reporting-transactions-v1.json").read_text()))
     body = get(sandbox, "/v1/reporting/transactions",
                {"start_date": "2026-11-20T00:00:00+00:00", "end_date": "2026-11-21T00:00:00+00:00", "page_size": 500},
-               {"Authorization": f"Bearer {token}"})  # fmt: skip
+               paypal_bearer(sandbox))  # fmt: skip
     assert body["transaction_details"]
     jsonschema.validate(body, component_schema(spec, "search_response"))
 
 
 def test_paypal_disputes_match_the_spec(sandbox):
     spec = nullable_to_jsonschema(json.loads((SPECS / "paypal-customer-disputes-v1.json").read_text()))
-    token = requests.post(
-        sandbox.url + "/v1/oauth2/token", data={"grant_type": "client_credentials"},
-        auth=tuple(C["paypal"]), timeout=10,
-    ).json()["access_token"]  # fmt: skip
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = paypal_bearer(sandbox)
     listed = get(sandbox, "/v1/customer/disputes", {"update_time_after": "2026-11-20T00:00:00Z",
                                                     "update_time_before": "2026-11-21T00:00:00Z"}, headers)  # fmt: skip
     assert len(listed["items"]) == 10  # the default page size
