@@ -64,7 +64,7 @@ def build_dispute_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             raise dg.Failure(description=str(exc)) from None
         with warehouse.connection() as conn:
             changed = keep_disputes(conn, updated, day, context.run.run_id)
-            open_on_day = [d for d in disputes_open_on(conn, day) if d.processor == spec.name]
+            open_on_day = disputes_open_on(conn, day, spec.name)
         due = due_soon(open_on_day, day, settings.dispute_due_days)
         yield dg.MaterializeResult(
             asset_key=key,
