@@ -1,4 +1,5 @@
-"""Which check evaluations deserve an alert: one per (check, partition, severity), then one recovery.
+"""Which check evaluations deserve an alert: one per (check, partition, severity), then one recovery; or, for a
+check that lists what it is about item by item (the disputes due), one per item, whichever day lists it.
 
 The book is the alert sensor's whole memory. It is serialised into the sensor's cursor, which Dagster
 keeps in the instance's storage, so a daemon restart neither forgets nor repeats an alert.
@@ -49,6 +50,19 @@ class IncidentBook:
             return None
         self.open[incident] = severity
         return Action.ALERT
+
+    def observe_items(self, check: str, items: list[str], evaluation_id: int, severity: str) -> list[str]:
+        """Record one evaluation of a check that lists its items (in id order); the items it newly lists, to
+        alert on. An item no longer listed is closed silently: listed again later, it alerts again."""
+        if evaluation_id <= self.last_seen.get(check, 0):
+            return []
+        self.last_seen[check] = evaluation_id
+        listed = {f"{check}|{item}": item for item in items}
+        for incident in [k for k in self.open if k.startswith(f"{check}|") and k not in listed]:
+            del self.open[incident]
+        new = [item for incident, item in listed.items() if incident not in self.open]
+        self.open |= dict.fromkeys((f"{check}|{item}" for item in new), severity)
+        return new
 
     def advance(self, highest_seen: int, oldest_pending: int | None) -> None:
         """Move the watermark; forget closed incidents that can no longer be re-read."""

@@ -22,6 +22,9 @@ from recon_assets.warehouse import audit, runs, store
 from recon_assets.warehouse.resource import WarehouseResource
 
 HISTORY_PAGE = 200
+# A check's metadata entry listing what it is about, item by item (a dispute's id): each item is alerted on
+# once, on the first evaluation that lists it, whichever day's partition that is
+ITEMS = "items"
 _UNFINISHED_RUN = {dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
                    dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.CANCELING}  # fmt: skip
 
@@ -68,7 +71,10 @@ def incident_of(record) -> str:
     return f"{evaluation.asset_key.to_user_string()}|{evaluation.check_name}|{record.partition or '-'}"
 
 
-def check_alert(record, action: Action, warehouse: WarehouseResource, channels: Channels) -> Alert:
+def check_alert(
+    record, action: Action, warehouse: WarehouseResource, channels: Channels, new_items: list[str] | None = None
+) -> Alert:
+    """The alert for one evaluation; for a check that lists items, about the items it newly lists."""
     evaluation = record.evaluation
     asset = evaluation.asset_key.to_user_string()
     processor, day = evaluation.asset_key.path[0], record.partition
@@ -83,11 +89,13 @@ def check_alert(record, action: Action, warehouse: WarehouseResource, channels: 
         business_date=day,
         facts={"check": f"{asset} {evaluation.check_name}", "partition": record.partition or "-",
                "severity": evaluation.severity.value, **({"finding": evaluation.description}
-                                                          if evaluation.description else {}), **facts},
+                                                          if evaluation.description else {}), **facts,
+               **({"new": ", ".join(new_items)} if new_items else {})},
         links={"Dagster run": channels.run_url(record.run_id),
                "Asset in Dagster": channels.asset_url(asset, record.partition),
                **_report_links(warehouse, processor, day), **links},
-        dedup_key=f"{incident_of(record)}|{severity if action == Action.ALERT else 'recovered'}",
+        dedup_key=f"{incident_of(record)}|{severity if action == Action.ALERT else 'recovered'}"
+        + (f"|{'+'.join(new_items)}" if new_items else ""),
     )  # fmt: skip
 
 
@@ -138,9 +146,16 @@ def alert_on_checks(
                 pending.append(record.id)
             continue  # still running, or its run ended without evaluating it
         evaluation = record.evaluation
-        action = book.observe(incident_of(record), record.id, evaluation.passed, evaluation.severity.value)
+        items = evaluation.metadata.get(ITEMS)
+        if items is not None:  # alerted item by item, across the check's partitions
+            check = f"{evaluation.asset_key.to_user_string()}|{evaluation.check_name}"
+            new = book.observe_items(check, list(items.value), record.id, evaluation.severity.value)
+            action = Action.ALERT if new else None
+        else:
+            new = None
+            action = book.observe(incident_of(record), record.id, evaluation.passed, evaluation.severity.value)
         if action:
-            alert = check_alert(record, action, warehouse, channels)
+            alert = check_alert(record, action, warehouse, channels, new)
             deliver(alert, f"evaluation:{record.id}", warehouse, channels, log)
             sent += 1
     book.advance(highest, min(pending) if pending else None)

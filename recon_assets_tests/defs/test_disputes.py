@@ -1,5 +1,6 @@
 """Disputes as a working list: kept as the processor last described them, and the ones due listed by a check."""
 
+import logging
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -9,6 +10,7 @@ from recon_assets import asset_keys
 from recon_assets.defs.disputes.assets import RESPONSE_DUE
 from recon_assets.domain.disputes import Dispute
 from recon_assets.sandbox.world import world
+from recon_assets.services.alerts import ITEMS, alert_on_checks
 from recon_assets.warehouse.disputes import disputes_open_on, keep_disputes
 from recon_assets_tests.defs.graph import materialize
 
@@ -34,7 +36,7 @@ def test_a_day_keeps_its_disputes_and_the_check_lists_those_due_soon(resources, 
     due = [d.dispute_id for d in sorted(planted, key=lambda d: d.due_by or datetime.max.replace(tzinfo=UTC))
            if d.due_by is not None and d.due_by.date() <= DAY + timedelta(days=3)]  # fmt: skip
     assert len(due) == 2  # due tomorrow, and the inquiry due in two days; the one due in ten days is not
-    assert check.metadata["disputes"].value == due
+    assert check.metadata[ITEMS].value == due
     assert all(reference in check.metadata["due"].value for reference in due)
     # the daily summary's Disputes block: the day's counts and what is due soon
     assert materialize(resources, DAY, [asset_keys.DAILY_SUMMARY]).success
@@ -52,7 +54,7 @@ def test_a_day_keeps_its_disputes_and_the_check_lists_those_due_soon(resources, 
     inquiry, tomorrow = (next(d.dispute_id for d in planted if d.due_by and d.due_by.date() == DAY + timedelta(days=k))
                          for k in (2, 1))  # fmt: skip
     before = materialize(resources, DAY - timedelta(days=1), [key]).get_asset_check_evaluations()[0]
-    listed = before.metadata["disputes"].value
+    listed = before.metadata[ITEMS].value
     assert tomorrow in listed and inquiry not in listed
     # idempotent: the day again leaves the same rows
     materialize(resources, DAY, [key])
@@ -74,3 +76,34 @@ def test_a_status_is_never_replaced_by_an_older_one(warehouse_url):
         (kept,) = disputes_open_on(conn, date(2026, 11, 6))
         assert (kept.status, kept.outcome, kept.closed_on) == ("RESOLVED", "won", date(2026, 11, 6))
         assert disputes_open_on(conn, date(2026, 11, 7)) == []  # closed the day before
+
+
+def test_each_dispute_due_is_announced_once_whichever_days_list_it(resources, sandbox_config, warehouse_url, tmp_path):
+    """A dispute due on the 21st is listed by the 20th's check and the 21st's: one alert names it, the next names
+    only the disputes new to the list."""
+    key = asset_keys.disputes("paypal")
+    check_keys = [dg.AssetCheckKey(key, RESPONSE_DUE)]
+    alerted, cursor = [], None
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance, dg.build_resources(
+        {name: resources[name] for name in ("warehouse", "alert_channels")}
+    ) as built:  # fmt: skip
+        for day in (DAY, DAY + timedelta(days=1)):
+            assert materialize(resources, day, [key], instance=instance).success
+            cursor, _ = alert_on_checks(instance, check_keys, cursor, built.warehouse, built.alert_channels,
+                                        logging.getLogger("test"))  # fmt: skip
+    with psycopg.connect(warehouse_url.libpq) as conn:
+        alerted = [entity.rsplit("|", 1)[1].split("+") for entity, _ in conn.execute(
+            "SELECT DISTINCT entity_id, min(id) FROM audit_logs WHERE entity = 'alert' GROUP BY 1 ORDER BY 2"
+        ).fetchall()]  # fmt: skip
+    due = {
+        day: [
+            d.dispute_id
+            for d in sorted(
+                world(sandbox_config, "paypal", day).disputes.disputes,
+                key=lambda d: d.due_by or datetime.max.replace(tzinfo=UTC),
+            )
+            if d.due_by and d.due_by.date() <= day + timedelta(days=3)
+        ]
+        for day in (DAY, DAY + timedelta(days=1))
+    }
+    assert alerted == [due[DAY], due[DAY + timedelta(days=1)]]  # the 20th's two, then only the 21st's own two

@@ -51,3 +51,14 @@ def test_watermark_waits_for_pending_evaluations_and_forgets_closed_incidents():
     assert book.watermark == 6 and set(book.last_seen) == {"a"}
     book.advance(highest_seen=9, oldest_pending=None)
     assert book.watermark == 9
+
+
+def test_a_listed_item_is_alerted_once_while_listed_and_again_once_listed_anew():
+    book = IncidentBook()
+    check = "paypal/disputes|dispute_response_due"
+    assert book.observe_items(check, ["A", "B"], 1, "WARN") == ["A", "B"]
+    assert book.observe_items(check, ["B", "A", "C"], 2, "WARN") == ["C"]
+    assert book.observe_items(check, ["A", "C"], 2, "WARN") == []  # an evaluation read again
+    assert book.observe_items(check, [], 3, "WARN") == []  # none due: every item closed, silently
+    assert book.observe_items(check, ["A"], 4, "WARN") == ["A"]
+    assert IncidentBook.from_cursor(book.to_cursor()).observe_items(check, ["A"], 5, "WARN") == []

@@ -11,6 +11,7 @@ from recon_assets.domain.money import format_major
 from recon_assets.partitions import daily_partitions, partition_day
 from recon_assets.processors.http import ApiError
 from recon_assets.processors.registry import PROCESSORS, SourceSpec
+from recon_assets.services.alerts import ITEMS
 from recon_assets.warehouse.disputes import disputes_open_on, keep_disputes
 from recon_assets.warehouse.resource import WarehouseResource
 
@@ -83,7 +84,8 @@ def build_dispute_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             description=f"{len(due)} dispute(s) due by {day.isoformat()} + {settings.dispute_due_days} days"
             if due
             else "no dispute response due",
-            metadata={"due": dg.MetadataValue.md(due_table(due)), "disputes": [d.reference for d in due]},
+            # the disputes due, item by item: the alert pass announces each dispute once, the day it first is due
+            metadata={"due": dg.MetadataValue.md(due_table(due)), ITEMS: [d.reference for d in due]},
         )
 
     return dispute_asset
