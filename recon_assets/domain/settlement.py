@@ -22,6 +22,7 @@ from recon_assets.domain.findings import (
     PAYOUT_NOT_IN_BANK,
     UNEXPLAINED_BANK_CREDIT,
 )
+from recon_assets.domain.records import Kind
 
 DEFAULT_GRACE_BUSINESS_DAYS = 2  # a paid payout may reach the bank this many business days after arrival
 BY_REFERENCE, BY_AMOUNT = "reference", "amount"  # how a payout was matched to its bank line
@@ -70,9 +71,9 @@ class BankLine:
 # What a payout item settles: a payment or its refund; money a dispute moved (the funds withdrawn, with the
 # processor's fee where it reports it on the same item, a separate dispute fee, the funds returned); a hold on
 # the balance and its release; an adjustment; anything else is ``other``
-CHARGE, REFUND, OTHER = "charge", "refund", "other"
-CHARGEBACK, CHARGEBACK_REVERSAL, DISPUTE_FEE = "chargeback", "chargeback_reversal", "dispute_fee"
-HOLD, HOLD_RELEASE, ADJUSTMENT = "hold", "hold_release", "adjustment"
+CHARGE, REFUND, CHARGEBACK = Kind.CHARGE.value, Kind.REFUND.value, Kind.CHARGEBACK.value
+CHARGEBACK_REVERSAL, DISPUTE_FEE = Kind.CHARGEBACK_REVERSAL.value, Kind.DISPUTE_FEE.value
+HOLD, HOLD_RELEASE, ADJUSTMENT, OTHER = "hold", "hold_release", "adjustment", "other"
 ITEM_KINDS = (CHARGE, REFUND, CHARGEBACK, CHARGEBACK_REVERSAL, DISPUTE_FEE, HOLD, HOLD_RELEASE, ADJUSTMENT, OTHER)
 PAYOUT, BANK_CREDIT = "payout", "bank_credit"  # what a cash finding about no transaction is about (its kind)
 

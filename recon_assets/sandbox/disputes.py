@@ -23,10 +23,12 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 
+from recon_assets.domain.records import MONEY_OUT
+from recon_assets.domain.settlement import HOLD, HOLD_RELEASE  # a dispute's hold on the balance: not a transaction
+
 DISPUTE_PROCESSORS = ("paypal",)  # the processors whose sandbox disputes payments
 PAYPAL_CHARGEBACK_FEE_MINOR = 2_000  # USD 20.00
 DISPUTE_ID_PREFIX = "PP-D-"  # then the day it was updated on, so the sandbox finds it by id
-HOLD, HOLD_RELEASE = "hold", "hold_release"  # a dispute's hold on the balance: not a transaction
 # the movement each planted case makes, its PayPal event code, how the ledger books it, and its dispute
 _CASES = (
     # case,                  kind,                  code,    booked,     dispute
@@ -58,7 +60,6 @@ _DISPUTES = {
     "inquiry": ("WAITING_FOR_SELLER_RESPONSE", "INQUIRY", 2, None),  # moved no money; the ledger booked it anyway
 }
 _REASONS = ("MERCHANDISE_OR_SERVICE_NOT_RECEIVED", "UNAUTHORISED", "MERCHANDISE_OR_SERVICE_NOT_AS_DESCRIBED")
-_OUT = ("chargeback", "dispute_fee", HOLD)
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ def dispute_day(rng: np.random.Generator, new_ids, processor: str, day: date) ->
             amount = sold[dispute] // 2
         else:
             amount = sold[dispute]
-        signed = -amount if kind in _OUT else amount
+        signed = -amount if kind in MONEY_OUT or kind == HOLD else amount
         txn, original, at = str(ids[i]), originals[dispute], int(seconds[i]) + 60
         movements.append(DisputeMovement(txn, kind, signed, "USD", midnight + timedelta(seconds=int(seconds[i])),
                                          original, code))  # fmt: skip

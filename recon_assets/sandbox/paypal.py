@@ -75,6 +75,12 @@ def encode(m: Movement, currency: str | None = None, compact: bool = False) -> d
     }  # fmt: skip
 
 
+def _listed(info: dict[str, Any]) -> dict[str, Any]:
+    """A balance movement that is no customer's payment, as Transaction Search lists it: no payer, no cart."""
+    return {"transaction_info": info, "payer_info": {}, "cart_info": {}, "store_info": {}, "auction_info": {},
+            "incentive_info": {}}  # fmt: skip
+
+
 def dispute_object(d: DisputeMovement, compact: bool = False) -> dict[str, Any]:
     """Money a dispute moved, as Transaction Search lists it: its event code, and the payment it is about."""
     stamp = timestamp(d.created, compact)
@@ -85,8 +91,7 @@ def dispute_object(d: DisputeMovement, compact: bool = False) -> dict[str, Any]:
         "transaction_status": "S", "protection_eligibility": "01",
         "paypal_reference_id": d.original_id, "paypal_reference_id_type": "TXN",
     }  # fmt: skip
-    return {"transaction_info": info, "payer_info": {}, "cart_info": {}, "store_info": {}, "auction_info": {},
-            "incentive_info": {}}  # fmt: skip
+    return _listed(info)
 
 
 def dispute_summary(d: SandboxDispute) -> dict[str, Any]:
@@ -170,8 +175,7 @@ def withdrawal_object(p: SandboxPayout) -> dict[str, Any]:
         "transaction_amount": {"currency_code": p.currency, "value": format_major(-p.amount_minor, p.currency)},
         "transaction_status": "D" if p.failed else "S", "protection_eligibility": "02",
     }  # fmt: skip
-    return {"transaction_info": info, "payer_info": {}, "cart_info": {}, "store_info": {}, "auction_info": {},
-            "incentive_info": {}}  # fmt: skip
+    return _listed(info)
 
 
 def token(api: SandboxApi, params, headers) -> dict[str, Any]:

@@ -65,10 +65,14 @@ def _report_links(warehouse: WarehouseResource, processor: str | None, day: str 
         return runs.report_uris(conn, processor, date.fromisoformat(day))
 
 
+def check_of(evaluation) -> str:
+    """A check of an asset, across its partitions."""
+    return f"{evaluation.asset_key.to_user_string()}|{evaluation.check_name}"
+
+
 def incident_of(record) -> str:
     """What one alert is about: a check of an asset on one partition."""
-    evaluation = record.evaluation
-    return f"{evaluation.asset_key.to_user_string()}|{evaluation.check_name}|{record.partition or '-'}"
+    return f"{check_of(record.evaluation)}|{record.partition or '-'}"
 
 
 def check_alert(
@@ -148,8 +152,7 @@ def alert_on_checks(
         evaluation = record.evaluation
         items = evaluation.metadata.get(ITEMS)
         if items is not None:  # alerted item by item, across the check's partitions
-            check = f"{evaluation.asset_key.to_user_string()}|{evaluation.check_name}"
-            new = book.observe_items(check, list(items.value), record.id, evaluation.severity.value)
+            new = book.observe_items(check_of(evaluation), list(items.value), record.id, evaluation.severity.value)
             action = Action.ALERT if new else None
         else:
             new = None
