@@ -5,7 +5,8 @@ reference, split bookings (1:N), split tenders (N:1), then suggestions. Every pr
 gets exactly one outcome; by precedence missing in ledger > currency mismatch > amount mismatch >
 status mismatch > matched, a group's amount decided on the group's sum. A failed record the ledger never
 booked moved no money and is ``not_booked_failed``, not a discrepancy. Ledger entries of the day no rule
-explains are missing at the processor; extra identical copies of one booking are duplicates.
+explains are missing at the processor; extra identical copies of one booking are duplicates. A payment is
+matched on its reference; a dispute's movement on its reference and kind.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ _STATUS_CODES = {
 class ReconciliationResult:
     """Outcomes for the day's processor records and the day's discrepancies."""
 
-    outcomes: pa.Table  # processor_txn_id, outcome, ledger_id: one row per processor record of the day
+    outcomes: pa.Table  # processor_txn_id, kind, outcome, ledger_id: one row per processor record of the day
     discrepancies: pd.DataFrame  # DISCREPANCY_COLUMNS (+ amount_at_risk once priced)
 
     def outcome_counts(self) -> dict[str, int]:
@@ -242,9 +243,8 @@ def reconcile(
     n_p, n_l = processor.num_rows, ledger.num_rows
 
     # rule: exact reference (a ledger line naming a record further off than the drift names nothing)
-    (p_code, l_code), n_codes = _key_codes(
-        _column(processor, "processor_txn_id"), _column(ledger, "processor_reference")
-    )
+    (p_code, l_code), n_codes = _key_codes(_match_key(processor, "processor_txn_id"),
+                                           _match_key(ledger, "processor_reference"))  # fmt: skip
     p_row_of_code = np.full(n_codes, -1, dtype=np.int64)
     p_row_of_code[p_code] = np.arange(n_p)
     drift = rules.exact_reference.date_drift_days
@@ -314,6 +314,7 @@ def reconcile(
     outcomes = pa.table(
         {
             "processor_txn_id": _column(processor, "processor_txn_id").take(pa.array(today, type=pa.int64())),
+            "kind": _column(processor, "kind").take(pa.array(today, type=pa.int64())),
             "outcome": pa.DictionaryArray.from_arrays(pa.array(outcome[today]), pa.array(PROCESSOR_OUTCOMES)),
             "ledger_id": _column(ledger, "ledger_id").take(ledger_of_today)
             if n_l
@@ -361,6 +362,7 @@ def _apply_links(processor: pa.Table, ledger: pa.Table, links: Sequence[ManualLi
     outcomes = pa.table(
         {
             "processor_txn_id": pa.array(ids, pa.string()),
+            "kind": linked_today["kind"],
             "outcome": pa.DictionaryArray.from_arrays(
                 pa.array([_CODE[MANUAL_MATCH]] * len(ids), pa.int8()), pa.array(PROCESSOR_OUTCOMES)
             ),
@@ -612,10 +614,25 @@ def _suggestion_findings(s: _Sides, outcome: np.ndarray, unexplained: np.ndarray
     )
 
 
-def _is_payment(table: pa.Table) -> np.ndarray:
+def _payments(table: pa.Table) -> pa.ChunkedArray | pa.Array:
     """Per row: a payment (a charge or a refund), not a dispute's movement."""
     kinds = pa.array([k.value for k in PAYMENT_KINDS], pa.string())
-    return pc.is_in(_column(table, "kind"), value_set=kinds).to_numpy(zero_copy_only=False)
+    return pc.is_in(_column(table, "kind"), value_set=kinds)
+
+
+def _is_payment(table: pa.Table) -> np.ndarray:
+    return _payments(table).to_numpy(zero_copy_only=False)
+
+
+def _match_key(table: pa.Table, reference: str) -> pa.Array:
+    """What a record and an entry are matched on: the reference; for a dispute's movement, the reference and
+    its kind (a dispute's withdrawal, fee and reinstatement may share the dispute's reference)."""
+    references = _column(table, reference)
+    payments = _payments(table)
+    if pc.all(payments).as_py() is not False:
+        return references
+    keyed = pc.binary_join_element_wise(references, _column(table, "kind"), "\x1f")
+    return pc.if_else(payments, references, keyed)
 
 
 def price_discrepancies(discrepancies: pd.DataFrame, rates: FxRates) -> pd.DataFrame:

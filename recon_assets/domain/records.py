@@ -99,11 +99,14 @@ LEDGER_RECORD = RecordLayout(
 @dataclass
 class Canonical:
     """A batch of wire records made canonical: one column per field of the record's schema, one entry per
-    wire record, and the records left out (by their index in the batch)."""
+    wire record (or several, where ``origins`` says), and the entries left out (by their index)."""
 
     columns: dict[str, Any]  # a list or a NumPy array per field (times: aware datetimes, or datetime64 in UTC)
     refused: dict[int, str] = field(default_factory=dict)  # the record contradicts itself: why
     skipped: np.ndarray | None = None  # True where the record moves no money we reconcile
+    # per entry, the index of the wire record it was made from, where one record moves money twice (a Stripe
+    # dispute's withdrawal and its fee); None: entry i is record i
+    origins: np.ndarray | None = None
 
 
 def wrong_sign(kinds: Sequence[str | None], amounts: np.ndarray) -> dict[int, str]:

@@ -254,6 +254,8 @@ class SourceClient(ABC):
         positions = np.array([position for _, page in pages for position, _ in page.records], dtype=np.int32)
         by_page = dict(pages)
         made = self.canonical([record for _, page in pages for _, record in page.records], endpoint)
+        if made.origins is not None:
+            page_numbers, positions = page_numbers[made.origins], positions[made.origins]
         table = layout.table(made.columns)
         ids, kinds = made.columns[layout.id_field], table["kind"].to_pylist()  # plain text: hashed fast
         kept = np.ones(table.num_rows, dtype=bool)

@@ -17,6 +17,7 @@ contract refuses; it only declines to decide.
 
 from __future__ import annotations
 
+import operator
 import types
 from collections.abc import Callable
 from datetime import datetime
@@ -25,7 +26,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
 import msgspec
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AllowInfNan, AwareDatetime, BaseModel
 from pydantic.functional_validators import AfterValidator
 
 _CONSTRAINTS = {
@@ -102,7 +103,8 @@ class FastReader:
             (item,) = get_args(annotation)
             return list[self._type(item, [], path)]
         if origin in (Union, types.UnionType):
-            return Union[tuple(self._type(arg, metadata, path) for arg in get_args(annotation))]  # noqa: UP007
+            return Union[tuple(self._type(arg, [] if arg is type(None) else metadata, path)  # noqa: UP007
+                               for arg in get_args(annotation))]  # fmt: skip
         if origin is Literal or annotation in (type(None), str, int, bool, Decimal):
             return self._constrained(annotation, metadata, path)
         if annotation is AwareDatetime:
@@ -114,12 +116,30 @@ class FastReader:
         for item in metadata:
             if isinstance(item, AfterValidator):
                 self.checks.append((path, item.func))
+            elif isinstance(item, AllowInfNan) and not item.allow_inf_nan:
+                continue  # JSON holds no infinity and no NaN
             elif type(item) in _CONSTRAINTS:
                 key = _CONSTRAINTS[type(item)]
                 constraints[key] = getattr(item, key)
             else:
                 raise TypeError(f"{'.'.join(path)}: no fast reading of {item!r}")
+        if constraints and annotation is Decimal:  # msgspec bounds numbers, not decimals: checked after
+            self.checks.append((path, _within(constraints)))
+            return annotation
         return Annotated[annotation, msgspec.Meta(**constraints)] if constraints else annotation
+
+
+def _within(bounds: dict[str, Any]) -> Callable[[Decimal], Decimal]:
+    """A check that a decimal keeps its bounds (``gt``, ``ge``, ``lt``, ``le``)."""
+    tests = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}
+
+    def check(value: Decimal) -> Decimal:
+        for name, bound in bounds.items():
+            if not tests[name](value, bound):
+                raise ValueError(f"{value} is not {name} {bound}")
+        return value
+
+    return check
 
 
 def _holders(value: Any, path: Path) -> list[Any]:

@@ -1,5 +1,6 @@
-"""Stripe: ``GET /v1/charges`` and ``GET /v1/refunds``, newest first, cursor ``starting_after``; the cash side
-from ``GET /v1/payouts`` (by arrival date) and each automatic payout's ``GET /v1/balance_transactions``."""
+"""Stripe: ``GET /v1/charges``, ``GET /v1/refunds`` and the disputes' money (``GET /v1/balance_transactions``,
+``type=adjustment``), newest first, cursor ``starting_after``; the cash side from ``GET /v1/payouts`` (by arrival
+date) and each automatic payout's ``GET /v1/balance_transactions``."""
 
 from __future__ import annotations
 
@@ -131,10 +132,14 @@ def item_kind(t: StripeBalanceTransaction) -> str:
     return _DISPUTE_ITEM_KIND.get(t.reporting_category or "") or _ITEM_KIND.get(t.type, OTHER)
 
 
+BALANCE_TRANSACTIONS = "/v1/balance_transactions"
 FORMATS = {
     "/v1/charges": PageFormat("data", StripeChargeList, StripeCharge),
     "/v1/refunds": PageFormat("data", StripeRefundList, StripeRefund),
+    # a dispute's money: the balance's adjustments whose source is a dispute
+    BALANCE_TRANSACTIONS: PageFormat("data", StripeBalanceTransactionList, StripeBalanceTransaction),
 }
+_FILTERS = {BALANCE_TRANSACTIONS: {"type": "adjustment"}}
 
 _REFUND_STATUS = {
     "succeeded": Status.SUCCEEDED, "pending": Status.PENDING, "requires_action": Status.PENDING,
@@ -163,6 +168,7 @@ class StripeClient(SourceClient):
     def _pages(self, path: str, start: datetime, end: datetime):
         params: dict[str, Any] = {
             "created[gte]": int(start.timestamp()), "created[lt]": int(end.timestamp()), "limit": self.records_per_page,
+            **_FILTERS.get(path, {}),
         }  # fmt: skip
         headers = {"Authorization": f"Bearer {self.key}"}
         for number in itertools.count(1):
@@ -218,7 +224,9 @@ class StripeClient(SourceClient):
                 return found
             params["starting_after"] = page.data[-1].id
 
-    def canonical(self, records: list[StripeCharge | StripeRefund], endpoint: str) -> Canonical:
+    def canonical(self, records: list, endpoint: str) -> Canonical:
+        if endpoint == BALANCE_TRANSACTIONS:
+            return dispute_movements(records)
         count, is_refund = len(records), endpoint == "/v1/refunds"
         currencies = [r.currency for r in records]
         amounts = np.fromiter((r.amount for r in records), np.int64, count)
@@ -248,6 +256,34 @@ class StripeClient(SourceClient):
             "order_reference": [r.metadata.order_id if r.metadata else None for r in records],
         }
         return Canonical(columns, refused)
+
+
+def dispute_movements(transactions: list[StripeBalanceTransaction]) -> Canonical:
+    """The money disputes moved, from the balance's adjustments: a withdrawal (``dispute``) is a chargeback
+    and, where Stripe took a fee, a dispute fee; a reinstatement (``dispute_reversal``) a chargeback reversal;
+    each named by the dispute (``dp_…``). Any other adjustment is skipped."""
+    origins, kinds, amounts = [], [], []
+    for i, t in enumerate(transactions):
+        kind = _DISPUTE_ITEM_KIND.get(t.reporting_category or "") if (t.source or "").startswith("dp_") else None
+        origins.append(i), kinds.append(kind), amounts.append(_iso(t.amount, t.currency))
+        if kind is not None and t.fee:  # the fee Stripe took for the dispute, in the same transaction
+            origins.append(i), kinds.append(Kind.DISPUTE_FEE), amounts.append(-_iso(t.fee, t.currency))
+    made = [transactions[i] for i in origins]
+    amounts = np.array(amounts, dtype=np.int64)
+    skipped = np.array([kind is None for kind in kinds], dtype=bool)
+    refused = {i: why for i, why in wrong_sign(kinds, amounts).items() if not skipped[i]}
+    refused |= {i: "a dispute's movement with no time" for i, t in enumerate(made) if t.created is None}
+    columns = {
+        "processor_txn_id": [t.source for t in made],
+        "kind": kinds,
+        "amount_minor": amounts,
+        "currency": [t.currency for t in made],
+        "fee_minor": [0] * len(made),  # a dispute's fee is a movement of its own
+        "status": [Status.SUCCEEDED] * len(made),
+        "occurred_at": np.array([t.created or 0 for t in made], dtype=np.int64).astype("datetime64[s]"),
+        "order_reference": [None] * len(made),
+    }
+    return Canonical(columns, refused, skipped, np.array(origins, dtype=np.int64))
 
 
 def _iso(amount: int, currency: str) -> int:

@@ -1,19 +1,22 @@
 """The sandbox's disputes (issue 28): the money a dispute moves after the sale, per processor day, the
 ledger's bookings of it (right, or with a planted fault) and the findings the faults must produce.
 
-PayPal, each day, in USD, every movement well inside the day and about a payment sold weeks before:
-- a dispute lost: the chargeback (``T1201``) and its fee (``T0106``), both booked;
-- a dispute won: the funds returned (``T1202``), booked;
-- a partial dispute: a chargeback of part of the payment, booked at that part;
-- a reversal PayPal initiated (``T1106``), booked as a chargeback;
-- a hold for a dispute (``T1110``) and its release (``T1111``): the balance's, never booked, never a finding;
-- faults: a chargeback, a return and a fee never booked (``missing_in_ledger`` each); a chargeback booked on
+Each day, in USD, every movement well inside the day and about a payment sold weeks before:
+- a dispute lost: the funds withdrawn and the dispute fee, both booked;
+- a dispute won: the funds returned, booked;
+- a partial dispute: part of the payment withdrawn, booked at that part;
+- faults: a withdrawal, a return and a fee never booked (``missing_in_ledger`` each); a chargeback booked on
   an inquiry, where no money moved (``missing_at_processor``); a chargeback booked twice (``duplicate``); a
-  partial chargeback booked at the payment's whole amount (``amount_mismatch``).
+  partial withdrawal booked at the payment's whole amount (``amount_mismatch``).
 
-Each case belongs to a dispute the Disputes API lists, updated on the day: resolved (lost, won, a hold
-released, a return), under review, or waiting for the merchant's response, due in 1, 2 or 10 days (the
-inquiry that moved no money is one of them).
+PayPal names each movement by its own transaction id and event code (chargeback ``T1201``, its fee ``T0106``,
+returned ``T1202``); it also reverses a payment itself (``T1106``, booked as a chargeback) and holds funds for
+a dispute (``T1110``) and releases them (``T1111``): the balance's, never booked, never a finding. Stripe moves
+a dispute's money under the dispute's id (``dp_…``), the withdrawal and its fee in one balance transaction.
+
+Each case belongs to a dispute its processor lists, updated on the day: resolved (lost, won, a hold released,
+a return), under review, or waiting for the merchant's response, due in 1, 2 or 10 days (the inquiry that
+moved no money is one of them).
 """
 
 from __future__ import annotations
@@ -26,40 +29,74 @@ import numpy as np
 from recon_assets.domain.records import MONEY_OUT
 from recon_assets.domain.settlement import HOLD, HOLD_RELEASE  # a dispute's hold on the balance: not a transaction
 
-DISPUTE_PROCESSORS = ("paypal",)  # the processors whose sandbox disputes payments
-PAYPAL_CHARGEBACK_FEE_MINOR = 2_000  # USD 20.00
-DISPUTE_ID_PREFIX = "PP-D-"  # then the day it was updated on, so the sandbox finds it by id
-# the movement each planted case makes, its PayPal event code, how the ledger books it, and its dispute
-_CASES = (
-    # case,                  kind,                  code,    booked,     dispute
-    ("lost", "chargeback", "T1201", "right", "lost"),
-    ("lost_fee", "dispute_fee", "T0106", "right", "lost"),
-    ("won", "chargeback_reversal", "T1202", "right", "won"),
-    ("partial", "chargeback", "T1201", "right", "partial"),
-    ("reversal", "chargeback", "T1106", "right", "reversal"),
-    ("hold", HOLD, "T1110", "never", "held"),
-    ("hold_release", HOLD_RELEASE, "T1111", "never", "held"),
-    ("unbooked", "chargeback", "T1201", "unbooked", "unbooked"),
-    ("unbooked_fee", "dispute_fee", "T0106", "unbooked", "unbooked"),
-    ("unbooked_return", "chargeback_reversal", "T1202", "unbooked", "returned"),
-    ("booked_twice", "chargeback", "T1201", "twice", "booked_twice"),
-    ("partial_booked_whole", "chargeback", "T1201", "whole", "due_tomorrow"),
-)
-# each dispute's status on the day (PayPal's), its life-cycle stage, the days its response is due in, and
+DISPUTE_FEE_MINOR = {"paypal": 2_000, "stripe": 1_500}  # USD 20.00 and 15.00; the processors whose sandbox disputes
+DISPUTE_PROCESSORS = tuple(DISPUTE_FEE_MINOR)
+DISPUTE_ID_PREFIX = {"paypal": "PP-D-", "stripe": "dp_"}  # then the day it was updated on: found again by id
+# the movement each planted case makes, how the ledger books it, its dispute, and PayPal's event code
+_CASES = {
+    "paypal": (
+        ("chargeback", "right", "lost", "T1201"),
+        ("dispute_fee", "right", "lost", "T0106"),
+        ("chargeback_reversal", "right", "won", "T1202"),
+        ("chargeback", "right", "partial", "T1201"),
+        ("chargeback", "right", "reversal", "T1106"),
+        (HOLD, "never", "held", "T1110"),
+        (HOLD_RELEASE, "never", "held", "T1111"),
+        ("chargeback", "unbooked", "unbooked", "T1201"),
+        ("dispute_fee", "unbooked", "unbooked", "T0106"),
+        ("chargeback_reversal", "unbooked", "returned", "T1202"),
+        ("chargeback", "twice", "booked_twice", "T1201"),
+        ("chargeback", "whole", "due_tomorrow", "T1201"),
+    ),
+    "stripe": (  # a fee follows its withdrawal: both are one balance transaction
+        ("chargeback", "right", "lost", None),
+        ("dispute_fee", "right", "lost", None),
+        ("chargeback_reversal", "right", "won", None),
+        ("chargeback", "right", "partial", None),
+        ("dispute_fee", "right", "partial", None),
+        ("chargeback", "unbooked", "unbooked", None),
+        ("dispute_fee", "right", "unbooked", None),
+        ("chargeback", "right", "unbooked_fee", None),
+        ("dispute_fee", "unbooked", "unbooked_fee", None),
+        ("chargeback_reversal", "unbooked", "returned", None),
+        ("chargeback", "twice", "booked_twice", None),
+        ("dispute_fee", "right", "booked_twice", None),
+        ("chargeback", "whole", "due_tomorrow", None),
+        ("dispute_fee", "right", "due_tomorrow", None),
+    ),
+}
+# each dispute's status on the day (its processor's word), its stage, the days its response is due in, and
 # PayPal's outcome code once resolved
 _DISPUTES = {
-    "lost": ("RESOLVED", "CHARGEBACK", None, "RESOLVED_BUYER_FAVOUR"),
-    "won": ("RESOLVED", "CHARGEBACK", None, "RESOLVED_SELLER_FAVOUR"),
-    "partial": ("UNDER_REVIEW", "CHARGEBACK", None, None),
-    "reversal": ("UNDER_REVIEW", "CHARGEBACK", None, None),
-    "held": ("RESOLVED", "INQUIRY", None, "RESOLVED_SELLER_FAVOUR"),
-    "unbooked": ("WAITING_FOR_SELLER_RESPONSE", "CHARGEBACK", 10, None),
-    "returned": ("RESOLVED", "CHARGEBACK", None, "RESOLVED_SELLER_FAVOUR"),
-    "booked_twice": ("UNDER_REVIEW", "CHARGEBACK", None, None),
-    "due_tomorrow": ("WAITING_FOR_SELLER_RESPONSE", "CHARGEBACK", 1, None),
-    "inquiry": ("WAITING_FOR_SELLER_RESPONSE", "INQUIRY", 2, None),  # moved no money; the ledger booked it anyway
+    "paypal": {
+        "lost": ("RESOLVED", "CHARGEBACK", None, "RESOLVED_BUYER_FAVOUR"),
+        "won": ("RESOLVED", "CHARGEBACK", None, "RESOLVED_SELLER_FAVOUR"),
+        "partial": ("UNDER_REVIEW", "CHARGEBACK", None, None),
+        "reversal": ("UNDER_REVIEW", "CHARGEBACK", None, None),
+        "held": ("RESOLVED", "INQUIRY", None, "RESOLVED_SELLER_FAVOUR"),
+        "unbooked": ("WAITING_FOR_SELLER_RESPONSE", "CHARGEBACK", 10, None),
+        "returned": ("RESOLVED", "CHARGEBACK", None, "RESOLVED_SELLER_FAVOUR"),
+        "booked_twice": ("UNDER_REVIEW", "CHARGEBACK", None, None),
+        "due_tomorrow": ("WAITING_FOR_SELLER_RESPONSE", "CHARGEBACK", 1, None),
+        "inquiry": ("WAITING_FOR_SELLER_RESPONSE", "INQUIRY", 2, None),  # moved no money; booked anyway
+    },
+    "stripe": {
+        "lost": ("lost", "chargeback", None, None),
+        "won": ("won", "chargeback", None, None),
+        "partial": ("under_review", "chargeback", None, None),
+        "unbooked": ("needs_response", "chargeback", 10, None),
+        "unbooked_fee": ("under_review", "chargeback", None, None),
+        "returned": ("won", "chargeback", None, None),
+        "booked_twice": ("under_review", "chargeback", None, None),
+        "due_tomorrow": ("needs_response", "chargeback", 1, None),
+        "inquiry": ("warning_needs_response", "inquiry", 2, None),  # moved no money; booked anyway
+    },
 }
-_REASONS = ("MERCHANDISE_OR_SERVICE_NOT_RECEIVED", "UNAUTHORISED", "MERCHANDISE_OR_SERVICE_NOT_AS_DESCRIBED")
+_REASONS = {
+    "paypal": ("MERCHANDISE_OR_SERVICE_NOT_RECEIVED", "UNAUTHORISED", "MERCHANDISE_OR_SERVICE_NOT_AS_DESCRIBED"),
+    "stripe": ("product_not_received", "fraudulent", "product_unacceptable"),
+}
+_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 @dataclass(frozen=True)
@@ -72,7 +109,7 @@ class DisputeMovement:
     currency: str
     created: datetime
     original_id: str
-    event_code: str  # PayPal's transaction event code
+    event_code: str | None  # PayPal's transaction event code
 
     @property
     def is_transaction(self) -> bool:
@@ -113,11 +150,18 @@ def dispute_day(rng: np.random.Generator, new_ids, processor: str, day: date) ->
     """The planted disputes of one processor's day; ``new_ids(count)`` gives the processor's ids of payments."""
     if processor not in DISPUTE_PROCESSORS:
         return NO_DISPUTES
-    ids = new_ids(len(_CASES) + 1)  # the movements' ids, and the reference of the inquiry booked
-    names = list(dict.fromkeys([*(case[4] for case in _CASES), "inquiry"]))
+    cases, paypal = _CASES[processor], processor == "paypal"
+    names = list(dict.fromkeys([*(case[2] for case in cases), "inquiry"]))
     originals = dict(zip(names, new_ids(len(names)), strict=True))  # each dispute's disputed payment
     sold = dict(zip(names, (int(a) for a in rng.integers(2_000, 50_000, len(names))), strict=True))  # cents
-    seconds = np.sort(rng.integers(3_600, 80_000, len(_CASES) + 1))
+    dispute_ids = {name: _dispute_id(rng, processor, day) for name in names}
+    # PayPal names each movement by a transaction of its own; Stripe by the dispute
+    ids = (
+        [str(i) for i in new_ids(len(cases) + 1)]
+        if paypal
+        else [dispute_ids[c[2]] for c in cases] + [dispute_ids["inquiry"]]
+    )
+    seconds = np.sort(rng.integers(3_600, 80_000, len(cases) + 1))
     midnight = datetime.combine(day, time.min, tzinfo=UTC)
     prefix = f"led_{processor[:2]}{day:%Y%m%d}D"
     movements, bookings, expected, kinds, disputed = [], [], set(), {}, {}
@@ -127,45 +171,58 @@ def dispute_day(rng: np.random.Generator, new_ids, processor: str, day: date) ->
         bookings.append((ledger_id, reference, kind, amount_minor, "USD", at, original))
         return ledger_id
 
-    for i, (_, kind, code, booked, dispute) in enumerate(_CASES):
+    def finding(kind: str, kind_of_movement: str, txn: str, ledger_id: str | None = None) -> None:
+        expected.add((kind, txn, ledger_id))
+        kinds[txn] = kind_of_movement
+
+    for i, (kind, booked, dispute, code) in enumerate(cases):
         if kind == "dispute_fee":
-            amount = PAYPAL_CHARGEBACK_FEE_MINOR
+            amount = DISPUTE_FEE_MINOR[processor]
         elif dispute in ("partial", "due_tomorrow"):
             amount = sold[dispute] // 2
         else:
             amount = sold[dispute]
         signed = -amount if kind in MONEY_OUT or kind == HOLD else amount
-        txn, original, at = str(ids[i]), originals[dispute], int(seconds[i]) + 60
-        movements.append(DisputeMovement(txn, kind, signed, "USD", midnight + timedelta(seconds=int(seconds[i])),
-                                         original, code))  # fmt: skip
-        kinds[txn] = kind
+        # Stripe takes a dispute's fee in its withdrawal's balance transaction, at the same moment
+        second = int(seconds[i - 1] if kind == "dispute_fee" and not paypal else seconds[i])
+        txn, original, at = ids[i], originals[dispute], second + 60
+        movements.append(DisputeMovement(txn, kind, signed, "USD", midnight + timedelta(seconds=second), original,
+                                         code))  # fmt: skip
         if kind != "dispute_fee":
-            disputed[dispute] = (amount, int(seconds[i]))
+            disputed[dispute] = (amount, second)
         if booked == "right":
             book(txn, kind, signed, at, original)
         elif booked == "unbooked":
-            expected.add(("missing_in_ledger", txn, None))
+            finding("missing_in_ledger", kind, txn)
         elif booked == "twice":
             book(txn, kind, signed, at, original)
-            expected.add(("duplicate", txn, book(txn, kind, signed, at + 7 * 60, original)))
+            finding("duplicate", kind, txn, book(txn, kind, signed, at + 7 * 60, original))
         elif booked == "whole":
-            expected.add(("amount_mismatch", txn, book(txn, kind, -sold[dispute], at, original)))
-    inquiry = str(ids[-1])  # a dispute that never moved money, booked as if it had
-    ledger_id = book(inquiry, "chargeback", -sold["inquiry"], int(seconds[-1]) + 60, originals["inquiry"])
-    expected.add(("missing_at_processor", inquiry, ledger_id))
-    kinds[inquiry] = "chargeback"
+            finding("amount_mismatch", kind, txn, book(txn, kind, -sold[dispute], at, original))
+    inquiry = ids[-1]  # a dispute that never moved money, booked as if it had
+    finding("missing_at_processor", "chargeback", inquiry,
+            book(inquiry, "chargeback", -sold["inquiry"], int(seconds[-1]) + 60, originals["inquiry"]))  # fmt: skip
     disputed["inquiry"] = (sold["inquiry"], int(seconds[-1]))
-    disputes = tuple(_dispute(rng, day, name, originals[name], *disputed[name]) for name in names)
+    disputes = tuple(_dispute(processor, day, name, dispute_ids[name], originals[name], *disputed[name])
+                     for name in names)  # fmt: skip
     return DisputeDay(tuple(movements), disputes, bookings, expected, kinds)
 
 
-def _dispute(rng: np.random.Generator, day: date, name: str, payment: str, amount: int, second: int) -> SandboxDispute:
-    status, stage, due_in, outcome = _DISPUTES[name]
+def _dispute_id(rng: np.random.Generator, processor: str, day: date) -> str:
+    """A dispute's id that names the day it was updated on, so the sandbox finds it again by id."""
+    if processor == "paypal":
+        return f"{DISPUTE_ID_PREFIX[processor]}{day:%Y%m%d}-{int(rng.integers(10_000_000, 99_999_999))}"
+    return f"{DISPUTE_ID_PREFIX[processor]}{day:%Y%m%d}" + "".join(rng.choice(list(_B62), 16))
+
+
+def _dispute(processor: str, day: date, name: str, dispute_id: str, payment: str, amount: int, second: int
+             ) -> SandboxDispute:  # fmt: skip
+    status, stage, due_in, outcome = _DISPUTES[processor][name]
     updated = datetime.combine(day, time.min, tzinfo=UTC) + timedelta(seconds=second)
-    opened_days_ago = 0 if status == "WAITING_FOR_SELLER_RESPONSE" and stage == "INQUIRY" else 20
-    number = int(rng.integers(10_000_000, 99_999_999))
+    opened_days_ago = 0 if name == "inquiry" else 20
+    reasons = _REASONS[processor]
     return SandboxDispute(
-        f"{DISPUTE_ID_PREFIX}{day:%Y%m%d}-{number}", payment, amount, "USD", _REASONS[number % len(_REASONS)],
+        dispute_id, payment, amount, "USD", reasons[sum(map(ord, dispute_id)) % len(reasons)],
         status, stage, updated - timedelta(days=opened_days_ago), updated,
         None if due_in is None else datetime.combine(day + timedelta(days=due_in), time(23, 59, 59), tzinfo=UTC),
         outcome,

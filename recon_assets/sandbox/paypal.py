@@ -155,7 +155,7 @@ def disputes(api: SandboxApi, params, headers) -> dict[str, Any]:
 
 def dispute(api: SandboxApi, params, headers, dispute_id: str) -> dict[str, Any]:
     api.bearer(headers, None, {"error": "invalid_token", "error_description": "Token is expired"})
-    day_text = dispute_id.removeprefix(DISPUTE_ID_PREFIX)[:8]
+    day_text = dispute_id.removeprefix(DISPUTE_ID_PREFIX["paypal"])[:8]
     try:
         day = datetime.strptime(day_text, "%Y%m%d").replace(tzinfo=UTC).date()
     except ValueError:

@@ -1,14 +1,17 @@
-"""Stripe's sandbox: charges and refunds (newest first, cursor ``starting_after``), payouts by arrival date
-and the balance transactions of a payout, behind a secret key."""
+"""Stripe's sandbox: charges and refunds (newest first, cursor ``starting_after``), the money disputes moved
+(balance transactions by creation), payouts by arrival date and the balance transactions of a payout, behind a
+secret key."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from recon_assets.processors.stripe import BALANCE_TRANSACTIONS
+from recon_assets.sandbox.disputes import DisputeMovement
 from recon_assets.sandbox.endpoints import Credentials, HttpError, Routes, days, integer, json_list, window
 from recon_assets.sandbox.settlement import SandboxPayout
-from recon_assets.sandbox.world import Movement
+from recon_assets.sandbox.world import Movement, world
 
 if TYPE_CHECKING:
     from recon_assets.sandbox.server import SandboxApi
@@ -94,25 +97,40 @@ def payout_object(p: SandboxPayout) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _balance_transaction(tid: str, amount: int, fee: int, kind: str, category: str, source: str, created: datetime,
+                         currency: str, available_on: date, rate=None) -> dict[str, Any]:  # fmt: skip
+    fees = [{"amount": fee, "application": None, "currency": currency.lower(),
+             "description": "Stripe processing fees", "type": "stripe_fee"}] if fee else []  # fmt: skip
+    return {
+        "amount": amount, "available_on": _unix(available_on), "created": _unix(created),
+        "currency": currency.lower(), "description": None,
+        "exchange_rate": None if rate is None else float(rate), "fee": fee,
+        "fee_details": fees, "id": tid, "net": amount - fee, "object": "balance_transaction",
+        "reporting_category": category, "source": source, "status": "available", "type": kind,
+        "balance_type": "payments",
+    }  # fmt: skip
+
+
 def payout_balance_transactions(p: SandboxPayout) -> list[dict[str, Any]]:
     """The balance transactions a payout settled, then the payout's own (as ``?payout=`` lists them)."""
+    items = [_balance_transaction(i.item_id, i.gross_minor, i.fee_minor, i.kind, i.kind, i.txn_id, i.created,
+                                  p.currency, p.arrival_date, i.exchange_rate) for i in p.items]  # fmt: skip
+    return [*items, _balance_transaction(f"txn_{p.payout_id[3:]}", -p.amount_minor, 0, "payout", "payout",
+                                         p.payout_id, p.created, p.currency, p.arrival_date)]  # fmt: skip
 
-    def transaction(tid, amount, fee, net, kind, source, created, rate=None) -> dict[str, Any]:
-        fees = [{"amount": fee, "application": None, "currency": p.currency.lower(),
-                 "description": "Stripe processing fees", "type": "stripe_fee"}] if fee else []  # fmt: skip
-        return {
-            "amount": amount, "available_on": _unix(p.arrival_date), "created": _unix(created),
-            "currency": p.currency.lower(), "description": None,
-            "exchange_rate": None if rate is None else float(rate), "fee": fee,
-            "fee_details": fees, "id": tid, "net": net, "object": "balance_transaction",
-            "reporting_category": kind, "source": source, "status": "available", "type": kind,
-            "balance_type": "payments",
-        }  # fmt: skip
 
-    items = [transaction(i.item_id, i.gross_minor, i.fee_minor, i.net_minor, i.kind, i.txn_id, i.created,
-                         i.exchange_rate) for i in p.items]  # fmt: skip
-    return [*items, transaction(f"txn_{p.payout_id[3:]}", -p.amount_minor, 0, -p.amount_minor, "payout",
-                                p.payout_id, p.created)]  # fmt: skip
+_DISPUTE_CATEGORY = {"chargeback": ("dispute", "W"), "chargeback_reversal": ("dispute_reversal", "R")}
+
+
+def dispute_balance_transactions(movements: list[DisputeMovement]) -> list[dict[str, Any]]:
+    """The money disputes moved as the balance lists it: a withdrawal (with its fee), a reinstatement."""
+    fees = {(m.txn_id, m.created): -m.amount_minor for m in movements if m.kind == "dispute_fee"}
+    return [
+        _balance_transaction(f"txn_{letter}{m.txn_id[3:]}", m.amount_minor, fees.get((m.txn_id, m.created), 0),
+                             "adjustment", category, m.txn_id, m.created, m.currency, m.created.date())
+        for m in movements if m.kind in _DISPUTE_CATEGORY
+        for category, letter in [_DISPUTE_CATEGORY[m.kind]]
+    ]  # fmt: skip
 
 
 def _bad_request(message: str) -> HttpError:
@@ -166,11 +184,22 @@ def payouts(api: SandboxApi, params, headers) -> dict[str, Any]:
 
 
 def balance_transactions(api: SandboxApi, params, headers) -> dict[str, Any]:
+    """A payout's (``payout``), or those created in a window (``created``, ``type``), newest first."""
     api.bearer(headers, CREDENTIALS.key, _INVALID_KEY)
+    if "payout" not in params:
+        start, end = (_time(params, f"created[{edge}]") for edge in ("gte", "lt"))
+        found = [
+            t
+            for day in days(start, end)
+            for t in dispute_balance_transactions(list(world(api.config, "stripe", day).disputes.movements))
+            if start.timestamp() <= t["created"] < end.timestamp() and params.get("type", t["type"]) == t["type"]
+        ]
+        found.sort(key=lambda t: (t["created"], t["id"]), reverse=True)
+        return _page(params, BALANCE_TRANSACTIONS, found)
     payout = api.state.payouts.get(params.get("payout", ""))
     if payout is None or payout.processor != "stripe":
         raise HttpError(404, {"error": {"type": "invalid_request_error", "message": "No such payout"}})
-    return _page(params, "/v1/balance_transactions", payout_balance_transactions(payout))
+    return _page(params, BALANCE_TRANSACTIONS, payout_balance_transactions(payout))
 
 
 def balance(api: SandboxApi, params, headers) -> dict[str, Any]:
@@ -185,5 +214,5 @@ def routes(api: SandboxApi) -> Routes:
         ("GET", "/v1/charges"): lambda p, h: movements(api, p, h, "charge"),
         ("GET", "/v1/refunds"): lambda p, h: movements(api, p, h, "refund"),
         ("GET", "/v1/payouts"): lambda p, h: payouts(api, p, h),
-        ("GET", "/v1/balance_transactions"): lambda p, h: balance_transactions(api, p, h),
+        ("GET", BALANCE_TRANSACTIONS): lambda p, h: balance_transactions(api, p, h),
     }

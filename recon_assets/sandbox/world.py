@@ -500,11 +500,11 @@ def processor_movements(config: SandboxConfig, processor: str, day: date) -> lis
     ]  # fmt: skip
 
 
-def processor_records(config: SandboxConfig, processor: str, day: date) -> dict[str, tuple[str, int]]:
-    """What recon lands of the processor's day, id -> (kind, amount): its movements and the money its disputes
+def processor_records(config: SandboxConfig, processor: str, day: date) -> dict[tuple[str, str], int]:
+    """What recon lands of the processor's day, (id, kind) -> amount: its movements and the money its disputes
     moved (not their holds)."""
-    records = {m.txn_id: (m.kind, m.amount_minor) for m in processor_movements(config, processor, day)}
-    return records | {d.txn_id: (d.kind, d.amount_minor) for d in world(config, processor, day).disputes.movements
+    records = {(m.txn_id, m.kind): m.amount_minor for m in processor_movements(config, processor, day)}
+    return records | {(d.txn_id, d.kind): d.amount_minor for d in world(config, processor, day).disputes.movements
                       if d.is_transaction}  # fmt: skip
 
 

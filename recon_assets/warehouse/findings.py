@@ -44,7 +44,7 @@ def load_window(conn: psycopg.Connection, url: DatabaseUrl, processor: str, day:
 def replace_outcomes(conn: psycopg.Connection, processor: str, day: date, outcomes: pa.Table, run_id: str) -> None:
     """The day's outcome per processor record (matched, missing in the ledger, ...), replacing the last run's."""
     outcomes = outcomes.take(
-        pc.sort_indices(outcomes["processor_txn_id"])
+        pc.sort_indices(outcomes, [("processor_txn_id", "ascending"), ("kind", "ascending")])
     )  # in key order: the index takes them page by page
     n = outcomes.num_rows
     rows = pa.table(
@@ -52,6 +52,7 @@ def replace_outcomes(conn: psycopg.Connection, processor: str, day: date, outcom
             "business_date": pa.repeat(pa.scalar(day, pa.date32()), n),
             "processor_name": pa.repeat(pa.scalar(processor), n),
             "processor_txn_id": outcomes["processor_txn_id"],
+            "kind": outcomes["kind"],
             "outcome": outcomes["outcome"].cast(pa.string()),
             "ledger_id": outcomes["ledger_id"],
             "dagster_run_id": pa.repeat(pa.scalar(run_id), n),

@@ -203,7 +203,8 @@ def replace_matches(
 
 
 def day_activity(conn: psycopg.Connection, day: date) -> list[Activity]:
-    """Per processor, settlement and presentment currency, the day's payments that went through. A fee is
+    """Per processor, settlement and presentment currency, the day's payments (not a dispute's money: its
+    withdrawal and fee share the dispute's payout item) that went through. A fee is
     the payout item's where the processor reports it there (Stripe), else the payment's; a payment its
     processor converted counts in the currency it settled in, at the amounts its payout item gives."""
     rows = conn.execute(
@@ -215,7 +216,8 @@ def day_activity(conn: psycopg.Connection, day: date) -> list[Activity]:
                FROM processor_transactions t
                LEFT JOIN payout_items i
                  ON i.processor_name = t.processor_name AND i.processor_txn_id = t.processor_txn_id
-               WHERE t.business_date = %s AND t.status IN ('succeeded', 'refunded'))
+               WHERE t.business_date = %s AND t.status IN ('succeeded', 'refunded')
+                 AND t.kind IN ('charge', 'refund'))
            SELECT processor_name, currency, presented_in,
                   coalesce(sum(amount_minor) FILTER (WHERE kind = 'charge'), 0),
                   coalesce(sum(amount_minor) FILTER (WHERE kind = 'refund'), 0),

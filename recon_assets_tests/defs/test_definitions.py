@@ -13,6 +13,7 @@ from recon_assets import asset_keys
 from recon_assets.definitions import build_definitions
 from recon_assets.defs.ingestion.resources import SourceApiResource
 from recon_assets.processors.registry import PROCESSORS, SOURCES
+from recon_assets.sandbox.disputes import DISPUTE_PROCESSORS
 from recon_assets.sandbox.world import SandboxConfig, expected_findings, processor_movements, world
 from recon_assets_tests.defs.graph import LANDING, RECONCILING, materialize
 
@@ -105,20 +106,21 @@ def test_a_day_reconciles_to_the_sandbox_ground_truth(resources, warehouse_url, 
             ("group_amount_mismatch", True, False), ("group_amount_mismatch", False, True),
             ("suggested_match", True, False),
         }, p  # fmt: skip
-    disputes = world(sandbox_config, "paypal", DAY).disputes
-    with psycopg.connect(warehouse_url.libpq) as conn:
-        kinds = conn.execute(
-            """SELECT processor_txn_id, kind FROM discrepancies
-               WHERE processor_name = 'paypal' AND business_date = %s AND processor_txn_id = ANY(%s)""",
-            (DAY, list(disputes.kinds)),
-        ).fetchall()
-        landed = conn.execute(
-            "SELECT processor_txn_id, kind FROM processor_transactions WHERE processor_txn_id = ANY(%s)",
-            ([d.txn_id for d in disputes.movements],),
-        ).fetchall()
-    # each dispute finding names its movement's kind; what a dispute moved landed as itself, its hold never did
-    assert sorted(kinds) == sorted((txn, disputes.kinds[txn]) for _, txn, _ in disputes.expected)
-    assert dict(landed) == {d.txn_id: d.kind for d in disputes.movements if d.is_transaction}
+    for p in DISPUTE_PROCESSORS:
+        disputes = world(sandbox_config, p, DAY).disputes
+        with psycopg.connect(warehouse_url.libpq) as conn:
+            kinds = conn.execute(
+                """SELECT processor_txn_id, kind FROM discrepancies
+                   WHERE processor_name = %s AND business_date = %s AND processor_txn_id = ANY(%s)""",
+                (p, DAY, list(disputes.kinds)),
+            ).fetchall()
+            landed = conn.execute(
+                "SELECT processor_txn_id, kind FROM processor_transactions WHERE processor_txn_id = ANY(%s)",
+                ([d.txn_id for d in disputes.movements],),
+            ).fetchall()
+        # each dispute finding names its movement's kind; what a dispute moved landed as itself, its hold never did
+        assert sorted(kinds) == sorted((txn, disputes.kinds[txn]) for _, txn, _ in disputes.expected), p
+        assert sorted(landed) == sorted((d.txn_id, d.kind) for d in disputes.movements if d.is_transaction), p
     with psycopg.connect(warehouse_url.libpq) as conn:
         grouped = conn.execute(
             "SELECT processor_name, count(*) FROM transaction_outcomes WHERE outcome = 'matched_group'"

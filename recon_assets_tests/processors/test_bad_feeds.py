@@ -8,7 +8,7 @@ import pytest
 
 from recon_assets.processors.base import CONFLICT_REASON, BrokenEnvelope
 from recon_assets.processors.http import ApiError, RetryPolicy
-from recon_assets.sandbox.world import processor_movements
+from recon_assets.sandbox.world import processor_records
 from recon_assets_tests.misbehaving import MisbehavingProxy
 from recon_assets_tests.processors.clients import DAY, fetch, make
 
@@ -30,7 +30,7 @@ def first_page(rule):
 
 
 def day_ids(sandbox_config):
-    return {m.txn_id for m in processor_movements(sandbox_config, "stripe", DAY)}
+    return {txn for txn, _ in processor_records(sandbox_config, "stripe", DAY)}
 
 
 def test_entries_that_are_not_objects_are_quarantined_and_the_rest_kept(proxy, sandbox_config):
