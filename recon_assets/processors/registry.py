@@ -52,7 +52,8 @@ PROCESSORS: dict[str, SourceSpec] = {
     for spec in (
         # Stripe documents 100 requests/s per live account and 25/s per endpoint unless noted
         SourceSpec("stripe", "Stripe", StripeClient, "STRIPE_API_KEY", "STRIPE_API_BASE",
-                   "https://api.stripe.com", timedelta(minutes=15), requests_per_second=25, fees_on_payout_items=True),
+                   "https://api.stripe.com", timedelta(minutes=15), requests_per_second=25, fees_on_payout_items=True,
+                   lists_disputes=True),
         # PayPal and Square publish no number (only HTTP 429): a conservative rate of our choosing
         SourceSpec("paypal", "PayPal", PayPalClient, "PAYPAL_CLIENT_ID", "PAYPAL_API_BASE",
                    "https://api-m.paypal.com", timedelta(hours=3), requests_per_second=10,

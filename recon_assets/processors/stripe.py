@@ -1,6 +1,7 @@
 """Stripe: ``GET /v1/charges``, ``GET /v1/refunds`` and the disputes' money (``GET /v1/balance_transactions``,
 ``type=adjustment``), newest first, cursor ``starting_after``; the cash side from ``GET /v1/payouts`` (by arrival
-date) and each automatic payout's ``GET /v1/balance_transactions``."""
+date) and each automatic payout's ``GET /v1/balance_transactions``; the disputes from the day's dispute events
+(``GET /v1/events``) and ``GET /v1/disputes``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from recon_assets.domain.disputes import LOST, WON, Dispute
 from recon_assets.domain.money import exponent
 from recon_assets.domain.records import BIGINT, Canonical, Currency, Kind, MinorUnits, Status, wrong_sign
 from recon_assets.domain.settlement import (
@@ -120,6 +122,77 @@ class StripeBalanceTransactionList(BaseModel):
     has_more: bool
 
 
+class StripeEvidenceDetails(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    due_by: int | None = None
+
+
+class StripeCard(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    case_type: str | None = None  # chargeback, inquiry, compliance
+
+
+class StripePaymentMethodDetails(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    card: StripeCard | None = None
+
+
+class StripeDispute(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str = Field(min_length=1, max_length=255)
+    object: Literal["dispute"]
+    amount: MinorUnits
+    currency: Currency
+    charge: str | None = None
+    created: int
+    reason: str | None = None
+    status: str = Field(min_length=1)
+    evidence_details: StripeEvidenceDetails | None = None
+    payment_method_details: StripePaymentMethodDetails | None = None
+    balance_transactions: list[StripeBalanceTransaction] = []
+
+    def as_dispute(self, updated_at: datetime) -> Dispute:
+        """The dispute as it stood at ``updated_at``."""
+        due = self.evidence_details.due_by if self.evidence_details else None
+        card = self.payment_method_details.card if self.payment_method_details else None
+        return Dispute(
+            "stripe", self.id, self.charge, _iso(self.amount, self.currency), self.currency, self.reason, self.status,
+            card.case_type if card else None, None if due is None else datetime.fromtimestamp(due, tz=UTC),
+            datetime.fromtimestamp(self.created, tz=UTC).date(), updated_at, _OUTCOMES.get(self.status),
+        )  # fmt: skip
+
+    def last_moved(self) -> datetime:
+        """When the dispute last changed as far as the object shows: its creation or its latest money movement."""
+        moments = [self.created, *(t.created for t in self.balance_transactions if t.created is not None)]
+        return datetime.fromtimestamp(max(moments), tz=UTC)
+
+
+class StripeDisputeList(BaseModel):
+    data: list[StripeDispute]
+    has_more: bool
+
+
+class StripeEventData(BaseModel):
+    object: StripeDispute
+
+
+class StripeDisputeEvent(BaseModel):
+    """A change of a dispute (``charge.dispute.*``): the dispute as it stood when the event happened."""
+
+    model_config = ConfigDict(extra="ignore")
+    id: str = Field(min_length=1, max_length=255)
+    type: str
+    created: int
+    data: StripeEventData
+
+
+class StripeDisputeEventList(BaseModel):
+    data: list[StripeDisputeEvent]
+    has_more: bool
+
+
+_OUTCOMES = {"won": WON, "lost": LOST}  # Stripe's final statuses; ``warning_closed`` and ``prevented`` moved no money
+DISPUTE_EVENTS = "charge.dispute.*"  # created, updated, closed, funds withdrawn and reinstated
 _PAYOUT_ARRIVES = ("paid", "pending", "in_transit")  # failed and canceled payouts never reach the bank
 _ITEM_KIND = {"charge": CHARGE, "payment": CHARGE, "refund": REFUND, "payment_refund": REFUND, "adjustment": ADJUSTMENT}
 # a dispute's balance transactions, by reporting category: the funds withdrawn (the dispute fee in ``fee``),
@@ -205,6 +278,23 @@ class StripeClient(SourceClient):
                     datetime.fromtimestamp(t.created, tz=UTC) if t.created is not None else None, t.exchange_rate,
                 ))  # fmt: skip
         return payouts, items
+
+    def disputes(self, day: date) -> list[Dispute]:
+        """Every dispute that changed on the day, as it stood after its last change that day (from the day's
+        ``charge.dispute.*`` events: the disputes list filters on creation only), and every dispute opened on
+        the day. Stripe keeps events for 30 days: a day older than that gives the disputes opened on it, as they
+        stand now, dated by their last money movement."""
+        start, end = day_bounds(day)
+        created = {"created[gte]": int(start.timestamp()), "created[lt]": int(end.timestamp())}
+        latest: dict[str, tuple[int, StripeDispute]] = {}
+        for event in self._list("/v1/events", StripeDisputeEventList, {**created, "type": DISPUTE_EVENTS}):
+            dispute = event.data.object
+            if event.created >= latest.get(dispute.id, (-1, None))[0]:
+                latest[dispute.id] = (event.created, dispute)
+        found = {i: d.as_dispute(datetime.fromtimestamp(at, tz=UTC)) for i, (at, d) in latest.items()}
+        for dispute in self._list("/v1/disputes", StripeDisputeList, created):
+            found.setdefault(dispute.id, dispute.as_dispute(dispute.last_moved()))
+        return list(found.values())
 
     def probe(self) -> str:
         body = self.http.request_json("GET", "/v1/balance", headers={"Authorization": f"Bearer {self.key}"})

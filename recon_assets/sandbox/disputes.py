@@ -96,6 +96,7 @@ _REASONS = {
     "paypal": ("MERCHANDISE_OR_SERVICE_NOT_RECEIVED", "UNAUTHORISED", "MERCHANDISE_OR_SERVICE_NOT_AS_DESCRIBED"),
     "stripe": ("product_not_received", "fraudulent", "product_unacceptable"),
 }
+OPENED_DAYS_BEFORE = 20  # a dispute updated on a day opened this many days before, but for an inquiry (that day)
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -219,7 +220,7 @@ def _dispute(processor: str, day: date, name: str, dispute_id: str, payment: str
              ) -> SandboxDispute:  # fmt: skip
     status, stage, due_in, outcome = _DISPUTES[processor][name]
     updated = datetime.combine(day, time.min, tzinfo=UTC) + timedelta(seconds=second)
-    opened_days_ago = 0 if name == "inquiry" else 20
+    opened_days_ago = 0 if name == "inquiry" else OPENED_DAYS_BEFORE
     reasons = _REASONS[processor]
     return SandboxDispute(
         dispute_id, payment, amount, "USD", reasons[sum(map(ord, dispute_id)) % len(reasons)],

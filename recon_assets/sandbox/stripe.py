@@ -1,14 +1,14 @@
 """Stripe's sandbox: charges and refunds (newest first, cursor ``starting_after``), the money disputes moved
-(balance transactions by creation), payouts by arrival date and the balance transactions of a payout, behind a
-secret key."""
+(balance transactions by creation), the disputes (their events, and the list by creation), payouts by arrival
+date and the balance transactions of a payout, behind a secret key."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from recon_assets.processors.stripe import BALANCE_TRANSACTIONS
-from recon_assets.sandbox.disputes import DisputeMovement
+from recon_assets.sandbox.disputes import OPENED_DAYS_BEFORE, DisputeMovement, SandboxDispute
 from recon_assets.sandbox.endpoints import Credentials, HttpError, Routes, days, integer, json_list, window
 from recon_assets.sandbox.settlement import SandboxPayout
 from recon_assets.sandbox.world import Movement, world
@@ -133,6 +133,62 @@ def dispute_balance_transactions(movements: list[DisputeMovement]) -> list[dict[
     ]  # fmt: skip
 
 
+def dispute_object(d: SandboxDispute, movements: list[DisputeMovement]) -> dict[str, Any]:
+    """A dispute as Stripe gives it, with the balance transactions of its money on the day it was updated."""
+    return {
+        "id": d.dispute_id, "object": "dispute", "amount": d.amount_minor,
+        "balance_transactions": [t for t in dispute_balance_transactions(movements) if t["source"] == d.dispute_id],
+        "charge": d.payment_id, "created": _unix(d.created), "currency": d.currency.lower(), "evidence": {},
+        "evidence_details": {"due_by": None if d.due_by is None else _unix(d.due_by), "has_evidence": False,
+                             "past_due": False, "submission_count": 0},
+        "is_charge_refundable": False, "livemode": False, "metadata": {}, "payment_intent": None,
+        "payment_method_details": {"card": {"brand": "visa", "case_type": d.stage, "network_reason_code": "13.1"},
+                                   "type": "card"},
+        "reason": d.reason, "status": d.status,
+    }  # fmt: skip
+
+
+def _disputes_updated(api: SandboxApi, days_of: list[date]) -> list[tuple[SandboxDispute, dict[str, Any]]]:
+    """The disputes updated on those days, each with its object as it stood then."""
+    found = []
+    for day in days_of:
+        planted = world(api.config, "stripe", day).disputes
+        found += [(d, dispute_object(d, list(planted.movements))) for d in planted.disputes]
+    return found
+
+
+def _event_type(d: SandboxDispute) -> str:
+    if d.status in ("won", "lost"):
+        return "charge.dispute.closed"
+    return "charge.dispute.created" if d.created == d.updated else "charge.dispute.updated"
+
+
+def events(api: SandboxApi, params, headers) -> dict[str, Any]:
+    """Dispute events (``type=charge.dispute.*``) created in the window, newest first."""
+    api.bearer(headers, CREDENTIALS.key, _INVALID_KEY)
+    start, end = (_time(params, f"created[{edge}]") for edge in ("gte", "lt"))
+    if not params.get("type", "charge.dispute.*").startswith("charge.dispute."):
+        return _page(params, "/v1/events", [])
+    found = [
+        {"id": f"evt_{d.dispute_id[3:]}", "object": "event", "api_version": "2024-06-20", "created": _unix(d.updated),
+         "data": {"object": obj}, "livemode": False, "pending_webhooks": 0, "type": _event_type(d)}
+        for d, obj in _disputes_updated(api, days(start, end)) if start <= d.updated < end
+    ]  # fmt: skip
+    found.sort(key=lambda e: (e["created"], e["id"]), reverse=True)
+    return _page(params, "/v1/events", found)
+
+
+def disputes(api: SandboxApi, params, headers) -> dict[str, Any]:
+    """Disputes created in the window, newest first, as they stand (on the day they were last updated)."""
+    api.bearer(headers, CREDENTIALS.key, _INVALID_KEY)
+    start, end = (_time(params, f"created[{edge}]") for edge in ("gte", "lt"))
+    later = [day + timedelta(days=OPENED_DAYS_BEFORE) for day in days(start, end)]
+    found = [obj for d, obj in _disputes_updated(api, sorted(set(days(start, end)) | set(later)))
+             if start <= d.created < end]  # fmt: skip
+    found.sort(key=lambda o: (o["created"], o["id"]), reverse=True)
+    return _page(params, "/v1/disputes", found)
+
+
 def _bad_request(message: str) -> HttpError:
     return HttpError(400, {"error": {"type": "invalid_request_error", "message": message}})
 
@@ -214,5 +270,7 @@ def routes(api: SandboxApi) -> Routes:
         ("GET", "/v1/charges"): lambda p, h: movements(api, p, h, "charge"),
         ("GET", "/v1/refunds"): lambda p, h: movements(api, p, h, "refund"),
         ("GET", "/v1/payouts"): lambda p, h: payouts(api, p, h),
+        ("GET", "/v1/events"): lambda p, h: events(api, p, h),
+        ("GET", "/v1/disputes"): lambda p, h: disputes(api, p, h),
         ("GET", BALANCE_TRANSACTIONS): lambda p, h: balance_transactions(api, p, h),
     }

@@ -159,7 +159,7 @@ def landed_preview(conn: psycopg.Connection, table: LandingTable, source: str, d
     """The partition's first ``rows`` records, in the order the source sent them."""
     return read_frame(
         conn,
-        sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY page_no, page_index LIMIT {}").format(
+        sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY page_no, page_index, kind LIMIT {}").format(
             sql.SQL(", ").join(map(sql.Identifier, table.record_columns)), sql.Identifier(table.name),
             where(table.partition(source, day)), sql.Literal(rows),
         ),

@@ -94,7 +94,7 @@ def test_a_day_that_collapsed_against_its_week_is_flagged(resources, warehouse_u
         week_day = materialize(resources, day, landing)
         assert week_day.success
         assert_landing_metadata_is_the_warehouse_s(week_day, warehouse_url, "stripe", day)  # gathered in flight
-    with SandboxServer(SandboxConfig(daily_volume=2, refund_rate=0.0, cases_per_kind=0)) as thin:
+    with SandboxServer(SandboxConfig(daily_volume=2, refund_rate=0.0, cases_per_kind=0, disputes=False)) as thin:
         result = materialize({**resources, **source_resources(thin.url)}, DAY, landing)
     (volume,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "volume"]
     assert not volume.passed and volume.severity == dg.AssetCheckSeverity.WARN

@@ -1,6 +1,7 @@
 """The clients against the sandbox server over a real loopback socket."""
 
 import time
+from datetime import timedelta
 
 import pytest
 import requests
@@ -10,7 +11,7 @@ from recon_assets.processors.http import ApiError, HttpClient
 from recon_assets.processors.paypal import FORMAT as PAYPAL_FORMAT
 from recon_assets.processors.stripe import FORMATS as STRIPE_FORMATS
 from recon_assets.processors.stripe import StripeClient
-from recon_assets.sandbox.disputes import DISPUTE_PROCESSORS
+from recon_assets.sandbox.disputes import DISPUTE_PROCESSORS, OPENED_DAYS_BEFORE
 from recon_assets.sandbox.server import SANDBOX_CREDENTIALS as C
 from recon_assets.sandbox.world import SandboxConfig, ledger_bookings, processor_records, world
 from recon_assets_tests.misbehaving import MisbehavingProxy
@@ -185,6 +186,28 @@ def test_paypal_disputes_updated_on_a_day_are_read_page_by_page_with_their_payme
         (d.dispute_id, d.payment_id, d.amount_minor, d.currency, d.status, d.due_by) for d in planted
     )
     assert len(read) == 10 and {d.status for d in read} == {"RESOLVED", "UNDER_REVIEW", "WAITING_FOR_SELLER_RESPONSE"}
+
+
+def test_stripe_disputes_of_a_day_are_those_its_events_changed_and_those_opened_on_it(
+    sandbox, sandbox_config, monkeypatch
+):
+    """The disputes list filters on creation only: a dispute's later change comes from the day's dispute events,
+    each dispute as it stood after its last change that day; a dispute opened on the day is listed as it stands
+    now (the sandbox's later day), dated by its last money movement."""
+    monkeypatch.setattr(StripeClient, "records_per_page", 4)  # the day's nine events over three pages
+    read = make("stripe", sandbox.url).disputes(DAY)
+    changed = world(sandbox_config, "stripe", DAY).disputes.disputes
+    opened = [d for d in world(sandbox_config, "stripe", DAY + timedelta(days=OPENED_DAYS_BEFORE)).disputes.disputes
+              if d.created.date() == DAY]  # fmt: skip
+    assert len(changed) == 9 and len(opened) == 8
+    assert sorted((d.reference, d.payment, d.amount_minor, d.currency, d.status, d.due_by, d.updated_at)
+                  for d in read) == sorted(
+        (d.dispute_id, d.payment_id, d.amount_minor, d.currency, d.status, d.due_by, d.updated)
+        for d in (*changed, *opened)
+    )  # fmt: skip
+    won_lost = {d.reference: d.outcome for d in read if d.status in ("won", "lost")}
+    assert set(won_lost.values()) == {"won", "lost"} and all(d.opened_on == d.updated_at.date() - timedelta(
+        days=OPENED_DAYS_BEFORE) for d in read if d.stage == "chargeback")  # fmt: skip
 
 
 def test_payout_items_are_named_for_what_they_settled(sandbox):
