@@ -24,7 +24,7 @@ from recon_assets.domain.templating import render
 
 MARKER = {RiskLevel.LOW: "🟩", RiskLevel.MEDIUM: "🟨", RiskLevel.HIGH: "🟧", RiskLevel.CRITICAL: "🟥"}  # Markdown
 CASH_COLUMNS = {"gross_minor": "Gross", "refunds_minor": "Refunds", "fees_minor": "Fees", "net_minor": "Net",
-                "paid_out_minor": "Paid out", "in_transit_minor": "In transit"}  # fmt: skip
+                "paid_out_minor": "Paid out", "in_transit_minor": "In transit", "on_hold_minor": "On hold"}  # fmt: skip
 
 
 @dataclass(frozen=True)

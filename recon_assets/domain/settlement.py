@@ -94,6 +94,18 @@ class PayoutItem:
 
 
 @dataclass(frozen=True)
+class BalanceHold:
+    """Funds a processor held on its balance for a dispute (``HOLD``, negative) or released (``HOLD_RELEASE``,
+    positive), outside any payout (PayPal's ``T1110`` and ``T1111``)."""
+
+    hold_id: str
+    kind: str
+    amount_minor: int
+    currency: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
 class SettlementFinding:
     discrepancy_type: str
     processor_name: str
@@ -417,6 +429,7 @@ class CashPosition:
     net_minor: int = 0  # gross + refunds - fees
     paid_out_minor: int = 0  # payouts arriving that day that the bank credited
     in_transit_minor: int = 0  # payouts arriving that day not yet in the bank, their window still open
+    on_hold_minor: int = 0  # funds the processor held for disputes that day, net of those it released
     presented: tuple[tuple[str, int], ...] = ()  # (presentment currency, charges in its minor units), sorted
 
 
@@ -438,9 +451,10 @@ def cash_positions(
     arriving: Iterable[Payout],
     matched: Iterable[str],
     in_transit: Iterable[str],
+    held: Iterable[tuple[str, str, int]] = (),
 ) -> list[CashPosition]:
     """Per processor and settlement currency: the day's activity and its payouts, paid out (matched to a bank
-    credit) or in transit."""
+    credit) or in transit, and the funds held for disputes (``held``: processor, currency, net held)."""
     positions: dict[tuple[str, str], dict] = {}
     for a in activity:
         position = positions.setdefault((a.processor, a.currency), {"presented": {}})
@@ -456,6 +470,9 @@ def cash_positions(
         if state:
             position = positions.setdefault((payout.processor, payout.currency), {"presented": {}})
             position[state] = position.get(state, 0) + payout.amount_minor
+    for processor, currency, amount in held:
+        position = positions.setdefault((processor, currency), {"presented": {}})
+        position["on_hold_minor"] = position.get("on_hold_minor", 0) + amount
     return [
         CashPosition(p, c, **{**values, "presented": tuple(sorted(values["presented"].items()))})
         for (p, c), values in sorted(positions.items())

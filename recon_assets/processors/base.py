@@ -29,7 +29,7 @@ import zstandard
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from recon_assets.domain.records import PROCESSOR_RECORD, Canonical, QuarantinedRecord, RecordLayout
-from recon_assets.domain.settlement import Payout, PayoutItem
+from recon_assets.domain.settlement import BalanceHold, Payout, PayoutItem
 from recon_assets.processors.fast import FastReader, Refused
 from recon_assets.processors.http import ApiError, FetchStats, HttpClient
 
@@ -154,6 +154,11 @@ class SourceClient(ABC):
     def payouts(self, day: date) -> tuple[list[Payout], list[PayoutItem]]:
         """The payouts arriving on ``day`` and the items each settled (a source that pays nothing out: none)."""
         return [], []
+
+    def holds(self, day: date) -> list[BalanceHold]:
+        """The funds held on the balance for disputes on ``day`` and released, outside any payout (a source
+        whose holds are payout items, or that holds nothing: none)."""
+        return []
 
     @abstractmethod
     def probe(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -16,7 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from recon_assets.domain.disputes import LOST, WON, Dispute
 from recon_assets.domain.money import to_minor
 from recon_assets.domain.records import Canonical, Currency, Kind, Status, minor_column, wrong_sign
-from recon_assets.domain.settlement import Payout, PayoutItem
+from recon_assets.domain.settlement import HOLD, HOLD_RELEASE, BalanceHold, Payout, PayoutItem
 from recon_assets.processors.base import (
     BrokenEnvelope,
     PageFormat,
@@ -31,6 +32,7 @@ PATH = "/v1/reporting/transactions"
 DISPUTES = "/v1/customer/disputes"
 DISPUTES_PER_PAGE = 50  # the Disputes API's maximum
 WITHDRAWAL = "T0400"  # the general withdrawal to a bank account
+HOLD_CODES = {"T1110": HOLD, "T1111": HOLD_RELEASE}  # funds held for a dispute, and released
 _STATUS = {"S": Status.SUCCEEDED, "P": Status.PENDING, "D": Status.FAILED, "V": Status.REFUNDED}
 
 
@@ -205,25 +207,39 @@ class PayPalClient(SourceClient):
     def payouts(self, day: date) -> tuple[list[Payout], list[PayoutItem]]:
         """The day's withdrawals to the bank: a withdrawal arrives on the UTC date it was initiated, and lists
         no items."""
+        payouts = []
+        for info in self._events_of(day, WITHDRAWAL):
+            if not info.transaction_event_code.startswith("T04"):
+                continue
+            money = info.transaction_amount
+            amount = abs(to_minor(Decimal(money.value), money.currency_code))
+            payouts.append(Payout("paypal", info.transaction_id, amount, money.currency_code,
+                                  info.transaction_initiation_date.astimezone(UTC).date(),
+                                  info.transaction_status in ("S", "P")))  # fmt: skip
+        return payouts, []
+
+    def holds(self, day: date) -> list[BalanceHold]:
+        """The funds PayPal held on the day for a dispute (``T1110``) and those it released (``T1111``)."""
+        return [
+            BalanceHold(info.transaction_id, kind, to_minor(Decimal(info.transaction_amount.value),
+                        info.transaction_amount.currency_code), info.transaction_amount.currency_code,
+                        info.transaction_initiation_date.astimezone(UTC))
+            for code, kind in HOLD_CODES.items() for info in self._events_of(day, code)
+            if info.transaction_event_code == code
+        ]  # fmt: skip
+
+    def _events_of(self, day: date, code: str) -> Iterator[PayPalTransactionInfo]:
+        """The day's transactions of one event code, page after page, each read whole."""
         start, end = day_bounds(day)
         params: dict[str, Any] = {
             "start_date": format_paypal_time(start), "end_date": format_paypal_time(end), "fields": "all",
-            "transaction_type": WITHDRAWAL, "page_size": self.records_per_page, "page": 1,
+            "transaction_type": code, "page_size": self.records_per_page, "page": 1,
         }  # fmt: skip
-        payouts = []
         while True:
             page = self.read_whole(self._get(PATH, params), PayPalPage, PATH)
-            for detail in page.transaction_details:
-                info = detail.transaction_info
-                if not info.transaction_event_code.startswith("T04"):
-                    continue
-                money = info.transaction_amount
-                amount = abs(to_minor(Decimal(money.value), money.currency_code))
-                payouts.append(Payout("paypal", info.transaction_id, amount, money.currency_code,
-                                      info.transaction_initiation_date.astimezone(UTC).date(),
-                                      info.transaction_status in ("S", "P")))  # fmt: skip
+            yield from (detail.transaction_info for detail in page.transaction_details)
             if params["page"] >= page.total_pages:
-                return payouts, []
+                return
             params["page"] += 1
 
     def disputes(self, day: date) -> list[Dispute]:

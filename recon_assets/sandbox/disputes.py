@@ -10,8 +10,9 @@ Each day, in USD, every movement well inside the day and about a payment sold we
   partial withdrawal booked at the payment's whole amount (``amount_mismatch``).
 
 PayPal names each movement by its own transaction id and event code (chargeback ``T1201``, its fee ``T0106``,
-returned ``T1202``); it also reverses a payment itself (``T1106``, booked as a chargeback) and holds funds for
-a dispute (``T1110``) and releases them (``T1111``): the balance's, never booked, never a finding. Stripe moves
+returned ``T1202``); it also reverses a payment itself (``T1106``, booked as a chargeback), holds funds for one
+dispute (``T1110``) and releases those it held for another (``T1111``): the balance's, never booked, never a
+finding, but funds on hold in the day's cash position. Stripe moves
 a dispute's money under the dispute's id (``dp_…``), the withdrawal and its fee in one balance transaction.
 
 Each case belongs to a dispute its processor lists, updated on the day: resolved (lost, won, a hold released,
@@ -41,7 +42,7 @@ _CASES = {
         ("chargeback", "right", "partial", "T1201"),
         ("chargeback", "right", "reversal", "T1106"),
         (HOLD, "never", "held", "T1110"),
-        (HOLD_RELEASE, "never", "held", "T1111"),
+        (HOLD_RELEASE, "never", "released", "T1111"),
         ("chargeback", "unbooked", "unbooked", "T1201"),
         ("dispute_fee", "unbooked", "unbooked", "T0106"),
         ("chargeback_reversal", "unbooked", "returned", "T1202"),
@@ -73,7 +74,8 @@ _DISPUTES = {
         "won": ("RESOLVED", "CHARGEBACK", None, "RESOLVED_SELLER_FAVOUR"),
         "partial": ("UNDER_REVIEW", "CHARGEBACK", None, None),
         "reversal": ("UNDER_REVIEW", "CHARGEBACK", None, None),
-        "held": ("RESOLVED", "INQUIRY", None, "RESOLVED_SELLER_FAVOUR"),
+        "held": ("UNDER_REVIEW", "INQUIRY", None, None),  # funds held today
+        "released": ("RESOLVED", "INQUIRY", None, "RESOLVED_SELLER_FAVOUR"),  # funds held before, released today
         "unbooked": ("WAITING_FOR_SELLER_RESPONSE", "CHARGEBACK", 10, None),
         "returned": ("RESOLVED", "CHARGEBACK", None, "RESOLVED_SELLER_FAVOUR"),
         "booked_twice": ("UNDER_REVIEW", "CHARGEBACK", None, None),

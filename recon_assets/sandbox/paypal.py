@@ -195,16 +195,18 @@ def transactions(api: SandboxApi, params, headers) -> dict[str, Any]:
     start, end = instant(params.get("start_date"), "start_date"), instant(params.get("end_date"), "end_date")
     size = integer(params, "page_size", 100, 1, 500)
     page = integer(params, "page", 1, 1, 2**31 - 1)
-    if params.get("transaction_type", "").startswith("T04"):  # withdrawals to the bank, asked for by event code
+    code = params.get("transaction_type", "")
+    disputed = [d for day in days(start, end) for d in world(api.config, "paypal", day).disputes.movements
+                if start <= d.created < end and code in ("", d.event_code)]  # fmt: skip
+    if code.startswith("T04"):  # withdrawals to the bank, asked for by event code
         withdrawals = [
             p for day in days(start, end) for p in api.payouts_arriving(day, "paypal") if start <= p.created < end
         ]
         records = [orjson.dumps(withdrawal_object(p)) for p in withdrawals]
         ids = [p.payout_id for p in withdrawals]
-    else:
-        ids, records, _ = window(api.config, "paypal", start, end, None, None, api.state.paypal_compact_offsets)
-        disputed = [d for day in days(start, end) for d in world(api.config, "paypal", day).disputes.movements
-                    if start <= d.created < end]  # fmt: skip
+    else:  # the day's movements, or those of one event code (recon asks for holds so)
+        ids, records, _ = ([], [], None) if code else window(api.config, "paypal", start, end, None, None,
+                                                              api.state.paypal_compact_offsets)  # fmt: skip
         ids += [d.txn_id for d in disputed]
         records += [orjson.dumps(dispute_object(d, api.state.paypal_compact_offsets)) for d in disputed]
     return {

@@ -11,7 +11,10 @@ from psycopg.types.json import Jsonb
 
 from recon_assets.domain.findings import MISSING_IN_LEDGER, PAYOUT_NOT_IN_BANK
 from recon_assets.domain.settlement import (
+    HOLD,
+    HOLD_RELEASE,
     Activity,
+    BalanceHold,
     BankLine,
     CashPosition,
     ChargeFee,
@@ -33,8 +36,12 @@ MATCH_COLUMNS = ("arrival_date", "processor_name", "payout_id", "bank_line_id", 
                  "dagster_run_id")  # fmt: skip
 MATCH_TYPES = ("date", "text", "text", "text", "date", "text", "text")
 POSITION_COLUMNS = ("business_date", "processor_name", "currency", "gross_minor", "refunds_minor", "fees_minor",
-                    "net_minor", "paid_out_minor", "in_transit_minor", "presented", "dagster_run_id")  # fmt: skip
-POSITION_TYPES = ("date", "text", "text", "int8", "int8", "int8", "int8", "int8", "int8", "jsonb", "text")
+                    "net_minor", "paid_out_minor", "in_transit_minor", "on_hold_minor", "presented",
+                    "dagster_run_id")  # fmt: skip
+POSITION_TYPES = ("date", "text", "text", "int8", "int8", "int8", "int8", "int8", "int8", "int8", "jsonb", "text")
+HOLD_COLUMNS = ("processor_name", "business_date", "hold_id", "kind", "amount_minor", "currency", "occurred_at",
+                "dagster_run_id")  # fmt: skip
+HOLD_TYPES = ("text", "date", "text", "text", "int8", "text", "timestamptz", "text")
 
 
 def replace_payouts(
@@ -44,13 +51,21 @@ def replace_payouts(
     payouts: Sequence[Payout],
     items: Sequence[PayoutItem],
     run_id: str,
+    holds: Sequence[BalanceHold] = (),
 ) -> tuple[int, int]:
-    """The processor's payouts arriving ``day`` and their items, replacing what the day held."""
+    """The processor's payouts arriving ``day`` and their items, and the funds it held and released on the day
+    outside them, replacing what the day held."""
     currency = {p.payout_id: p.currency for p in payouts}
     with conn.transaction():
         lock_partition(conn, "payouts", processor, day)
         delete_partition(conn, "payout_items", {"processor_name": processor, "arrival_date": day})
         delete_partition(conn, "payouts", {"processor_name": processor, "arrival_date": day})
+        delete_partition(conn, "balance_holds", {"processor_name": processor, "business_date": day})
+        copy_rows(
+            conn, "balance_holds", HOLD_COLUMNS,
+            ((processor, day, h.hold_id, h.kind, h.amount_minor, h.currency, h.occurred_at, run_id) for h in holds),
+            HOLD_TYPES,
+        )  # fmt: skip
         written = copy_rows(
             conn, "payouts", PAYOUT_COLUMNS,
             ((processor, p.payout_id, day, p.amount_minor, p.currency, p.expected_in_bank, p.trace_id, p.itemised,
@@ -236,9 +251,25 @@ def replace_cash_positions(conn: psycopg.Connection, day: date, positions: Seque
         return copy_rows(
             conn, "cash_positions", POSITION_COLUMNS,
             ((day, c.processor, c.currency, c.gross_minor, c.refunds_minor, c.fees_minor, c.net_minor,
-              c.paid_out_minor, c.in_transit_minor, Jsonb(dict(c.presented)), run_id) for c in positions),
+              c.paid_out_minor, c.in_transit_minor, c.on_hold_minor, Jsonb(dict(c.presented)), run_id)
+             for c in positions),
             POSITION_TYPES,
         )  # fmt: skip
+
+
+def held_on(conn: psycopg.Connection, day: date) -> list[tuple[str, str, int]]:
+    """Per processor and currency, the funds held for disputes on ``day`` net of those released: the holds on
+    the balance outside payouts (PayPal's), and the hold adjustments of the payouts arriving that day (Square's)."""
+    rows = conn.execute(
+        """SELECT processor_name, currency, -sum(amount_minor) FROM (
+               SELECT processor_name, currency, amount_minor FROM balance_holds WHERE business_date = %(day)s
+               UNION ALL
+               SELECT processor_name, currency, net_minor FROM payout_items
+               WHERE arrival_date = %(day)s AND kind IN (%(hold)s, %(release)s)) AS moved
+           GROUP BY processor_name, currency ORDER BY 1, 2""",
+        {"day": day, "hold": HOLD, "release": HOLD_RELEASE},
+    ).fetchall()
+    return [(processor, currency.strip(), int(held)) for processor, currency, held in rows]
 
 
 def matched_payouts(conn: psycopg.Connection, day: date) -> list[str]:
@@ -264,7 +295,7 @@ def cash_positions_of(conn: psycopg.Connection, day: date) -> list[CashPosition]
     """The day's cash position as the last run wrote it, processor by processor."""
     rows = conn.execute(
         """SELECT processor_name, currency, gross_minor, refunds_minor, fees_minor, net_minor, paid_out_minor,
-                  in_transit_minor, presented FROM cash_positions WHERE business_date = %s
+                  in_transit_minor, on_hold_minor, presented FROM cash_positions WHERE business_date = %s
            ORDER BY processor_name, currency""",
         (day,),
     ).fetchall()

@@ -19,7 +19,7 @@ from recon_assets.domain.findings import Side, names
 from recon_assets.processors.registry import PROCESSORS
 from recon_assets.sandbox.bank_files import StatementEntry, write_bai2, write_camt053, write_mt940
 from recon_assets.sandbox.settlement import credits_of, expected_settlement, payouts_arriving
-from recon_assets.sandbox.world import SandboxConfig
+from recon_assets.sandbox.world import SandboxConfig, world
 from recon_assets.services.settlement import windows
 from recon_assets_tests.defs.graph import LANDING, RECONCILING, materialize
 
@@ -316,3 +316,40 @@ def test_a_late_payout_is_matched_by_its_trace_id_when_its_line_arrives(resource
     assert resolution.startswith("auto_matched: its credit arrived late, booked on 2026-11-24")
     assert materialize(resources, thursday, [asset_keys.PAYOUT_MATCHES]).success  # matched again: still answered
     assert open_findings(thursday) == []
+
+
+def test_the_cash_position_says_what_was_held_for_disputes_net_of_what_was_released(
+    resources, warehouse_url, sandbox_config
+):
+    """PayPal's holds are balance movements of their own (``T1110`` held, ``T1111`` released), landed with its
+    payouts; Square's hold adjustments come in its payouts' entries. Each day's position holds their net."""
+    paypal = [asset_keys.payouts("paypal"), asset_keys.payout_items("paypal")]
+    assert materialize(resources, DAY, paypal).success
+    square_payout = "sq_payout_with_holds"
+    with psycopg.connect(warehouse_url.libpq) as conn:
+        conn.execute(
+            """INSERT INTO payouts (processor_name, payout_id, arrival_date, amount_minor, currency, expected_in_bank,
+                   itemised) VALUES ('square', %s, %s, 0, 'USD', false, true)""",
+            (square_payout, DAY),
+        )
+        for item, kind, net in (("pe_hold", "hold", -7_000), ("pe_release", "hold_release", 2_500)):
+            conn.execute(
+                """INSERT INTO payout_items (processor_name, payout_id, item_id, arrival_date, kind, gross_minor,
+                       fee_minor, net_minor, currency) VALUES ('square', %s, %s, %s, %s, %s, 0, %s, 'USD')""",
+                (square_payout, item, DAY, kind, net, net),
+            )
+    assert materialize(resources, DAY, [asset_keys.CASH_POSITION]).success
+    with psycopg.connect(warehouse_url.libpq) as conn:
+        held = dict(conn.execute(
+            "SELECT processor_name, on_hold_minor FROM cash_positions WHERE business_date = %s AND on_hold_minor <> 0",
+            (DAY,),
+        ).fetchall())  # fmt: skip
+        landed = conn.execute(
+            "SELECT hold_id, kind, amount_minor FROM balance_holds"
+            " WHERE processor_name = 'paypal' AND business_date = %s",
+            (DAY,),
+        ).fetchall()
+    moved = [d for d in world(sandbox_config, "paypal", DAY).disputes.movements if not d.is_transaction]
+    assert sorted(landed) == sorted((d.txn_id, d.kind, d.amount_minor) for d in moved) and len(moved) == 2
+    assert held == {"paypal": -sum(d.amount_minor for d in moved), "square": 4_500}
+    assert held["paypal"] != 0  # one dispute's funds held, another's released: different amounts

@@ -84,14 +84,16 @@ def test_daily_summary_says_the_worst_level_what_is_at_risk_and_what_changed():
 
 
 def test_a_converted_volume_shows_the_currencies_it_was_presented_in():
-    cash = [CashPosition("stripe", "USD", 20_000, 0, 700, 19_300, presented=(("EUR", 9_200), ("USD", 10_000))),
+    cash = [CashPosition("stripe", "USD", 20_000, 0, 700, 19_300, on_hold_minor=1_250,
+                         presented=(("EUR", 9_200), ("USD", 10_000))),
             CashPosition("stripe", "JPY", 5_000, 0, 150, 4_850, presented=(("JPY", 5_000),))]  # fmt: skip
     summary = page.build_daily_summary(date(2026, 11, 20), [RUN], [], "USD", names={"stripe": "Stripe"}, files={},
                                        cash=cash)  # fmt: skip
     markdown = page.markdown(summary)
-    assert "| Processor | Currency | Gross | Refunds | Fees | Net | Paid out | In transit | Presented as |" in markdown
-    assert "| Stripe | USD | 200.00 USD | 0.00 USD | 7.00 USD | 193.00 USD | 0.00 USD | 0.00 USD | 92.00 EUR · " \
-           "100.00 USD |" in markdown  # fmt: skip
+    assert "| Processor | Currency | Gross | Refunds | Fees | Net | Paid out | In transit | On hold | Presented as |" \
+           in markdown  # fmt: skip
+    assert "| Stripe | USD | 200.00 USD | 0.00 USD | 7.00 USD | 193.00 USD | 0.00 USD | 0.00 USD | 12.50 USD | " \
+           "92.00 EUR · 100.00 USD |" in markdown  # fmt: skip
     assert "| Stripe | JPY | 5,000 JPY |" in markdown and "| 5,000 JPY |" in markdown
 
 

@@ -179,13 +179,13 @@ def test_paypal_disputes_updated_on_a_day_are_read_page_by_page_with_their_payme
     sandbox, sandbox_config, monkeypatch
 ):
     """The Disputes API lists a summary; each dispute is read by id for the payment it concerns."""
-    monkeypatch.setattr(paypal, "DISPUTES_PER_PAGE", 3)  # the day's ten disputes over four pages
+    monkeypatch.setattr(paypal, "DISPUTES_PER_PAGE", 3)  # the day's eleven disputes over four pages
     read = make("paypal", sandbox.url).disputes(DAY)
     planted = world(sandbox_config, "paypal", DAY).disputes.disputes
     assert sorted((d.reference, d.payment, d.amount_minor, d.currency, d.status, d.due_by) for d in read) == sorted(
         (d.dispute_id, d.payment_id, d.amount_minor, d.currency, d.status, d.due_by) for d in planted
     )
-    assert len(read) == 10 and {d.status for d in read} == {"RESOLVED", "UNDER_REVIEW", "WAITING_FOR_SELLER_RESPONSE"}
+    assert len(read) == 11 and {d.status for d in read} == {"RESOLVED", "UNDER_REVIEW", "WAITING_FOR_SELLER_RESPONSE"}
 
 
 def test_stripe_disputes_of_a_day_are_those_its_events_changed_and_those_opened_on_it(

@@ -182,10 +182,11 @@ def build_payout_assets(spec: SourceSpec) -> dg.AssetsDefinition:
         def land(day: date):
             try:
                 arriving, settled = client.payouts(day)
+                held = client.holds(day)
             except ApiError as exc:  # one line: the source, the endpoint, why
                 raise dg.Failure(description=str(exc)) from None
             with warehouse.connection() as conn:
-                settlement.replace_payouts(conn, spec.name, day, arriving, settled, context.run.run_id)
+                settlement.replace_payouts(conn, spec.name, day, arriving, settled, context.run.run_id, held)
             return arriving, settled
 
         payouts, items = [], []
@@ -286,7 +287,8 @@ def payout_matches(
     metadata={"dagster/table_name": "cash_positions"},
     description=(
         "Each processor's cash on the day, per currency: what its payments brought in (gross, refunds, fees, "
-        "net) and its payouts arriving that day, paid out into the bank or still in transit."
+        "net), its payouts arriving that day, paid out into the bank or still in transit, and the funds it held "
+        "for disputes that day, net of those it released."
     ),
 )
 def cash_position(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
@@ -295,7 +297,8 @@ def cash_position(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         arriving = settlement.payouts_between(conn, day, day)
         matched = settlement.matched_payouts(conn, day)
         in_transit = settlement.in_transit_payouts(conn, day)
-        positions = cash_positions(settlement.day_activity(conn, day), arriving, matched, in_transit)
+        positions = cash_positions(settlement.day_activity(conn, day), arriving, matched, in_transit,
+                                   settlement.held_on(conn, day))  # fmt: skip
         settlement.replace_cash_positions(conn, day, positions, context.run.run_id)
     table = pd.DataFrame([vars(p) for p in positions])
     return dg.MaterializeResult(
