@@ -239,16 +239,17 @@ def negative_payouts(payouts: Iterable[Payout]) -> list[SettlementFinding]:
 
 
 def paid_out_not_booked(
-    payouts: Iterable[Payout], items: Iterable[PayoutItem], unbooked: Mapping[str, tuple[int, str]]
+    payouts: Iterable[Payout], items: Iterable[PayoutItem], unbooked: Mapping[tuple[str, str], tuple[int, str]]
 ) -> list[SettlementFinding]:
-    """Transactions a payout settled that the ledger never booked (``unbooked``: id -> (amount,
-    currency)): money received and not booked."""
+    """Movements a payout settled that the ledger never booked (``unbooked``: (id, kind) -> (amount,
+    currency)): money received and not booked. An item settles the movement of its own kind (a Stripe dispute's
+    withdrawal item, not the dispute fee it also carries)."""
     by_id = {p.payout_id: p for p in payouts}
     found = []
     for item in items:
-        if item.processor_txn_id in unbooked and item.payout_id in by_id:
+        if (item.processor_txn_id, item.kind) in unbooked and item.payout_id in by_id:
             payout = by_id[item.payout_id]
-            amount, currency = unbooked[item.processor_txn_id]
+            amount, currency = unbooked[item.processor_txn_id, item.kind]
             found.append(SettlementFinding(
                 PAID_OUT_NOT_BOOKED, payout.processor, payout.arrival_date, abs(amount), currency,
                 payout.payout_id, processor_txn_id=item.processor_txn_id, actual_minor=amount, kind=item.kind,
@@ -375,7 +376,7 @@ def settle_day(
     payouts: Sequence[Payout],
     items: Sequence[PayoutItem],
     lines: Sequence[BankLine],
-    unbooked: Mapping[str, tuple[int, str]],
+    unbooked: Mapping[tuple[str, str], tuple[int, str]],
     charge_fees: Iterable[ChargeFee],
     *,
     schedule: FeeSchedule,

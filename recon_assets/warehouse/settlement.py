@@ -164,15 +164,16 @@ def stated_through(conn: psycopg.Connection) -> date | None:
 
 def unbooked_transactions(
     conn: psycopg.Connection, processor: str, txn_ids: Iterable[str]
-) -> dict[str, tuple[int, str]]:
-    """Of ``txn_ids``, those with an open finding of missing in the ledger: id -> (amount, currency)."""
+) -> dict[tuple[str, str], tuple[int, str]]:
+    """Of ``txn_ids``, the movements with an open finding of missing in the ledger: (id, kind) -> (amount,
+    currency)."""
     rows = conn.execute(
-        """SELECT processor_txn_id, processor_amount_minor, processor_currency FROM discrepancies
+        """SELECT processor_txn_id, kind, processor_amount_minor, processor_currency FROM discrepancies
            WHERE processor_name = %s AND discrepancy_type = %s AND resolved_on IS NULL
              AND processor_txn_id = ANY(%s)""",
         (processor, MISSING_IN_LEDGER.name, list(txn_ids)),
     ).fetchall()
-    return {txn: (int(amount), currency.strip()) for txn, amount, currency in rows}
+    return {(txn, kind): (int(amount), currency.strip()) for txn, kind, amount, currency in rows}
 
 
 def fees_of_transactions(conn: psycopg.Connection, processor: str, day: date) -> list[ChargeFee]:

@@ -10,6 +10,9 @@ import pytest
 from recon_assets.domain.settlement import (
     BY_AMOUNT,
     BY_REFERENCE,
+    CHARGE,
+    CHARGEBACK,
+    DISPUTE_FEE,
     SANDBOX_FEE_RATE,
     Activity,
     BankLine,
@@ -99,13 +102,16 @@ def test_a_line_with_a_reference_is_only_matched_by_it():
 
 def test_composition_and_money_received_but_never_booked():
     payouts = [payout("po_a", 1_000), payout("po_b", 2_000), payout("po_c", 500, processor="paypal")]
-    items = [PayoutItem("po_a", "ch_1", 700), PayoutItem("po_a", "ch_2", 300),
-             PayoutItem("po_b", "ch_3", 1_990), PayoutItem("po_b", None, 0)]  # fmt: skip
+    items = [PayoutItem("po_a", "ch_1", 700, CHARGE), PayoutItem("po_a", "ch_2", 300, CHARGE),
+             PayoutItem("po_a", "dp_1", -1_500, CHARGEBACK, -1_000, 500), PayoutItem("po_a", "ch_4", 1_500, CHARGE),
+             PayoutItem("po_b", "ch_3", 1_990, CHARGE), PayoutItem("po_b", None, 0)]  # fmt: skip
     (off,) = composition_findings(payouts, items)  # po_c, a PayPal withdrawal, has no items: not checked
     assert (off.payout_id, off.at_risk_minor) == ("po_b", 10)
-    (unbooked,) = paid_out_not_booked(payouts, items, {"ch_2": (320, "USD"), "ch_9": (1, "USD")})
-    assert (unbooked.discrepancy_type, unbooked.processor_txn_id, unbooked.payout_id) == (
-        "paid_out_not_booked", "ch_2", "po_a",
+    # a dispute's fee rides on its withdrawal's item: the item settled the withdrawal, not the fee
+    unbooked = {("ch_2", CHARGE): (320, "USD"), ("ch_9", CHARGE): (1, "USD"), ("dp_1", DISPUTE_FEE): (-500, "USD")}
+    (found,) = paid_out_not_booked(payouts, items, unbooked)
+    assert (found.discrepancy_type, found.processor_txn_id, found.payout_id, found.kind) == (
+        "paid_out_not_booked", "ch_2", "po_a", CHARGE,
     )  # fmt: skip
 
 
