@@ -60,7 +60,7 @@ PROCESSORS: dict[str, SourceSpec] = {
                    secret_variable="PAYPAL_CLIENT_SECRET", lists_disputes=True),  # noqa: S106 - a variable's name
         SourceSpec("square", "Square", SquareClient, "SQUARE_ACCESS_TOKEN", "SQUARE_API_BASE",
                    "https://connect.squareup.com", timedelta(minutes=15), requests_per_second=10,
-                   fees_on_payout_items=True),
+                   fees_on_payout_items=True, lists_disputes=True),
     )
 }  # fmt: skip
 

@@ -1,4 +1,5 @@
-"""Square: ``GET /v2/payments`` per location (it defaults to one) and ``GET /v2/refunds``; the cash side from
+"""Square: ``GET /v2/payments`` per location (it defaults to one), ``GET /v2/refunds`` and the money disputes
+moved, from ``GET /v2/disputes`` (every dispute of the account, with its state: no date filter); the cash side from
 ``GET /v2/payouts`` per location and each payout's ``GET /v2/payouts/{id}/payout-entries``."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field
 
+from recon_assets.domain.disputes import LOST, WON, Dispute
 from recon_assets.domain.records import BIGINT, Canonical, Currency, Kind, MinorUnits, Status, wrong_sign
 from recon_assets.domain.settlement import (
     ADJUSTMENT,
@@ -130,6 +132,45 @@ class SquarePayoutEntries(BaseModel):
     cursor: str | None = None
 
 
+class SquareDispute(BaseModel):
+    """A dispute as Square lists it: its state, and when it opened and was last updated."""
+
+    model_config = ConfigDict(extra="ignore")
+    id: str = Field(min_length=1, max_length=255, validation_alias=AliasChoices("dispute_id", "id"))
+    amount_money: SquareMoney
+    reason: str | None = None
+    state: Literal[
+        "INQUIRY_EVIDENCE_REQUIRED", "INQUIRY_PROCESSING", "INQUIRY_CLOSED", "EVIDENCE_REQUIRED", "PROCESSING",
+        "WON", "LOST", "ACCEPTED",
+    ]  # fmt: skip
+    due_at: AwareDatetime | None = None
+    disputed_payment: SquarePaymentRef | None = None
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+    def as_dispute(self) -> Dispute:
+        return Dispute(
+            "square", self.id, self.disputed_payment.payment_id if self.disputed_payment else None,
+            self.amount_money.amount, self.amount_money.currency, self.reason, self.state,
+            "inquiry" if _inquiry(self.state) else "chargeback", self.due_at, self.created_at.astimezone(UTC).date(),
+            self.updated_at.astimezone(UTC), _OUTCOMES.get(self.state),
+        )  # fmt: skip
+
+
+class SquareDisputes(BaseModel):
+    disputes: list[SquareDispute] = []
+    cursor: str | None = None
+
+
+def _inquiry(state: str) -> bool:
+    """An inquiry moves no money: the card network asks, the cardholder has not charged back."""
+    return state.startswith("INQUIRY_")
+
+
+DISPUTES = "/v2/disputes"
+DISPUTE_STATES = ("INQUIRY_EVIDENCE_REQUIRED", "INQUIRY_PROCESSING", "INQUIRY_CLOSED", "EVIDENCE_REQUIRED",
+                  "PROCESSING", "WON", "LOST", "ACCEPTED")  # every state: the list has no date filter  # fmt: skip
+_OUTCOMES = {"WON": WON, "LOST": LOST, "ACCEPTED": LOST}
 PAYOUTS_CREATED_BEFORE_ARRIVAL = timedelta(days=7)  # Square lists payouts by creation; they arrive within days
 
 
@@ -137,6 +178,7 @@ PAYOUTS_CREATED_BEFORE_ARRIVAL = timedelta(days=7)  # Square lists payouts by cr
 FORMATS = {
     "/v2/payments": PageFormat("payments", SquarePayments, SquarePayment, optional=True),
     "/v2/refunds": PageFormat("refunds", SquareRefunds, SquareRefund, optional=True),
+    DISPUTES: PageFormat("disputes", SquareDisputes, SquareDispute, optional=True),
 }
 
 
@@ -171,7 +213,25 @@ class SquareClient(SourceClient):
             for s, e in windows
         ]
         refunds = [lambda s=s, e=e: self._pages("/v2/refunds", s, e, None) for s, e in windows]
-        return payments + refunds
+        return [*payments, *refunds, self._dispute_pages]
+
+    def _dispute_pages(self):
+        """Every dispute of the account (the list has no date filter): the day's money is picked from them."""
+        params: dict[str, Any] = {"states": ",".join(DISPUTE_STATES)}
+        for number in itertools.count(1):
+            page = self.read_page(self.http.request("GET", DISPUTES, params=params, headers=self._headers),
+                                  FORMATS[DISPUTES], DISPUTES, number)  # fmt: skip
+            yield page
+            if not page.field("cursor"):
+                return
+            params["cursor"] = page.field("cursor")
+
+    def disputes(self, day: date) -> list[Dispute]:
+        """Every dispute updated on the day, as it stands: the list gives every dispute of the account with its
+        state and last update (no date filter)."""
+        start, end = day_bounds(day)
+        listed = self._list(DISPUTES, SquareDisputes, "disputes", {"states": ",".join(DISPUTE_STATES)})
+        return [d.as_dispute() for d in listed if start <= d.updated_at < end]
 
     def _pages(self, path: str, start: datetime, end: datetime, location_id: str | None):
         params: dict[str, Any] = {
@@ -215,7 +275,9 @@ class SquareClient(SourceClient):
                 return found
             params["cursor"] = page.cursor
 
-    def canonical(self, records: list[SquarePayment | SquareRefund], endpoint: str) -> Canonical:
+    def canonical(self, records: list, endpoint: str) -> Canonical:
+        if endpoint == DISPUTES:
+            return dispute_movements(records)
         count, is_refund = len(records), endpoint == "/v2/refunds"
         amounts = np.fromiter((r.amount_money.amount for r in records), np.int64, count)
         amounts = -amounts if is_refund else amounts
@@ -236,6 +298,34 @@ class SquareClient(SourceClient):
             "order_reference": [r.order_id for r in records],
         }
         return Canonical(columns, refused)
+
+
+def dispute_movements(disputes: list[SquareDispute]) -> Canonical:
+    """The money disputes moved, named by the dispute: withdrawn when it opened (an inquiry moves none), and
+    returned when it was won. Those of other days are left out by the day's filter. (The records are the
+    model's fields, read fast: no methods.)"""
+    origins, kinds, amounts, times = [], [], [], []
+    for i, d in enumerate(disputes):
+        moves = [] if _inquiry(d.state) else [(Kind.CHARGEBACK, -d.amount_money.amount, d.created_at)]
+        if d.state == "WON":
+            moves.append((Kind.CHARGEBACK_REVERSAL, d.amount_money.amount, d.updated_at))
+        for kind, amount, at in moves or [(None, 0, d.created_at)]:
+            origins.append(i), kinds.append(kind), amounts.append(amount), times.append(at)
+    made = [disputes[i] for i in origins]
+    amounts = np.array(amounts, dtype=np.int64)
+    skipped = np.array([kind is None for kind in kinds], dtype=bool)
+    columns = {
+        "processor_txn_id": [d.id for d in made],
+        "kind": kinds,
+        "amount_minor": amounts,
+        "currency": [d.amount_money.currency for d in made],
+        "fee_minor": [0] * len(made),  # Square charges no dispute fee
+        "status": [Status.SUCCEEDED] * len(made),
+        "occurred_at": times,
+        "order_reference": [None] * len(made),
+    }
+    refused = {i: why for i, why in wrong_sign(kinds, amounts).items() if not skipped[i]}
+    return Canonical(columns, refused, skipped, np.array(origins, dtype=np.int64))
 
 
 # Square's entry types beside payments, refunds and disputes, and what each settled

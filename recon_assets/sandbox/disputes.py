@@ -12,8 +12,10 @@ Each day, in USD, every movement well inside the day and about a payment sold we
 PayPal names each movement by its own transaction id and event code (chargeback ``T1201``, its fee ``T0106``,
 returned ``T1202``); it also reverses a payment itself (``T1106``, booked as a chargeback), holds funds for one
 dispute (``T1110``) and releases those it held for another (``T1111``): the balance's, never booked, never a
-finding, but funds on hold in the day's cash position. Stripe moves
-a dispute's money under the dispute's id (``dp_…``), the withdrawal and its fee in one balance transaction.
+finding, but funds on hold in the day's cash position. Stripe moves a dispute's money under the dispute's id
+(``dp_…``), the withdrawal and its fee in one balance transaction. Square charges no fee; its disputes are read
+from its disputes list, the funds withdrawn when one opens and returned when it is won, so the sandbox's open
+and close on the day they are updated.
 
 Each case belongs to a dispute its processor lists, updated on the day: resolved (lost, won, a hold released,
 a return), under review, or waiting for the merchant's response, due in 1, 2 or 10 days (the inquiry that
@@ -30,9 +32,8 @@ import numpy as np
 from recon_assets.domain.records import MONEY_OUT
 from recon_assets.domain.settlement import HOLD, HOLD_RELEASE  # a dispute's hold on the balance: not a transaction
 
-DISPUTE_FEE_MINOR = {"paypal": 2_000, "stripe": 1_500}  # USD 20.00 and 15.00; the processors whose sandbox disputes
-DISPUTE_PROCESSORS = tuple(DISPUTE_FEE_MINOR)
-DISPUTE_ID_PREFIX = {"paypal": "PP-D-", "stripe": "dp_"}  # then the day it was updated on: found again by id
+DISPUTE_FEE_MINOR = {"paypal": 2_000, "stripe": 1_500}  # USD 20.00 and 15.00 (Square charges no dispute fee)
+DISPUTE_ID_PREFIX = {"paypal": "PP-D-", "stripe": "dp_", "square": ""}  # then the day it was updated on
 # the movement each planted case makes, how the ledger books it, its dispute, and PayPal's event code
 _CASES = {
     "paypal": (
@@ -65,7 +66,19 @@ _CASES = {
         ("chargeback", "whole", "due_tomorrow", None),
         ("dispute_fee", "right", "due_tomorrow", None),
     ),
+    "square": (  # a dispute's money moves when it opens and, won, when it closes: the same day, here
+        ("chargeback", "right", "lost", None),
+        ("chargeback", "right", "won", None),
+        ("chargeback_reversal", "right", "won", None),
+        ("chargeback", "right", "partial", None),
+        ("chargeback", "unbooked", "unbooked", None),
+        ("chargeback", "right", "returned", None),
+        ("chargeback_reversal", "unbooked", "returned", None),
+        ("chargeback", "twice", "booked_twice", None),
+        ("chargeback", "whole", "due_tomorrow", None),
+    ),
 }
+DISPUTE_PROCESSORS = tuple(_CASES)  # the processors whose sandbox disputes payments
 # each dispute's status on the day (its processor's word), its stage, the days its response is due in, and
 # PayPal's outcome code once resolved
 _DISPUTES = {
@@ -93,12 +106,26 @@ _DISPUTES = {
         "due_tomorrow": ("needs_response", "chargeback", 1, None),
         "inquiry": ("warning_needs_response", "inquiry", 2, None),  # moved no money; booked anyway
     },
+    "square": {
+        "lost": ("LOST", "chargeback", None, None),
+        "won": ("WON", "chargeback", None, None),
+        "partial": ("PROCESSING", "chargeback", None, None),
+        "unbooked": ("EVIDENCE_REQUIRED", "chargeback", 10, None),
+        "returned": ("WON", "chargeback", None, None),
+        "booked_twice": ("PROCESSING", "chargeback", None, None),
+        "due_tomorrow": ("EVIDENCE_REQUIRED", "chargeback", 1, None),
+        "inquiry": ("INQUIRY_EVIDENCE_REQUIRED", "inquiry", 2, None),  # moved no money; booked anyway
+    },
 }
+# Square's disputes open and move their money on the day they are updated: a day's own, never an earlier day's
+OPENED_ON_THE_DAY = ("square",)
 _REASONS = {
     "paypal": ("MERCHANDISE_OR_SERVICE_NOT_RECEIVED", "UNAUTHORISED", "MERCHANDISE_OR_SERVICE_NOT_AS_DESCRIBED"),
     "stripe": ("product_not_received", "fraudulent", "product_unacceptable"),
+    "square": ("NOT_RECEIVED", "NO_KNOWLEDGE", "NOT_AS_DESCRIBED"),
 }
-OPENED_DAYS_BEFORE = 20  # a dispute updated on a day opened this many days before, but for an inquiry (that day)
+OPENED_DAYS_BEFORE = 20  # a PayPal or Stripe dispute updated on a day opened this many days before (an inquiry
+# that day)
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -167,7 +194,7 @@ def dispute_day(rng: np.random.Generator, new_ids, processor: str, day: date) ->
     seconds = np.sort(rng.integers(3_600, 80_000, len(cases) + 1))
     midnight = datetime.combine(day, time.min, tzinfo=UTC)
     prefix = f"led_{processor[:2]}{day:%Y%m%d}D"
-    movements, bookings, expected, kinds, disputed = [], [], set(), {}, {}
+    movements, bookings, expected, kinds, disputed, opened = [], [], set(), {}, {}, {}
 
     def book(reference: str, kind: str, amount_minor: int, at: int, original: str) -> str:
         ledger_id = f"{prefix}{len(bookings) + 1:03d}"
@@ -192,7 +219,8 @@ def dispute_day(rng: np.random.Generator, new_ids, processor: str, day: date) ->
         movements.append(DisputeMovement(txn, kind, signed, "USD", midnight + timedelta(seconds=second), original,
                                          code))  # fmt: skip
         if kind != "dispute_fee":
-            disputed[dispute] = (amount, second)
+            opened.setdefault(dispute, second)
+            disputed[dispute] = (amount, opened[dispute], second)
         if booked == "right":
             book(txn, kind, signed, at, original)
         elif booked == "unbooked":
@@ -205,7 +233,7 @@ def dispute_day(rng: np.random.Generator, new_ids, processor: str, day: date) ->
     inquiry = ids[-1]  # a dispute that never moved money, booked as if it had
     finding("missing_at_processor", "chargeback", inquiry,
             book(inquiry, "chargeback", -sold["inquiry"], int(seconds[-1]) + 60, originals["inquiry"]))  # fmt: skip
-    disputed["inquiry"] = (sold["inquiry"], int(seconds[-1]))
+    disputed["inquiry"] = (sold["inquiry"], int(seconds[-1]), int(seconds[-1]))
     disputes = tuple(_dispute(processor, day, name, dispute_ids[name], originals[name], *disputed[name])
                      for name in names)  # fmt: skip
     return DisputeDay(tuple(movements), disputes, bookings, expected, kinds)
@@ -215,18 +243,24 @@ def _dispute_id(rng: np.random.Generator, processor: str, day: date) -> str:
     """A dispute's id that names the day it was updated on, so the sandbox finds it again by id."""
     if processor == "paypal":
         return f"{DISPUTE_ID_PREFIX[processor]}{day:%Y%m%d}-{int(rng.integers(10_000_000, 99_999_999))}"
-    return f"{DISPUTE_ID_PREFIX[processor]}{day:%Y%m%d}" + "".join(rng.choice(list(_B62), 16))
+    length = 16 if processor == "stripe" else 14  # Stripe's dp_ and 24, Square's 22 characters
+    return f"{DISPUTE_ID_PREFIX[processor]}{day:%Y%m%d}" + "".join(rng.choice(list(_B62), length))
 
 
-def _dispute(processor: str, day: date, name: str, dispute_id: str, payment: str, amount: int, second: int
-             ) -> SandboxDispute:  # fmt: skip
+def _dispute(processor: str, day: date, name: str, dispute_id: str, payment: str, amount: int, first: int,
+             last: int) -> SandboxDispute:  # fmt: skip
+    """The dispute whose movements were made between the day's seconds ``first`` and ``last``."""
     status, stage, due_in, outcome = _DISPUTES[processor][name]
-    updated = datetime.combine(day, time.min, tzinfo=UTC) + timedelta(seconds=second)
-    opened_days_ago = 0 if name == "inquiry" else OPENED_DAYS_BEFORE
+    midnight = datetime.combine(day, time.min, tzinfo=UTC)
+    updated = midnight + timedelta(seconds=last)
+    if processor in OPENED_ON_THE_DAY:
+        created = midnight + timedelta(seconds=first)
+    else:
+        created = updated - timedelta(days=0 if name == "inquiry" else OPENED_DAYS_BEFORE)
     reasons = _REASONS[processor]
     return SandboxDispute(
         dispute_id, payment, amount, "USD", reasons[sum(map(ord, dispute_id)) % len(reasons)],
-        status, stage, updated - timedelta(days=opened_days_ago), updated,
+        status, stage, created, updated,
         None if due_in is None else datetime.combine(day + timedelta(days=due_in), time(23, 59, 59), tzinfo=UTC),
         outcome,
     )  # fmt: skip

@@ -1,16 +1,20 @@
-"""Square's sandbox: locations, payments (per location) and refunds, payouts per location and each payout's
-entries, behind an access token, paged by cursor."""
+"""Square's sandbox: locations, payments (per location) and refunds, the account's disputes, payouts per location
+and each payout's entries, behind an access token, paged by cursor."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import functools
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
+from recon_assets.sandbox.disputes import SandboxDispute
 from recon_assets.sandbox.endpoints import Credentials, HttpError, Routes, days, instant, integer, json_list, window
 from recon_assets.sandbox.endpoints import offset as read_offset
 from recon_assets.sandbox.endpoints import token as next_token
 from recon_assets.sandbox.settlement import LOOKBACK_DAYS, SandboxPayout
-from recon_assets.sandbox.world import SQUARE_LOCATIONS, Movement
+from recon_assets.sandbox.world import SQUARE_LOCATIONS, Movement, SandboxConfig, disputes_of, square_dispute_days
 
 if TYPE_CHECKING:
     from recon_assets.sandbox.server import SandboxApi
@@ -81,6 +85,38 @@ def payout_entry_objects(p: SandboxPayout) -> list[dict[str, Any]]:
     return entries
 
 
+def dispute_object(d: SandboxDispute) -> dict[str, Any]:
+    """A dispute as Square lists it: its state, and when it opened and was last updated."""
+    body = {
+        "dispute_id": d.dispute_id, "id": d.dispute_id,
+        "amount_money": {"amount": d.amount_minor, "currency": d.currency}, "reason": d.reason, "state": d.status,
+        "disputed_payment": {"payment_id": d.payment_id}, "evidence_ids": [], "card_brand": "VISA",
+        "created_at": _timestamp(d.created), "updated_at": _timestamp(d.updated),
+        "brand_dispute_id": d.dispute_id[-12:], "reported_date": d.created.date().isoformat(),
+        "reported_at": _timestamp(d.created), "version": 1 if d.created == d.updated else 2,
+        "location_id": SQUARE_LOCATIONS[0],
+    }  # fmt: skip
+    if d.due_by is not None:
+        body["due_at"] = _timestamp(d.due_by)
+    return body
+
+
+@functools.lru_cache(maxsize=4)
+def _account_disputes(config: SandboxConfig, days_listed: tuple[date, ...]) -> list[tuple[str, bytes]]:
+    """Every dispute of the account, oldest first: (state, the dispute as listed)."""
+    found = [d for day in days_listed for d in disputes_of(config, "square", day).disputes]
+    found.sort(key=lambda d: (d.created, d.dispute_id))
+    return [(d.status, orjson.dumps(dispute_object(d))) for d in found]
+
+
+def disputes(api: SandboxApi, params, headers) -> dict[str, Any]:
+    """The account's disputes in the states asked for (all when none is), oldest first: no date filter."""
+    api.bearer(headers, CREDENTIALS.key, _UNAUTHORIZED)
+    states = {s for s in params.get("states", "").split(",") if s}
+    listed = _account_disputes(api.config, tuple(square_dispute_days()))
+    return _page(params, "disputes", [body for state, body in listed if not states or state in states])
+
+
 def _page(params, key: str, objects: list) -> dict[str, Any]:
     """A page of ``objects`` under ``key`` (left out when empty, as Square does), and the cursor to the next."""
     limit = integer(params, "limit", 100, 1, 100)
@@ -141,5 +177,6 @@ def routes(api: SandboxApi) -> Routes:
         ("GET", "/v2/payments"): lambda p, h: movements(api, p, h, "payments"),
         ("GET", "/v2/refunds"): lambda p, h: movements(api, p, h, "refunds"),
         ("GET", "/v2/payouts"): lambda p, h: payouts(api, p, h),
+        ("GET", "/v2/disputes"): lambda p, h: disputes(api, p, h),
         ("GET", "/v2/payouts/{payout_id}/payout-entries"): lambda p, h, payout_id: payout_entries(api, p, h, payout_id),
     }

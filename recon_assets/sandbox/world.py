@@ -274,13 +274,33 @@ def world(config: SandboxConfig, processor: str, day: date) -> World:
     faults = _plant_faults(config, rng, movements)
     fee_variances = _plant_fee_variance(config, processor, day, movements, faults)
     bookings, expected = _book(config, rng, processor, day, movements, faults, codes, np.array(weights))
-    disputes = NO_DISPUTES
-    if config.disputes:
-        planted = _rng(config.seed, processor, day.isoformat(), "disputes")
-        disputes = dispute_day(planted, lambda k: _txn_ids(planted, processor, "charge", k), processor, day)
+    disputes = disputes_of(config, processor, day)
+    if disputes.bookings:
         bookings = _concat(bookings, _dispute_bookings(disputes))
     return World(processor=processor, day=day, movements=movements, bookings=bookings,
                  expected=expected | disputes.expected, fee_variances=fee_variances, disputes=disputes)  # fmt: skip
+
+
+# Square lists every dispute of the account, with no date filter: the sandbox's account opened on this day, and
+# lists those of the days since, up to today (UTC); a day outside has no Square disputes.
+SQUARE_ACCOUNT_OPENED = date(2026, 1, 1)
+
+
+def square_dispute_days() -> list[date]:
+    """The days whose Square disputes the sandbox's account lists: from its opening to today."""
+    today = datetime.now(UTC).date()
+    return [SQUARE_ACCOUNT_OPENED + timedelta(days=i) for i in range((today - SQUARE_ACCOUNT_OPENED).days + 1)]
+
+
+@functools.lru_cache(maxsize=1024)
+def disputes_of(config: SandboxConfig, processor: str, day: date) -> DisputeDay:
+    """The disputes planted for the processor's day, drawn apart from its payments (the account's whole list of
+    disputes is made without making each day's payments)."""
+    listed = processor != "square" or SQUARE_ACCOUNT_OPENED <= day <= datetime.now(UTC).date()
+    if not config.disputes or not listed:
+        return NO_DISPUTES
+    planted = _rng(config.seed, processor, day.isoformat(), "disputes")
+    return dispute_day(planted, lambda k: _txn_ids(planted, processor, "charge", k), processor, day)
 
 
 def _dispute_bookings(disputes: DisputeDay) -> Table:

@@ -11,7 +11,7 @@ from recon_assets.processors.http import ApiError, HttpClient
 from recon_assets.processors.paypal import FORMAT as PAYPAL_FORMAT
 from recon_assets.processors.stripe import FORMATS as STRIPE_FORMATS
 from recon_assets.processors.stripe import StripeClient
-from recon_assets.sandbox.disputes import DISPUTE_PROCESSORS, OPENED_DAYS_BEFORE
+from recon_assets.sandbox.disputes import DISPUTE_FEE_MINOR, OPENED_DAYS_BEFORE
 from recon_assets.sandbox.server import SANDBOX_CREDENTIALS as C
 from recon_assets.sandbox.world import SandboxConfig, ledger_bookings, processor_records, world
 from recon_assets_tests.misbehaving import MisbehavingProxy
@@ -28,7 +28,8 @@ def test_full_day_over_many_pages(sandbox, sandbox_config, name, windows, worker
     assert sorted((r.processor_txn_id, r.kind) for r in records) == sorted(truth)
     assert day_of(records) == truth
     assert result.stats.pages > 1 and not result.quarantine
-    assert (name in DISPUTE_PROCESSORS) == any(kind == "dispute_fee" for _, kind in truth)
+    kinds = {kind for _, kind in truth}
+    assert {"chargeback", "chargeback_reversal"} <= kinds and (name in DISPUTE_FEE_MINOR) == ("dispute_fee" in kinds)
 
 
 def test_ledger_pages_and_amounts(sandbox, sandbox_config):
@@ -208,6 +209,20 @@ def test_stripe_disputes_of_a_day_are_those_its_events_changed_and_those_opened_
     won_lost = {d.reference: d.outcome for d in read if d.status in ("won", "lost")}
     assert set(won_lost.values()) == {"won", "lost"} and all(d.opened_on == d.updated_at.date() - timedelta(
         days=OPENED_DAYS_BEFORE) for d in read if d.stage == "chargeback")  # fmt: skip
+
+
+def test_square_disputes_of_a_day_are_those_its_list_says_were_updated_on_it(sandbox, sandbox_config):
+    """Square's list has no date filter: every dispute of the account, page after page, with its state and last
+    update; those updated on the day are the day's."""
+    read = make("square", sandbox.url).disputes(DAY)
+    planted = world(sandbox_config, "square", DAY).disputes.disputes
+    assert sorted((d.reference, d.payment, d.amount_minor, d.currency, d.status, d.due_by, d.updated_at, d.opened_on)
+                  for d in read) == sorted(
+        (d.dispute_id, d.payment_id, d.amount_minor, d.currency, d.status, d.due_by, d.updated, d.created.date())
+        for d in planted
+    )  # fmt: skip
+    assert len(read) == 8 and {d.outcome for d in read} == {"won", "lost", None}
+    assert sandbox.state.requests["/v2/disputes"] > 1  # the account's whole list, over several pages
 
 
 def test_payout_items_are_named_for_what_they_settled(sandbox):
