@@ -1,6 +1,7 @@
 """One business day through the real path, timed stage by stage; prints a line per stage and the total.
 
 python benchmarks/day.py --transactions 1000000 [--processors stripe paypal square] [--database-url URL]
+                         [--dispute-rate 0.005]
 
 The sandbox serves the day from its own process over loopback (no latency); the day's assets are then
 materialised in this process as Dagster materialises them, one stage after the other, into a fresh
@@ -89,7 +90,7 @@ def sandbox_process(config: SandboxConfig) -> Iterator[tuple[str, subprocess.Pop
         port = sock.getsockname()[1]
     command = [sys.executable, "-m", "recon_assets.cli", "sandbox", "serve", "--port", str(port),
                "--daily-volume", str(config.daily_volume), "--processors", *config.processors,
-               "--warm", DAY.isoformat()]  # fmt: skip
+               "--dispute-rate", str(config.dispute_rate), "--warm", DAY.isoformat()]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603
     url = f"http://127.0.0.1:{port}"
     try:
@@ -176,6 +177,8 @@ def main() -> None:
     parser.add_argument("--processors", nargs="+", default=["stripe"], choices=[s for s in SOURCES if s != "ledger"])
     parser.add_argument("--database-url", help="a PostgreSQL server to create the warehouse on (default: embedded)")
     parser.add_argument("--keep", action="store_true", help="keep the warehouse database (to profile a stage)")
+    parser.add_argument("--dispute-rate", type=float, default=0.0,
+                        help="share of the day's charges disputed (lost, withdrawn with a fee, booked)")  # fmt: skip
     parser.add_argument("--history-days", type=int, default=0,
                         help="days of earlier records (as many a day) landed before the day is run")  # fmt: skip
     args = parser.parse_args()
@@ -184,7 +187,9 @@ def main() -> None:
     base = SandboxConfig()
     per_processor = args.transactions // len(args.processors)
     config = SandboxConfig(
-        daily_volume=round(per_processor / (1 + base.refund_rate)), processors=tuple(args.processors)
+        daily_volume=round(per_processor / (1 + base.refund_rate)),
+        processors=tuple(args.processors),
+        dispute_rate=args.dispute_rate,
     )
     started = time.perf_counter()
     with sandbox_process(config) as (url, sandbox), fresh_warehouse(args.database_url, args.keep) as warehouse, \

@@ -84,7 +84,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     from recon_assets.sandbox.server import SandboxServer, warm_day
 
     account = account_config(args.seed, args.daily_volume, args.stripe_converts)
-    config = replace(account, processors=tuple(args.processors))
+    config = replace(account, processors=tuple(args.processors), dispute_rate=args.dispute_rate)
     if args.warm:  # the day generated before the server answers, so no caller waits for it
         warm_day(config, args.warm)
     server = SandboxServer(config, args.host, args.port)
@@ -161,6 +161,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=SandboxConfig.seed)
     serve.add_argument("--daily-volume", type=int, default=SandboxConfig.daily_volume)
     serve.add_argument("--latency-ms", type=float, default=0.0)
+    serve.add_argument("--dispute-rate", type=float, default=SandboxConfig.dispute_rate,
+                       help="more disputes, lost and booked right, as a share of a day's payments")  # fmt: skip
     serve.add_argument("--stripe-converts", default=os.environ.get("RECON_SANDBOX_STRIPE_CONVERTS", ""),
                        metavar="EUR,GBP", help="currencies the Stripe account settles in USD")  # fmt: skip
     serve.add_argument("--processors", nargs="+", choices=tuple(PROCESSORS), default=list(SandboxConfig.processors))

@@ -176,11 +176,18 @@ class DisputeDay:
 NO_DISPUTES = DisputeDay((), (), [], set(), {})
 
 
-def dispute_day(rng: np.random.Generator, new_ids, processor: str, day: date) -> DisputeDay:
-    """The planted disputes of one processor's day; ``new_ids(count)`` gives the processor's ids of payments."""
+def dispute_day(rng: np.random.Generator, new_ids, processor: str, day: date, lost: int = 0) -> DisputeDay:
+    """The planted disputes of one processor's day, and ``lost`` more disputes lost and booked right (a day's
+    share of disputes, for volume); ``new_ids(count)`` gives the processor's ids of payments."""
     if processor not in DISPUTE_PROCESSORS:
         return NO_DISPUTES
-    cases, paypal = _CASES[processor], processor == "paypal"
+    paypal = processor == "paypal"
+    lost_kinds = ("chargeback", "dispute_fee") if processor in DISPUTE_FEE_MINOR else ("chargeback",)
+    cases = _CASES[processor] + tuple(
+        (kind, "right", f"lost#{n}", "T1201" if kind == "chargeback" else "T0106") if paypal else
+        (kind, "right", f"lost#{n}", None)
+        for n in range(lost) for kind in lost_kinds
+    )  # fmt: skip
     names = list(dict.fromkeys([*(case[2] for case in cases), "inquiry"]))
     originals = dict(zip(names, new_ids(len(names)), strict=True))  # each dispute's disputed payment
     sold = dict(zip(names, (int(a) for a in rng.integers(2_000, 50_000, len(names))), strict=True))  # cents
@@ -250,7 +257,7 @@ def _dispute_id(rng: np.random.Generator, processor: str, day: date) -> str:
 def _dispute(processor: str, day: date, name: str, dispute_id: str, payment: str, amount: int, first: int,
              last: int) -> SandboxDispute:  # fmt: skip
     """The dispute whose movements were made between the day's seconds ``first`` and ``last``."""
-    status, stage, due_in, outcome = _DISPUTES[processor][name]
+    status, stage, due_in, outcome = _DISPUTES[processor][name.partition("#")[0]]
     midnight = datetime.combine(day, time.min, tzinfo=UTC)
     updated = midnight + timedelta(seconds=last)
     if processor in OPENED_ON_THE_DAY:

@@ -4,6 +4,7 @@ date and the balance transactions of a payout, behind a secret key."""
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,7 @@ from recon_assets.processors.stripe import BALANCE_TRANSACTIONS
 from recon_assets.sandbox.disputes import OPENED_DAYS_BEFORE, DisputeMovement, SandboxDispute
 from recon_assets.sandbox.endpoints import Credentials, HttpError, Routes, days, integer, json_list, window
 from recon_assets.sandbox.settlement import SandboxPayout
-from recon_assets.sandbox.world import Movement, world
+from recon_assets.sandbox.world import Movement, SandboxConfig, disputes_of
 
 if TYPE_CHECKING:
     from recon_assets.sandbox.server import SandboxApi
@@ -133,11 +134,19 @@ def dispute_balance_transactions(movements: list[DisputeMovement]) -> list[dict[
     ]  # fmt: skip
 
 
-def dispute_object(d: SandboxDispute, movements: list[DisputeMovement]) -> dict[str, Any]:
-    """A dispute as Stripe gives it, with the balance transactions of its money on the day it was updated."""
+@functools.lru_cache(maxsize=8)
+def _day_balance_transactions(config: SandboxConfig, day: date) -> tuple[dict[str, Any], ...]:
+    """The money the day's disputes moved, as the balance lists it, newest first."""
+    found = dispute_balance_transactions(list(disputes_of(config, "stripe", day).movements))
+    return tuple(sorted(found, key=lambda t: (t["created"], t["id"]), reverse=True))
+
+
+def dispute_object(d: SandboxDispute, moved: list[dict[str, Any]]) -> dict[str, Any]:
+    """A dispute as Stripe gives it, with the balance transactions of its money (``moved``) on the day it was
+    updated."""
     return {
         "id": d.dispute_id, "object": "dispute", "amount": d.amount_minor,
-        "balance_transactions": [t for t in dispute_balance_transactions(movements) if t["source"] == d.dispute_id],
+        "balance_transactions": moved,
         "charge": d.payment_id, "created": _unix(d.created), "currency": d.currency.lower(), "evidence": {},
         "evidence_details": {"due_by": None if d.due_by is None else _unix(d.due_by), "has_evidence": False,
                              "past_due": False, "submission_count": 0},
@@ -152,8 +161,11 @@ def _disputes_updated(api: SandboxApi, days_of: list[date]) -> list[tuple[Sandbo
     """The disputes updated on those days, each with its object as it stood then."""
     found = []
     for day in days_of:
-        planted = world(api.config, "stripe", day).disputes
-        found += [(d, dispute_object(d, list(planted.movements))) for d in planted.disputes]
+        moved: dict[str, list[dict[str, Any]]] = {}
+        for t in _day_balance_transactions(api.config, day):
+            moved.setdefault(t["source"], []).append(t)
+        found += [(d, dispute_object(d, moved.get(d.dispute_id, [])))
+                  for d in disputes_of(api.config, "stripe", day).disputes]  # fmt: skip
     return found
 
 
@@ -246,11 +258,10 @@ def balance_transactions(api: SandboxApi, params, headers) -> dict[str, Any]:
         start, end = (_time(params, f"created[{edge}]") for edge in ("gte", "lt"))
         found = [
             t
-            for day in days(start, end)
-            for t in dispute_balance_transactions(list(world(api.config, "stripe", day).disputes.movements))
+            for day in sorted(days(start, end), reverse=True)
+            for t in _day_balance_transactions(api.config, day)
             if start.timestamp() <= t["created"] < end.timestamp() and params.get("type", t["type"]) == t["type"]
         ]
-        found.sort(key=lambda t: (t["created"], t["id"]), reverse=True)
         return _page(params, BALANCE_TRANSACTIONS, found)
     payout = api.state.payouts.get(params.get("payout", ""))
     if payout is None or payout.processor != "stripe":

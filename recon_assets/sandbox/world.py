@@ -65,6 +65,7 @@ class SandboxConfig:
     stripe_converts: tuple[str, ...] = ()
     # the disputes planted per processor day (sandbox/disputes.py): movements booked right and wrong
     disputes: bool = True
+    dispute_rate: float = 0.0  # more disputes, lost and booked right, as a share of the day's payments (volume)
 
     def with_fault_rates(self, **rates: float) -> SandboxConfig:
         merged = dict(self.fault_rates) | rates
@@ -300,7 +301,8 @@ def disputes_of(config: SandboxConfig, processor: str, day: date) -> DisputeDay:
     if not config.disputes or not listed:
         return NO_DISPUTES
     planted = _rng(config.seed, processor, day.isoformat(), "disputes")
-    return dispute_day(planted, lambda k: _txn_ids(planted, processor, "charge", k), processor, day)
+    lost = round(config.dispute_rate * config.daily_volume)
+    return dispute_day(planted, lambda k: _txn_ids(planted, processor, "charge", k), processor, day, lost)
 
 
 def _dispute_bookings(disputes: DisputeDay) -> Table:
