@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import psycopg
+import pytest
 
 from recon_assets import asset_keys
 from recon_assets.defs.disputes.assets import RESPONSE_DUE
@@ -61,6 +62,23 @@ def test_a_day_keeps_its_disputes_and_the_check_lists_those_due_soon(resources, 
     with psycopg.connect(warehouse_url.libpq) as conn:
         assert conn.execute("SELECT count(*) FROM disputes WHERE dispute_id = ANY(%s)",
                             ([d.dispute_id for d in planted],)).fetchone() == (len(planted),)  # fmt: skip
+
+
+@pytest.mark.parametrize("processor", ["stripe", "square"])
+def test_stripe_and_square_disputes_are_kept_and_those_due_listed(resources, sandbox_config, warehouse_url, processor):
+    """Stripe's from the day's dispute events, Square's from its whole list: the day's disputes kept, and the
+    two waiting on the merchant due within three days listed, earliest first."""
+    result = materialize(resources, DAY, [asset_keys.disputes(processor)])
+    planted = world(sandbox_config, processor, DAY).disputes.disputes
+    with psycopg.connect(warehouse_url.libpq) as conn:
+        kept = dict(conn.execute(
+            "SELECT dispute_id, status FROM disputes WHERE processor_name = %s", (processor,)
+        ).fetchall())  # fmt: skip
+    assert {d.dispute_id: d.status for d in planted}.items() <= kept.items()
+    (check,) = result.get_asset_check_evaluations()
+    due = [d.dispute_id for d in sorted(planted, key=lambda d: d.due_by or datetime.max.replace(tzinfo=UTC))
+           if d.due_by is not None and d.due_by.date() <= DAY + timedelta(days=3)]  # fmt: skip
+    assert len(due) == 2 and not check.passed and check.metadata[ITEMS].value == due
 
 
 def test_a_status_is_never_replaced_by_an_older_one(warehouse_url):
