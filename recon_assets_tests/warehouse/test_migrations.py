@@ -1,5 +1,6 @@
-"""Migration 0009 converts a warehouse in place: the per-type count columns of the runs already written become
-their ``finding_counts`` object, and the downgrade brings the columns back with the same figures."""
+"""Migrations convert a warehouse in place: 0009 makes the per-type count columns of the runs already written
+their ``finding_counts`` object, and its downgrade brings the columns back with the same figures; 0015 keys a
+record by id and kind, and gives the outcomes already written their record's kind."""
 
 from alembic import command
 from alembic.config import Config
@@ -59,3 +60,37 @@ def test_0009_moves_the_counts_into_json_and_back(fresh_database):
     downgrade(fresh_database, "0008")
     (row,) = run_rows(fresh_database, ", ".join(counts))
     assert dict(zip(counts, row, strict=True)) == counts
+
+
+def _execute(url, statement: str) -> list:
+    engine = create_engine(url.sqlalchemy)
+    try:
+        with engine.begin() as connection:
+            result = connection.execute(text(statement))
+            return result.fetchall() if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+RECORD = """INSERT INTO processor_transactions (business_date, processor_name, processor_txn_id, kind, amount_minor,
+    currency, status, occurred_at, raw) VALUES ('2026-11-20', 'stripe', '{id}', '{kind}', {amount}, 'USD',
+    'succeeded', '2026-11-20T10:00:00Z', '{{}}')"""
+
+
+def test_0015_keys_a_record_by_id_and_kind_and_gives_earlier_outcomes_their_kind(fresh_database):
+    upgrade(fresh_database, "0014")
+    _execute(fresh_database, RECORD.format(id="re_1", kind="refund", amount=-500))
+    _execute(
+        fresh_database,
+        """INSERT INTO transaction_outcomes (business_date, processor_name, processor_txn_id,
+        outcome) VALUES ('2026-11-20', 'stripe', 're_1', 'matched')""",
+    )
+    upgrade(fresh_database)
+    assert _execute(fresh_database, "SELECT processor_txn_id, kind FROM transaction_outcomes") == [("re_1", "refund")]
+    # a dispute's withdrawal and its fee under one reference: two records
+    _execute(fresh_database, RECORD.format(id="dp_1", kind="chargeback", amount=-5_000))
+    _execute(fresh_database, RECORD.format(id="dp_1", kind="dispute_fee", amount=-1_500))
+    downgrade(fresh_database, "0014")  # back to one record per id: the first kind by name stays
+    assert _execute(fresh_database, "SELECT processor_txn_id, kind FROM processor_transactions ORDER BY 1") == [
+        ("dp_1", "chargeback"), ("re_1", "refund"),
+    ]  # fmt: skip
