@@ -109,6 +109,28 @@ class Canonical:
     origins: np.ndarray | None = None
 
 
+def dispute_canonical(
+    moves: Sequence[tuple[int, str | None, int]], ids: Sequence[str], currencies: Sequence[str], times: Any,
+    refused: dict[int, str] | None = None,
+) -> Canonical:  # fmt: skip
+    """The money disputes moved as canonical records, named by the dispute: ``moves`` gives each movement's
+    wire record, kind (None: the record moved none, skipped) and signed amount; ``ids``, ``currencies`` and
+    ``times`` are per movement. A movement has no fee of its own (a fee is a movement), no order, and is done;
+    one whose amount has the wrong sign for its kind is refused, as are those in ``refused``."""
+    origins = np.array([origin for origin, _, _ in moves], dtype=np.int64)
+    kinds = [kind for _, kind, _ in moves]
+    amounts = np.array([amount for _, _, amount in moves], dtype=np.int64)
+    skipped = np.array([kind is None for kind in kinds], dtype=bool)
+    count = len(moves)
+    columns = {
+        "processor_txn_id": list(ids), "kind": kinds, "amount_minor": amounts, "currency": list(currencies),
+        "fee_minor": [0] * count, "status": [Status.SUCCEEDED] * count, "occurred_at": times,
+        "order_reference": [None] * count,
+    }  # fmt: skip
+    wrong = {i: why for i, why in wrong_sign(kinds, amounts).items() if not skipped[i]}
+    return Canonical(columns, wrong | (refused or {}), skipped, origins)
+
+
 def wrong_sign(kinds: Sequence[str | None], amounts: np.ndarray) -> dict[int, str]:
     """Records whose amount has the wrong sign for their kind (``MONEY_OUT``: negative, the others
     positive); a record of no kind (None) is not judged."""

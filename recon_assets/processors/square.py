@@ -12,7 +12,16 @@ import numpy as np
 from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field
 
 from recon_assets.domain.disputes import LOST, WON, Dispute
-from recon_assets.domain.records import BIGINT, Canonical, Currency, Kind, MinorUnits, Status, wrong_sign
+from recon_assets.domain.records import (
+    BIGINT,
+    Canonical,
+    Currency,
+    Kind,
+    MinorUnits,
+    Status,
+    dispute_canonical,
+    wrong_sign,
+)
 from recon_assets.domain.settlement import (
     ADJUSTMENT,
     CHARGE,
@@ -304,28 +313,17 @@ def dispute_movements(disputes: list[SquareDispute]) -> Canonical:
     """The money disputes moved, named by the dispute: withdrawn when it opened (an inquiry moves none), and
     returned when it was won. Those of other days are left out by the day's filter. (The records are the
     model's fields, read fast: no methods.)"""
-    origins, kinds, amounts, times = [], [], [], []
+    moves, times = [], []
     for i, d in enumerate(disputes):
-        moves = [] if _inquiry(d.state) else [(Kind.CHARGEBACK, -d.amount_money.amount, d.created_at)]
+        amount = d.amount_money.amount
+        moved = [] if _inquiry(d.state) else [(Kind.CHARGEBACK, -amount, d.created_at)]
         if d.state == "WON":
-            moves.append((Kind.CHARGEBACK_REVERSAL, d.amount_money.amount, d.updated_at))
-        for kind, amount, at in moves or [(None, 0, d.created_at)]:
-            origins.append(i), kinds.append(kind), amounts.append(amount), times.append(at)
-    made = [disputes[i] for i in origins]
-    amounts = np.array(amounts, dtype=np.int64)
-    skipped = np.array([kind is None for kind in kinds], dtype=bool)
-    columns = {
-        "processor_txn_id": [d.id for d in made],
-        "kind": kinds,
-        "amount_minor": amounts,
-        "currency": [d.amount_money.currency for d in made],
-        "fee_minor": [0] * len(made),  # Square charges no dispute fee
-        "status": [Status.SUCCEEDED] * len(made),
-        "occurred_at": times,
-        "order_reference": [None] * len(made),
-    }
-    refused = {i: why for i, why in wrong_sign(kinds, amounts).items() if not skipped[i]}
-    return Canonical(columns, refused, skipped, np.array(origins, dtype=np.int64))
+            moved.append((Kind.CHARGEBACK_REVERSAL, amount, d.updated_at))
+        for kind, signed, at in moved or [(None, 0, d.created_at)]:
+            moves.append((i, kind, signed))
+            times.append(at)
+    made = [disputes[i] for i, _, _ in moves]
+    return dispute_canonical(moves, [d.id for d in made], [d.amount_money.currency for d in made], times)
 
 
 # Square's entry types beside payments, refunds and disputes, and what each settled

@@ -15,7 +15,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from recon_assets.domain.disputes import LOST, WON, Dispute
 from recon_assets.domain.money import exponent
-from recon_assets.domain.records import BIGINT, Canonical, Currency, Kind, MinorUnits, Status, wrong_sign
+from recon_assets.domain.records import (
+    BIGINT,
+    Canonical,
+    Currency,
+    Kind,
+    MinorUnits,
+    Status,
+    dispute_canonical,
+    wrong_sign,
+)
 from recon_assets.domain.settlement import (
     ADJUSTMENT,
     CHARGE,
@@ -352,28 +361,16 @@ def dispute_movements(transactions: list[StripeBalanceTransaction]) -> Canonical
     """The money disputes moved, from the balance's adjustments: a withdrawal (``dispute``) is a chargeback
     and, where Stripe took a fee, a dispute fee; a reinstatement (``dispute_reversal``) a chargeback reversal;
     each named by the dispute (``dp_…``). Any other adjustment is skipped."""
-    origins, kinds, amounts = [], [], []
+    moves = []
     for i, t in enumerate(transactions):
         kind = _DISPUTE_ITEM_KIND.get(t.reporting_category or "") if (t.source or "").startswith("dp_") else None
-        origins.append(i), kinds.append(kind), amounts.append(_iso(t.amount, t.currency))
+        moves.append((i, kind, _iso(t.amount, t.currency)))
         if kind is not None and t.fee:  # the fee Stripe took for the dispute, in the same transaction
-            origins.append(i), kinds.append(Kind.DISPUTE_FEE), amounts.append(-_iso(t.fee, t.currency))
-    made = [transactions[i] for i in origins]
-    amounts = np.array(amounts, dtype=np.int64)
-    skipped = np.array([kind is None for kind in kinds], dtype=bool)
-    refused = {i: why for i, why in wrong_sign(kinds, amounts).items() if not skipped[i]}
-    refused |= {i: "a dispute's movement with no time" for i, t in enumerate(made) if t.created is None}
-    columns = {
-        "processor_txn_id": [t.source for t in made],
-        "kind": kinds,
-        "amount_minor": amounts,
-        "currency": [t.currency for t in made],
-        "fee_minor": [0] * len(made),  # a dispute's fee is a movement of its own
-        "status": [Status.SUCCEEDED] * len(made),
-        "occurred_at": np.array([t.created or 0 for t in made], dtype=np.int64).astype("datetime64[s]"),
-        "order_reference": [None] * len(made),
-    }
-    return Canonical(columns, refused, skipped, np.array(origins, dtype=np.int64))
+            moves.append((i, Kind.DISPUTE_FEE, -_iso(t.fee, t.currency)))
+    made = [transactions[i] for i, _, _ in moves]
+    times = np.array([t.created or 0 for t in made], dtype=np.int64).astype("datetime64[s]")
+    no_time = {i: "a dispute's movement with no time" for i, t in enumerate(made) if t.created is None}
+    return dispute_canonical(moves, [t.source for t in made], [t.currency for t in made], times, no_time)
 
 
 def _iso(amount: int, currency: str) -> int:
