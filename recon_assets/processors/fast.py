@@ -27,6 +27,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import annotated_types
 import msgspec
 from pydantic import AllowInfNan, AwareDatetime, BaseModel
+from pydantic.fields import FieldInfo
 from pydantic.functional_validators import AfterValidator
 
 _CONSTRAINTS = {
@@ -62,7 +63,7 @@ class FastReader:
     def _check_each_distinct(page: Any, path: Path, check: Callable[[Any], Any]) -> None:
         """Run ``check`` once per distinct value at ``path``, writing back what it returns (``usd`` ->
         ``USD``); a value it refuses refuses the page."""
-        holders, name = _holders(page, path[:-1]), path[-1]
+        holders, name = [h for h in _holders(page, path[:-1]) if isinstance(h, msgspec.Struct)], path[-1]
         values = [getattr(holder, name) for holder in holders]
         rewritten = {}
         for value in set(values) - {None}:
@@ -96,6 +97,8 @@ class FastReader:
         origin = get_origin(annotation)
         if origin is Annotated:
             base, *extra = get_args(annotation)
+            # a Field() inside Annotated (a type used in a union) carries its constraints as metadata
+            extra = [item for e in extra for item in (e.metadata if isinstance(e, FieldInfo) else [e])]
             return self._type(base, [*extra, *metadata], path)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             return self._struct(annotation, path)
@@ -146,7 +149,8 @@ def _holders(value: Any, path: Path) -> list[Any]:
     """The objects found at ``path`` under ``value``, level by level, lists flattened on the way."""
     level = [value]
     for name in path:
-        level = [getattr(holder, name) for holder in _flat(level)]
+        # a union's other members (a plain id where an object may be expanded) hold nothing below
+        level = [getattr(holder, name) for holder in _flat(level) if isinstance(holder, msgspec.Struct)]
     return _flat(level)
 
 

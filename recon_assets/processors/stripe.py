@@ -121,6 +121,28 @@ class StripeBalanceTransaction(BaseModel):
     exchange_rate: Decimal | None = Field(default=None, gt=0, allow_inf_nan=False)
 
 
+class StripeMovedFor(BaseModel):
+    """What a balance transaction moved money for, expanded (``expand[]=data.source``): a dispute's amount and
+    currency are the disputed payment's, as presented, before any conversion."""
+
+    model_config = ConfigDict(extra="ignore")
+    id: str = Field(min_length=1, max_length=255)
+    object: str
+    amount: MinorUnits | None = None
+    currency: Currency | None = None
+
+
+class StripeAdjustment(StripeBalanceTransaction):
+    """A balance adjustment, listed with what it moved money for."""
+
+    source: StripeMovedFor | str | None = None
+
+
+class StripeAdjustmentList(BaseModel):
+    data: list[StripeAdjustment]
+    has_more: bool
+
+
 class StripePayoutList(BaseModel):
     data: list[StripePayout]
     has_more: bool
@@ -219,9 +241,9 @@ FORMATS = {
     "/v1/charges": PageFormat("data", StripeChargeList, StripeCharge),
     "/v1/refunds": PageFormat("data", StripeRefundList, StripeRefund),
     # a dispute's money: the balance's adjustments whose source is a dispute
-    BALANCE_TRANSACTIONS: PageFormat("data", StripeBalanceTransactionList, StripeBalanceTransaction),
+    BALANCE_TRANSACTIONS: PageFormat("data", StripeAdjustmentList, StripeAdjustment),
 }
-_FILTERS = {BALANCE_TRANSACTIONS: {"type": "adjustment"}}
+_FILTERS = {BALANCE_TRANSACTIONS: {"type": "adjustment", "expand[]": "data.source"}}
 
 _REFUND_STATUS = {
     "succeeded": Status.SUCCEEDED, "pending": Status.PENDING, "requires_action": Status.PENDING,
@@ -357,20 +379,32 @@ class StripeClient(SourceClient):
         return Canonical(columns, refused)
 
 
-def dispute_movements(transactions: list[StripeBalanceTransaction]) -> Canonical:
+def dispute_movements(transactions: list[StripeAdjustment]) -> Canonical:
     """The money disputes moved, from the balance's adjustments: a withdrawal (``dispute``) is a chargeback
     and, where Stripe took a fee, a dispute fee; a reinstatement (``dispute_reversal``) a chargeback reversal;
-    each named by the dispute (``dp_…``). Any other adjustment is skipped."""
-    moves = []
+    each named by the dispute (``dp_…``). Any other adjustment is skipped. A converted withdrawal or
+    reinstatement is the dispute's amount in the payment's currency, as the ledger books the payment; its fee
+    stays in the balance's currency."""
+    moves, references, currencies = [], [], []
     for i, t in enumerate(transactions):
-        kind = _DISPUTE_ITEM_KIND.get(t.reporting_category or "") if (t.source or "").startswith("dp_") else None
-        moves.append((i, kind, _iso(t.amount, t.currency)))
+        moved_for = None if t.source is None or isinstance(t.source, str) else t.source
+        reference = moved_for.id if moved_for is not None else t.source
+        kind = _DISPUTE_ITEM_KIND.get(t.reporting_category or "") if (reference or "").startswith("dp_") else None
+        amount, currency = t.amount, t.currency
+        if kind is not None and t.exchange_rate is not None and moved_for is not None and moved_for.currency:
+            amount = abs(moved_for.amount or 0) * (1 if t.amount > 0 else -1)
+            currency = moved_for.currency
+        moves.append((i, kind, _iso(amount, currency)))
+        references.append(reference)
+        currencies.append(currency)
         if kind is not None and t.fee:  # the fee Stripe took for the dispute, in the same transaction
             moves.append((i, Kind.DISPUTE_FEE, -_iso(t.fee, t.currency)))
+            references.append(reference)
+            currencies.append(t.currency)
     made = [transactions[i] for i, _, _ in moves]
     times = np.array([t.created or 0 for t in made], dtype=np.int64).astype("datetime64[s]")
     no_time = {i: "a dispute's movement with no time" for i, t in enumerate(made) if t.created is None}
-    return dispute_canonical(moves, [t.source for t in made], [t.currency for t in made], times, no_time)
+    return dispute_canonical(moves, references, currencies, times, no_time)
 
 
 def _iso(amount: int, currency: str) -> int:

@@ -153,7 +153,7 @@ def dispute_object(d: SandboxDispute, moved: list[dict[str, Any]]) -> dict[str, 
         "is_charge_refundable": False, "livemode": False, "metadata": {}, "payment_intent": None,
         "payment_method_details": {"card": {"brand": "visa", "case_type": d.stage, "network_reason_code": "13.1"},
                                    "type": "card"},
-        "reason": d.reason, "status": d.status,
+        "reason": d.reason, "status": d.status, "enhanced_eligibility_types": [],
     }  # fmt: skip
 
 
@@ -262,6 +262,11 @@ def balance_transactions(api: SandboxApi, params, headers) -> dict[str, Any]:
             for t in _day_balance_transactions(api.config, day)
             if start.timestamp() <= t["created"] < end.timestamp() and params.get("type", t["type"]) == t["type"]
         ]
+        if params.get("expand[]") == "data.source":  # each with the dispute it moved money for
+            disputes = {
+                d.dispute_id: d for day in days(start, end) for d in disputes_of(api.config, "stripe", day).disputes
+            }
+            found = [{**t, "source": dispute_object(disputes[t["source"]], [])} for t in found]
         return _page(params, BALANCE_TRANSACTIONS, found)
     payout = api.state.payouts.get(params.get("payout", ""))
     if payout is None or payout.processor != "stripe":

@@ -4,16 +4,16 @@ from datetime import UTC, datetime
 
 from recon_assets.processors.square import SquareDispute
 from recon_assets.processors.square import dispute_movements as square_movements
-from recon_assets.processors.stripe import StripeBalanceTransaction
+from recon_assets.processors.stripe import StripeAdjustment, StripeMovedFor
 from recon_assets.processors.stripe import dispute_movements as stripe_movements
 
 CREATED = 1_795_000_000
 
 
-def stripe(tid, category, amount, fee, source="dp_1"):
-    return StripeBalanceTransaction(
+def stripe(tid, category, amount, fee, source="dp_1", rate=None):
+    return StripeAdjustment(
         id=tid, amount=amount, fee=fee, net=amount - fee, currency="USD", type="adjustment",
-        reporting_category=category, source=source, created=CREATED,
+        reporting_category=category, source=source, created=CREATED, exchange_rate=rate,
     )  # fmt: skip
 
 
@@ -32,6 +32,23 @@ def test_a_stripe_withdrawal_is_a_chargeback_and_its_fee_and_other_adjustments_a
         ("dp_3", "chargeback_reversal", 2_000, 3, False), ("dp_3", "dispute_fee", 1_500, 3, False),
     ]  # fmt: skip
     assert made.refused == {5: "a dispute_fee with a positive amount (1500)"}  # a returned fee: quarantined
+
+
+def test_a_converted_stripe_dispute_is_the_payment_s_amount_and_its_fee_the_balance_s():
+    """On an account that settles EUR charges in USD, the withdrawal's balance transaction is in USD; the
+    dispute, expanded, gives the disputed amount in EUR, as the ledger booked the payment."""
+    disputed = StripeMovedFor(id="dp_eur", object="dispute", amount=4_600, currency="EUR")
+    made = stripe_movements([stripe("txn_w", "dispute", -5_000, 1_500, source=disputed, rate="1.087"),
+                             stripe("txn_r", "dispute_reversal", 5_000, 0, source=disputed, rate="1.087"),
+                             stripe("txn_u", "dispute", -2_000, 1_500, source=StripeMovedFor(
+                                 id="dp_usd", object="dispute", amount=2_000, currency="USD"))])  # fmt: skip
+    rows = list(zip(made.columns["processor_txn_id"], made.columns["kind"], made.columns["amount_minor"].tolist(),
+                    made.columns["currency"], strict=True))  # fmt: skip
+    assert rows == [
+        ("dp_eur", "chargeback", -4_600, "EUR"), ("dp_eur", "dispute_fee", -1_500, "USD"),
+        ("dp_eur", "chargeback_reversal", 4_600, "EUR"),
+        ("dp_usd", "chargeback", -2_000, "USD"), ("dp_usd", "dispute_fee", -1_500, "USD"),
+    ]  # fmt: skip
 
 
 def square(state, created, updated):

@@ -1,7 +1,7 @@
 """The sandbox answers in the processors' published shapes; the clients parse their own examples."""
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
 import jsonschema
 import pytest
@@ -14,7 +14,7 @@ from recon_assets.processors.ledger import FORMAT as LEDGER_FORMAT
 from recon_assets.processors.ledger import LedgerClient
 from recon_assets.processors.square import SquarePayoutEntries, SquarePayouts
 from recon_assets.processors.stripe import FORMATS as STRIPE_FORMATS
-from recon_assets.processors.stripe import StripeBalanceTransaction, StripeClient, StripePayout
+from recon_assets.processors.stripe import StripeBalanceTransaction, StripeClient, StripeDispute, StripePayout
 from recon_assets.sandbox.server import SANDBOX_CREDENTIALS as C
 from recon_assets.sandbox.world import (
     SQUARE_LOCATIONS,
@@ -184,6 +184,38 @@ def test_stripe_cash_objects_have_stripes_fields_and_types(sandbox, kind):
     for field, value in ours.items():
         if field in example and value is not None and example[field] is not None:
             assert _shape(value) == _shape(example[field]), field
+
+
+def test_stripe_disputes_and_their_money_have_stripes_fields_and_types(sandbox):
+    """The dispute as its events and the disputes list give it, and the balance transaction of its money (with
+    the dispute expanded, as recon asks for it)."""
+    examples = json.loads((SPECS / "stripe-example-objects.json").read_text())
+    stripe = {"Authorization": f"Bearer {C['stripe'].key}"}
+    day = {"created[gte]": 1763596800, "created[lt]": 1763683200}
+    events = get(sandbox, "/v1/events", {**day, "type": "charge.dispute.*", "limit": 100}, stripe)["data"]
+    moved = get(sandbox, "/v1/balance_transactions", {**day, "type": "adjustment", "expand[]": "data.source"},
+                stripe)["data"]  # fmt: skip
+    assert events and moved
+    read = StripeDispute.model_validate(examples["dispute"]).as_dispute(datetime(2009, 2, 14, tzinfo=UTC))
+    assert (read.reference, read.payment, read.status, read.stage, read.due_by.year, read.needs_response) == (
+        "dp_1Pgc71B7WZ01zgkWMevJiAUx", "ch_1PgafuB7WZ01zgkWXYmPNZs8", "warning_needs_response", "inquiry", 2024, True,
+    )  # fmt: skip
+    for ours, example in (
+        (events[0]["data"]["object"], examples["dispute"]),
+        (moved[0], examples["balance_transaction"]),
+        (moved[0]["source"], examples["dispute"]),
+    ):
+        assert not set(example) - set(ours), f"fields Stripe has that the sandbox lacks: {set(example) - set(ours)}"
+        for field, value in ours.items():
+            if field in example and value is not None and example[field] is not None and field != "source":
+                assert _shape(value) == _shape(example[field]), field
+
+
+def test_square_disputes_match_the_spec(sandbox):
+    spec = nullable_to_jsonschema(json.loads((SPECS / "square-disputes.json").read_text()))
+    listed = get(sandbox, "/v2/disputes", {}, SQUARE)
+    assert listed["disputes"] and listed["cursor"]  # the account's whole list: more than a page
+    jsonschema.validate(listed, component_schema(spec, "ListDisputesResponse"))
 
 
 def test_paypal_withdrawals_match_the_spec(sandbox):
