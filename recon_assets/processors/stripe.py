@@ -391,9 +391,9 @@ def dispute_movements(transactions: list[StripeAdjustment]) -> Canonical:
         reference = moved_for.id if moved_for is not None else t.source
         kind = _DISPUTE_ITEM_KIND.get(t.reporting_category or "") if (reference or "").startswith("dp_") else None
         amount, currency = t.amount, t.currency
-        if kind is not None and t.exchange_rate is not None and moved_for is not None and moved_for.currency:
-            amount = abs(moved_for.amount or 0) * (1 if t.amount > 0 else -1)
-            currency = moved_for.currency
+        converted = kind is not None and t.exchange_rate is not None and moved_for is not None
+        if converted and moved_for.amount is not None and moved_for.currency:
+            amount, currency = abs(moved_for.amount) * (1 if t.amount > 0 else -1), moved_for.currency
         moves.append((i, kind, _iso(amount, currency)))
         references.append(reference)
         currencies.append(currency)
