@@ -1,7 +1,7 @@
 """One business day through the real path, timed stage by stage; prints a line per stage and the total.
 
 python benchmarks/day.py --transactions 1000000 [--processors stripe paypal square] [--database-url URL]
-                         [--dispute-rate 0.005]
+                         [--dispute-rate 0.005] [--history-days 30 [--baseline-days 1]]
 
 The sandbox serves the day from its own process over loopback (no latency); the day's assets are then
 materialised in this process as Dagster materialises them, one stage after the other, into a fresh
@@ -11,6 +11,11 @@ Each stage's line ends with the CPU seconds this process, the sandbox and the wa
 runs on this machine) used in it: on two cores, which of them the stage waits for. The last line:
 
 day: <records per second> records/s end to end (<seconds> s for <N> processor + <M> ledger records; peak RSS <MB> MB)
+
+With ``--baseline-days``, the same day runs twice, each on a fresh warehouse: first one holding only that many
+earlier days, then one holding ``--history-days``; the last line compares them:
+
+history: <ratio>x the baseline (<s> s vs <s> s), <N> days landed, peak RSS <MB> MB
 """
 
 from __future__ import annotations
@@ -171,46 +176,21 @@ def machine_reference() -> str:
     return f"machine: {os.cpu_count()} cores; a 10M-step Python loop takes {time.perf_counter() - started:.2f} s"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--transactions", type=int, default=1_000_000, help="processor records of the day")
-    parser.add_argument("--processors", nargs="+", default=["stripe"], choices=[s for s in SOURCES if s != "ledger"])
-    parser.add_argument("--database-url", help="a PostgreSQL server to create the warehouse on (default: embedded)")
-    parser.add_argument("--keep", action="store_true", help="keep the warehouse database (to profile a stage)")
-    parser.add_argument("--dispute-rate", type=float, default=0.0,
-                        help="share of the day's charges disputed (lost, withdrawn with a fee, booked)")  # fmt: skip
-    parser.add_argument("--history-days", type=int, default=0,
-                        help="days of earlier records (as many a day) landed before the day is run")  # fmt: skip
-    args = parser.parse_args()
-
-    print(machine_reference())
-    base = SandboxConfig()
-    per_processor = args.transactions // len(args.processors)
-    config = SandboxConfig(
-        daily_volume=round(per_processor / (1 + base.refund_rate)),
-        processors=tuple(args.processors),
-        dispute_rate=args.dispute_rate,
-    )
-    started = time.perf_counter()
-    with sandbox_process(config) as (url, sandbox), fresh_warehouse(args.database_url, args.keep) as warehouse, \
-            tempfile.TemporaryDirectory() as reports:  # fmt: skip
-        print(f"sandbox: the day generated and served from its own process in {time.perf_counter() - started:.1f} s")
-        if args.history_days:
-            started = time.perf_counter()
-            load_history(warehouse, args.processors, args.history_days, per_processor)
-            print(f"history: {args.history_days} earlier days of {per_processor:,} records a processor and as many "
-                  f"ledger entries loaded in {time.perf_counter() - started:.1f} s")  # fmt: skip
+def run_day(sandbox_url: str, sandbox: subprocess.Popen, warehouse: DatabaseUrl, processors: list[str]) -> float:
+    """The day's stages, one after the other, a line each and the day's line; returns the day's seconds."""
+    with tempfile.TemporaryDirectory() as reports:
         resources = {
             **build_definitions().resources,
-            **{spec.resource_key: SourceApiResource(source=spec.name, base_url=url) for spec in SOURCES.values()},
+            **{spec.resource_key: SourceApiResource(source=spec.name, base_url=sandbox_url)
+               for spec in SOURCES.values()},
             "warehouse": WarehouseResource(database_url=warehouse.libpq),
             "report_store": ReportStore(s3=S3Resource(), local_dir=reports),
-        }
-        stages = [(f"land {p}", [asset_keys.raw_transactions(p)]) for p in args.processors]
+        }  # fmt: skip
+        stages = [(f"land {p}", [asset_keys.raw_transactions(p)]) for p in processors]
         stages += [("land ledger", [asset_keys.LEDGER_TRANSACTIONS])]
-        stages += [(f"reconcile {p}", [asset_keys.discrepancies(p)]) for p in args.processors]
-        stages += [("summarise", [asset_keys.reconciliation_summary(p) for p in args.processors])]
-        stages += [("report", [asset_keys.reconciliation_report(p) for p in args.processors])]
+        stages += [(f"reconcile {p}", [asset_keys.discrepancies(p)]) for p in processors]
+        stages += [("summarise", [asset_keys.reconciliation_summary(p) for p in processors])]
+        stages += [("report", [asset_keys.reconciliation_report(p) for p in processors])]
         definitions = build_definitions()
         all_assets = [a for a in definitions.assets if isinstance(a, dg.AssetsDefinition)]
         total, counts = 0.0, {}
@@ -237,12 +217,63 @@ def main() -> None:
                 rate = f"{rows / seconds:,.0f} records/s" if rows else "-"
                 print(f"{name:>18}: {seconds:6.1f} s  {rate:>20}  peak RSS {peak_rss_mb():,.0f} MB"
                       + (f"  ({detail})" if detail else "") + f"  [cpu s: {cpu}]")  # fmt: skip
-        processor_rows = sum(counts[f"land {p}"] for p in args.processors)
-        ledger_rows = counts["land ledger"]
-        rate = (processor_rows + ledger_rows) / total
+    processor_rows = sum(counts[f"land {p}"] for p in processors)
+    ledger_rows = counts["land ledger"]
+    rate = (processor_rows + ledger_rows) / total
+    print(
+        f"day: {rate:,.0f} records/s end to end ({total:.1f} s for {processor_rows} processor + "
+        f"{ledger_rows} ledger records; peak RSS {peak_rss_mb():,.0f} MB)"
+    )
+    return total
+
+
+def day_on(args, history_days: int, per_processor: int, url: str, sandbox: subprocess.Popen) -> float:
+    """The day on a fresh warehouse holding ``history_days`` earlier days; returns its seconds."""
+    with fresh_warehouse(args.database_url, args.keep) as warehouse:
+        if history_days:
+            started = time.perf_counter()
+            load_history(warehouse, args.processors, history_days, per_processor)
+            print(f"history: {history_days} earlier days of {per_processor:,} records a processor and as many "
+                  f"ledger entries loaded in {time.perf_counter() - started:.1f} s")  # fmt: skip
+        return run_day(url, sandbox, warehouse, args.processors)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--transactions", type=int, default=1_000_000, help="processor records of the day")
+    parser.add_argument("--processors", nargs="+", default=["stripe"], choices=[s for s in SOURCES if s != "ledger"])
+    parser.add_argument("--database-url", help="a PostgreSQL server to create the warehouse on (default: embedded)")
+    parser.add_argument("--keep", action="store_true", help="keep the warehouse database (to profile a stage)")
+    parser.add_argument("--dispute-rate", type=float, default=0.0,
+                        help="share of the day's charges disputed (lost, withdrawn with a fee, booked)")  # fmt: skip
+    parser.add_argument("--history-days", type=int, default=0,
+                        help="days of earlier records (as many a day) landed before the day is run")  # fmt: skip
+    parser.add_argument("--baseline-days", type=int,
+                        help="first run the same day on a warehouse holding only this many earlier days, and end "
+                             "with the history run's time against it")  # fmt: skip
+    args = parser.parse_args()
+
+    print(machine_reference())
+    base = SandboxConfig()
+    per_processor = args.transactions // len(args.processors)
+    config = SandboxConfig(
+        daily_volume=round(per_processor / (1 + base.refund_rate)),
+        processors=tuple(args.processors),
+        dispute_rate=args.dispute_rate,
+    )
+    started = time.perf_counter()
+    with sandbox_process(config) as (url, sandbox):
+        print(f"sandbox: the day generated and served from its own process in {time.perf_counter() - started:.1f} s")
+        baseline = None
+        if args.baseline_days is not None:
+            print(f"baseline: {args.baseline_days} earlier day(s)")
+            baseline = day_on(args, args.baseline_days, per_processor, url, sandbox)
+            print(f"with history: {args.history_days} earlier days")
+        seconds = day_on(args, args.history_days, per_processor, url, sandbox)
+    if baseline is not None:
         print(
-            f"day: {rate:,.0f} records/s end to end ({total:.1f} s for {processor_rows} processor + "
-            f"{ledger_rows} ledger records; peak RSS {peak_rss_mb():,.0f} MB)"
+            f"history: {seconds / baseline:.2f}x the baseline ({seconds:.1f} s vs {baseline:.1f} s), "
+            f"{args.history_days} days landed, peak RSS {peak_rss_mb():,.0f} MB"
         )
 
 
