@@ -10,6 +10,7 @@ findings written, the summary and the reports. Generating the sandbox's day is r
 Each stage's line ends with the CPU seconds this process, the sandbox and the warehouse server (when it
 runs on this machine) used in it: on two cores, which of them the stage waits for. The last line:
 
+warehouse: the day wrote <MB> MB of WAL and grew the database by <MB> MB (<MB> MB in all)
 day: <records per second> records/s end to end (<seconds> s for <N> processor + <M> ledger records; peak RSS <MB> MB)
 
 With ``--baseline-days``, the same day runs twice, each on a fresh warehouse: first one holding only that many
@@ -176,6 +177,15 @@ def machine_reference() -> str:
     return f"machine: {os.cpu_count()} cores; a 10M-step Python loop takes {time.perf_counter() - started:.2f} s"
 
 
+def warehouse_written(warehouse: DatabaseUrl) -> tuple[int, int]:
+    """The server's WAL position and the database's size, in bytes: their growth over a day is what it wrote."""
+    with psycopg.connect(warehouse.libpq) as conn:
+        (wal, size) = conn.execute(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint, pg_database_size(current_database())"
+        ).fetchone()
+    return int(wal), int(size)
+
+
 def run_day(sandbox_url: str, sandbox: subprocess.Popen, warehouse: DatabaseUrl, processors: list[str]) -> float:
     """The day's stages, one after the other, a line each and the day's line; returns the day's seconds."""
     with tempfile.TemporaryDirectory() as reports:
@@ -194,6 +204,7 @@ def run_day(sandbox_url: str, sandbox: subprocess.Popen, warehouse: DatabaseUrl,
         definitions = build_definitions()
         all_assets = [a for a in definitions.assets if isinstance(a, dg.AssetsDefinition)]
         total, counts = 0.0, {}
+        written_before = warehouse_written(warehouse)
         meter = CpuMeter(sandbox, warehouse)
         cpu_before = meter.read()
         with dg.instance_for_test() as instance:
@@ -217,6 +228,9 @@ def run_day(sandbox_url: str, sandbox: subprocess.Popen, warehouse: DatabaseUrl,
                 rate = f"{rows / seconds:,.0f} records/s" if rows else "-"
                 print(f"{name:>18}: {seconds:6.1f} s  {rate:>20}  peak RSS {peak_rss_mb():,.0f} MB"
                       + (f"  ({detail})" if detail else "") + f"  [cpu s: {cpu}]")  # fmt: skip
+    wal, size = warehouse_written(warehouse)
+    print(f"warehouse: the day wrote {(wal - written_before[0]) / 2**20:,.0f} MB of WAL and grew the database by "
+          f"{(size - written_before[1]) / 2**20:,.0f} MB ({size / 2**20:,.0f} MB in all)")  # fmt: skip
     processor_rows = sum(counts[f"land {p}"] for p in processors)
     ledger_rows = counts["land ledger"]
     rate = (processor_rows + ledger_rows) / total
