@@ -164,6 +164,8 @@ def load_history(url: DatabaseUrl, processors: list[str], days: int, records: in
                 conn.execute(HISTORY[table], {**shape, "processor": processor})
             conn.execute(f"VACUUM ANALYZE {table}")
 
+    with psycopg.connect(url.libpq, autocommit=True) as conn:  # the days' partitions, as their landings make them
+        conn.execute("SELECT recon_day_partitions(%(day)s::date - d) FROM generate_series(1, %(days)s) AS d", shape)
     with ThreadPoolExecutor(max_workers=len(HISTORY)) as loaders:
         list(loaders.map(load, HISTORY))
 

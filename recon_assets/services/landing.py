@@ -43,6 +43,7 @@ def land_day(
     leaving it any way, the fetch's workers are stopped. ``stopwatch`` parts: fetch (waiting for the API and
     reading its pages), write (waiting for the warehouse beyond that), finish (conflicts, totals, the audit)."""
     source = client.name
+    store.make_day_partitions(conn, day)
     with client.fetch_day(day) as fetched, conn.transaction():
         lock_partition(conn, table.name, source, day)
         deleted = landing.clear_partition(conn, table, source, day)
@@ -70,6 +71,7 @@ def land_day(
                 raw = landing.record_as_received(conn, source, day, page_no, position)
                 quarantine.append((record_id, CONFLICT_REASON, _json(raw), run_id))
             landing.replace_quarantine(conn, source, day, quarantine)
+            landing.refuse_moved_records(conn, table, source, day)
             if withdrawn:  # what the partition holds now, asked of the warehouse
                 totals = landing.landed_totals(conn, table, source, day)
                 preview = landing.landed_preview(conn, table, source, day, PREVIEW_ROWS)
@@ -111,7 +113,7 @@ class _Written:
 
 def _write(conn, table: LandingTable, source: str, day: date, pages: list[tuple], rows: pa.Table, run_id: str):
     landing.copy_pages(conn, source, day, pages, run_id)
-    landing.copy_records(conn, table, source, day, rows)
+    store.copy_table(conn, table.name, rows)
 
 
 def _json(value: Any) -> str:

@@ -16,7 +16,14 @@ from psycopg import sql
 from recon_assets.domain.casework import KEPT_WHEN_FOUND_AGAIN
 from recon_assets.domain.findings import PAYOUT_NOT_IN_BANK, REPORT_COLUMNS, Column, Role, finding_columns
 from recon_assets.domain.matching import LEDGER_SCHEMA, PROCESSOR_SCHEMA
-from recon_assets.warehouse.store import audit, copy_table, delete_partition, read_arrow, read_frame
+from recon_assets.warehouse.store import (
+    audit,
+    copy_table,
+    delete_partition,
+    make_day_partitions,
+    read_arrow,
+    read_frame,
+)
 from recon_assets.warehouse.urls import DatabaseUrl
 
 
@@ -58,6 +65,7 @@ def replace_outcomes(conn: psycopg.Connection, processor: str, day: date, outcom
             "dagster_run_id": pa.repeat(pa.scalar(run_id), n),
         }
     )
+    make_day_partitions(conn, day)
     with conn.transaction():
         delete_partition(conn, "transaction_outcomes", {"processor_name": processor, "business_date": day})
         copy_table(conn, "transaction_outcomes", rows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import orjson
@@ -16,7 +16,7 @@ import zstandard
 from psycopg import sql
 
 from recon_assets.domain.records import LEDGER_RECORD, PROCESSOR_RECORD
-from recon_assets.warehouse.store import copy_rows, copy_table, delete_partition, read_frame, where
+from recon_assets.warehouse.store import copy_rows, delete_partition, read_frame, where
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,11 @@ class LandingTable:
     id_column: str
     record_columns: tuple[str, ...]  # the canonical record's fields, in order: the table's columns are named alike
     per_processor: bool
+
+    @property
+    def identity(self) -> tuple[str, ...]:
+        """The columns that name one record within its day (the day's key without the day)."""
+        return ("processor_name", self.id_column, "kind") if self.per_processor else (self.id_column,)
 
     @property
     def partition_columns(self) -> tuple[str, ...]:
@@ -57,7 +62,12 @@ PAGE_TYPES = ("text", "date", "int4", "text", "text", "text", "bytea", "text")
 
 
 class AlreadyLanded(RuntimeError):
-    """A record of the day carries an id the warehouse already holds for another day."""
+    """A record of the day carries an id the warehouse already holds for a neighbouring day."""
+
+
+# A record crosses days when its source re-dates it or the day's boundary moves (a time-zone change moves a
+# record by one day at most); three days either side also covers a Friday record re-dated to the Monday.
+NEIGHBOUR_DAYS = 3
 
 
 def clear_partition(conn: psycopg.Connection, table: LandingTable, source: str, day: date) -> int:
@@ -93,17 +103,33 @@ def copy_pages(conn: psycopg.Connection, source: str, day: date, pages: Sequence
     return copy_rows(conn, "source_pages", PAGE_COLUMNS, rows, PAGE_TYPES)
 
 
-def copy_records(conn: psycopg.Connection, table: LandingTable, source: str, day: date, rows: pa.Table):
-    """The canonical records' rows (``LandingTable.rows``) in one COPY; a record the warehouse already holds
-    for another day fails the landing in one line."""
-    try:
-        copy_table(conn, table.name, rows)
-    except psycopg.errors.UniqueViolation as exc:
-        detail = (exc.diag.message_detail or "").replace("Key ", "").rstrip(".")
+def refuse_moved_records(conn: psycopg.Connection, table: LandingTable, source: str, day: date) -> None:
+    """Fail the landing in one line if a record of the day is already landed on a day within
+    ``NEIGHBOUR_DAYS`` of it: the source moved it across days. An id is unique within its day's partition
+    by the key; across days it is these days that are looked at, not the whole history (issue 29)."""
+    identity = sql.SQL(" AND ").join(
+        sql.SQL("n.{0} = d.{0}").format(sql.Identifier(column)) for column in table.identity
+    )
+    neighbours = sql.SQL("n.business_date BETWEEN {} AND {} OR n.business_date BETWEEN {} AND {}").format(
+        sql.Literal(day - timedelta(days=NEIGHBOUR_DAYS)), sql.Literal(day - timedelta(days=1)),
+        sql.Literal(day + timedelta(days=1)), sql.Literal(day + timedelta(days=NEIGHBOUR_DAYS)),
+    )  # fmt: skip
+    moved = conn.execute(
+        sql.SQL("SELECT n.{}, n.business_date FROM {} d JOIN {} n ON {} WHERE {} AND ({}) LIMIT 1").format(
+            sql.Identifier(table.id_column),
+            sql.Identifier(table.name),
+            sql.Identifier(table.name),
+            identity,
+            where(table.partition(source, day), "d"),
+            neighbours,
+        )
+    ).fetchone()
+    if moved is not None:
+        record_id, other_day = moved
         raise AlreadyLanded(
-            f"{source} {day}: a record is already landed for another day ({detail}): the source moved it across "
-            f"days; the partition of {day} is left as it was"
-        ) from None
+            f"{source} {day}: a record is already landed for another day ({record_id} on {other_day}): the "
+            f"source moved it across days; the partition of {day} is left as it was"
+        )
 
 
 def withdraw(conn: psycopg.Connection, table: LandingTable, source: str, day: date, ids: Iterable[str]):

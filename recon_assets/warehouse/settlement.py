@@ -23,7 +23,7 @@ from recon_assets.domain.settlement import (
     PayoutMatch,
 )
 from recon_assets.warehouse.locks import lock_partition
-from recon_assets.warehouse.store import copy_rows, delete_partition
+from recon_assets.warehouse.store import copy_rows, delete_partition, make_day_partitions
 
 PAYOUT_COLUMNS = ("processor_name", "payout_id", "arrival_date", "amount_minor", "currency", "expected_in_bank",
                   "trace_id", "itemised", "dagster_run_id")  # fmt: skip
@@ -56,6 +56,7 @@ def replace_payouts(
     """The processor's payouts arriving ``day`` and their items, and the funds it held and released on the day
     outside them, replacing what the day held."""
     currency = {p.payout_id: p.currency for p in payouts}
+    make_day_partitions(conn, day)
     with conn.transaction():
         lock_partition(conn, "payouts", processor, day)
         delete_partition(conn, "payout_items", {"processor_name": processor, "arrival_date": day})
@@ -246,6 +247,7 @@ def day_activity(conn: psycopg.Connection, day: date) -> list[Activity]:
 
 
 def replace_cash_positions(conn: psycopg.Connection, day: date, positions: Sequence[CashPosition], run_id: str) -> int:
+    make_day_partitions(conn, day)
     with conn.transaction():
         lock_partition(conn, "cash_positions", day)
         delete_partition(conn, "cash_positions", {"business_date": day})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 from typing import Any
 
 import adbc_driver_postgresql.dbapi as adbc
@@ -17,11 +18,19 @@ from psycopg import sql
 from recon_assets.warehouse.urls import DatabaseUrl
 
 
-def where(partition: Mapping[str, Any]) -> sql.Composed:
-    """``column = value AND ...`` for a partition's key columns."""
+def where(partition: Mapping[str, Any], alias: str | None = None) -> sql.Composed:
+    """``column = value AND ...`` for a partition's key columns (of the table called ``alias``)."""
     return sql.SQL(" AND ").join(
-        sql.SQL("{} = {}").format(sql.Identifier(k), sql.Literal(v)) for k, v in partition.items()
+        sql.SQL("{} = {}").format(sql.Identifier(*filter(None, (alias, k))), sql.Literal(v))
+        for k, v in partition.items()
     )
+
+
+def make_day_partitions(conn: psycopg.Connection, day: date) -> None:
+    """Create the day's partition of every day-partitioned table that lacks it (migration 0017), committed on
+    its own before the caller's writes when the connection is idle; a no-op once they exist."""
+    with conn.transaction():
+        conn.execute("SELECT recon_day_partitions(%s)", (day,))
 
 
 def delete_partition(conn: psycopg.Connection, table: str, partition: Mapping[str, Any]) -> int:

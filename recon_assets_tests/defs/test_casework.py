@@ -103,8 +103,9 @@ def test_a_finding_s_records_are_shown_as_received(reconciled_day, warehouse_url
     ((txn_id, ledger_id),) = rows(
         warehouse_url,
         """SELECT processor_txn_id, ledger_id FROM discrepancies
-           WHERE processor_name = 'stripe' AND discrepancy_type = 'amount_mismatch' ORDER BY id LIMIT 1""",
-    )
+           WHERE processor_name = 'stripe' AND discrepancy_type = 'amount_mismatch' AND kind = 'charge'
+           ORDER BY id LIMIT 1""",
+    )  # a charge: Stripe's object carries the charge's id (a dispute's movement is a balance transaction)
     ((reference,),) = rows(
         warehouse_url, "SELECT processor_reference FROM ledger_transactions WHERE ledger_id = %s", ledger_id
     )

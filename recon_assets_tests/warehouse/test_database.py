@@ -1,6 +1,6 @@
 import subprocess
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pyarrow as pa
@@ -61,10 +61,11 @@ def test_a_partition_write_failing_half_way_keeps_the_previous_rows(warehouse_ur
     day = date(2026, 1, 1)
 
     def replace(batches):
+        store.make_day_partitions(conn, day)
         with conn.transaction():
             landing.clear_partition(conn, PROCESSOR_TRANSACTIONS, "stripe", day)
             for batch in batches:
-                landing.copy_records(conn, PROCESSOR_TRANSACTIONS, "stripe", day, batch)
+                store.copy_table(conn, PROCESSOR_TRANSACTIONS.name, batch)
 
     with psycopg.connect(warehouse_url.libpq) as conn:
         replace([_rows(day, "a", "b")])
@@ -114,3 +115,33 @@ def test_cli_reports_bad_configuration_in_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert result.stderr.startswith("recon: error: RECON_DATABASE_URL")
+
+
+def test_a_record_landed_again_on_a_neighbouring_day_is_refused(warehouse_url):
+    """An id is unique within its day by the key, and across the days either side of it by the landing's
+    check: a record the source moved up to NEIGHBOUR_DAYS away is refused, naming the record and its day."""
+    day = date(2026, 2, 10)
+
+    def land(on: date, *ids: str) -> None:
+        store.make_day_partitions(conn, on)
+        with conn.transaction():
+            landing.clear_partition(conn, PROCESSOR_TRANSACTIONS, "stripe", on)
+            store.copy_table(conn, PROCESSOR_TRANSACTIONS.name, _rows(on, *ids))
+            landing.refuse_moved_records(conn, PROCESSOR_TRANSACTIONS, "stripe", on)
+
+    with psycopg.connect(warehouse_url.libpq) as conn:
+        land(day, "moved", "kept")
+        land(day, "moved", "kept")  # the same day again: replaced, not a move
+        for offset in (-landing.NEIGHBOUR_DAYS, -1, 1, landing.NEIGHBOUR_DAYS):
+            other = day + timedelta(days=offset)
+            with pytest.raises(landing.AlreadyLanded, match=f"moved on {day}"):
+                land(other, "fresh", "moved")
+            assert conn.execute(  # the refused day holds nothing
+                "SELECT count(*) FROM processor_transactions WHERE business_date = %s", (other,)
+            ).fetchone() == (0,)
+        far = day + timedelta(days=landing.NEIGHBOUR_DAYS + 1)
+        land(far, "moved")  # beyond the neighbours: not looked at
+        held = conn.execute(
+            "SELECT business_date FROM processor_transactions WHERE processor_txn_id = 'moved' ORDER BY 1"
+        ).fetchall()
+        assert held == [(day,), (far,)]

@@ -1,10 +1,13 @@
 """Migrations convert a warehouse in place: 0009 makes the per-type count columns of the runs already written
 their ``finding_counts`` object, and its downgrade brings the columns back with the same figures; 0015 keys a
-record by id and kind, and gives the outcomes already written their record's kind."""
+record by id and kind, and gives the outcomes already written their record's kind; 0017 moves the day-keyed
+tables' rows into partitions of their days, and back."""
 
+import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError
 
 from recon_assets.warehouse.database import MIGRATIONS, upgrade
 
@@ -94,3 +97,54 @@ def test_0015_keys_a_record_by_id_and_kind_and_gives_earlier_outcomes_their_kind
     assert _execute(fresh_database, "SELECT processor_txn_id, kind FROM processor_transactions ORDER BY 1") == [
         ("dp_1", "chargeback"), ("re_1", "refund"),
     ]  # fmt: skip
+
+
+DAY_TABLES = ("balance_holds", "cash_positions", "ledger_transactions", "processor_transactions", "source_pages",
+              "transaction_outcomes")  # fmt: skip
+LEDGER_ENTRY = """INSERT INTO ledger_transactions (ledger_id, business_date, processor_name, processor_reference,
+    kind, amount_minor, currency, status, booked_at, raw) VALUES ('{id}', '{day}', 'stripe', 'ch_1', 'charge', 100,
+    'USD', 'succeeded', '{day}T10:00:00Z', '{{}}')"""
+
+
+def _partitions(url) -> list[tuple[str, str]]:
+    return _execute(
+        url,
+        """SELECT parent.relname, child.relname FROM pg_inherits i JOIN pg_class parent ON parent.oid = i.inhparent
+           JOIN pg_class child ON child.oid = i.inhrelid WHERE parent.relkind = 'p' ORDER BY 1, 2""",
+    )
+
+
+def test_0017_moves_a_warehouse_s_rows_into_day_partitions_and_back(fresh_database):
+    upgrade(fresh_database, "0016")
+    for record_id in ("ch_1", "ch_2"):
+        _execute(fresh_database, RECORD.format(id=record_id, kind="charge", amount=1_000))
+    _execute(fresh_database, RECORD.format(id="ch_3", kind="charge", amount=7).replace("2026-11-20", "2026-11-21"))
+    _execute(fresh_database, LEDGER_ENTRY.format(id="led_1", day="2026-11-19"))
+    _execute(
+        fresh_database,
+        """INSERT INTO transaction_outcomes (business_date, processor_name, processor_txn_id, kind, outcome,
+        ledger_id) VALUES ('2026-11-20', 'stripe', 'ch_1', 'charge', 'matched', 'led_1')""",
+    )
+    records = "SELECT business_date::text, processor_txn_id, amount_minor FROM processor_transactions ORDER BY 2"
+    before = _execute(fresh_database, records)
+    upgrade(fresh_database)
+    assert _execute(fresh_database, records) == before
+    assert _execute(fresh_database, "SELECT processor_txn_id, ledger_id FROM matched_transactions") == [
+        ("ch_1", "led_1")
+    ]
+    held = {f"{table}_{day}" for table in DAY_TABLES for day in ("20261119", "20261120", "20261121")}
+    assert set(_partitions(fresh_database)) == {(name.rsplit("_", 1)[0], name) for name in held}
+    assert _execute(fresh_database, "SELECT relkind::text FROM pg_class WHERE relname = 'ledger_transactions'") == [
+        ("p",)
+    ]
+    # a new day: its partitions made by the function the landing calls, once
+    assert _execute(fresh_database, "SELECT recon_day_partitions('2026-11-22')") == [(len(DAY_TABLES),)]
+    assert _execute(fresh_database, "SELECT recon_day_partitions('2026-11-22')") == [(0,)]
+    _execute(fresh_database, LEDGER_ENTRY.format(id="led_2", day="2026-11-22"))
+    downgrade(fresh_database, "0016")
+    assert _execute(fresh_database, records) == before
+    assert _partitions(fresh_database) == []
+    entries = "SELECT ledger_id, business_date::text FROM ledger_transactions ORDER BY 1"
+    assert _execute(fresh_database, entries) == [("led_1", "2026-11-19"), ("led_2", "2026-11-22")]
+    with pytest.raises(IntegrityError):  # the whole table's key is back: an id once across all days
+        _execute(fresh_database, LEDGER_ENTRY.format(id="led_1", day="2026-11-25"))

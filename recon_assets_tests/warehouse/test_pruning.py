@@ -1,0 +1,85 @@
+"""A day's reads touch a bounded number of days (issue 29): every statement the reconciliation window, the
+data-quality checks, the summary, the settlement and the reports send is planned again with ``EXPLAIN``
+on a warehouse holding nine days, and the partitions in its plan must be those of the days it needs."""
+
+import re
+from datetime import date, timedelta
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from recon_assets.warehouse import findings, landing, runs, settlement, store
+from recon_assets.warehouse.landing import LEDGER_TRANSACTIONS, PROCESSOR_TRANSACTIONS
+
+DAY = date(2026, 11, 20)
+PARTITION = re.compile(r"^(?P<table>\w+)_(?P<day>\d{8})$")
+
+
+class Recording(psycopg.Cursor):
+    """A cursor that keeps every statement it runs, with its parameters."""
+
+    statements: list = []
+
+    def execute(self, query, params=None, **kwargs):
+        Recording.statements.append((query, params))
+        return super().execute(query, params, **kwargs)
+
+
+def _days(around: int) -> set[str]:
+    return {(DAY + timedelta(days=offset)).strftime("%Y%m%d") for offset in range(-around, around + 1)}
+
+
+READS = {  # what is read for DAY, and the days either side it may touch
+    "reconciliation window": (lambda conn, url: findings.load_window(conn, url, "stripe", DAY), 1),
+    "landing: moved records": (lambda conn, url: landing.refuse_moved_records(
+        conn, PROCESSOR_TRANSACTIONS, "stripe", DAY), landing.NEIGHBOUR_DAYS),
+    "checks": (lambda conn, url: (
+        landing.landed_counts(conn, PROCESSOR_TRANSACTIONS, "stripe", DAY),
+        landing.landed_counts(conn, LEDGER_TRANSACTIONS, "ledger", DAY),
+        landing.large_amounts(conn, PROCESSOR_TRANSACTIONS, "stripe", DAY, {"USD": 1_000}),
+        landing.ledger_duplicate_bookings(conn, DAY),
+        landing.trailing_daily_average(conn, "stripe", DAY),
+        landing.landed_totals(conn, PROCESSOR_TRANSACTIONS, "stripe", DAY),
+        landing.landed_preview(conn, PROCESSOR_TRANSACTIONS, "stripe", DAY, 5)), 0),
+    "summary": (lambda conn, url: runs.day_counts(conn, "stripe", DAY), 0),
+    "settlement": (lambda conn, url: (
+        settlement.day_activity(conn, DAY), settlement.fees_of_transactions(conn, "paypal", DAY),
+        settlement.held_on(conn, DAY)), 0),
+    "reports": (lambda conn, url: (
+        findings.report_rows(conn, "stripe", DAY), settlement.cash_positions_of(conn, DAY),
+        settlement.charged_currencies(conn, DAY)), 0),
+}  # fmt: skip
+
+
+def _relations(plan) -> set[str]:
+    if isinstance(plan, dict):
+        found = {plan["Relation Name"]} if "Relation Name" in plan else set()
+        return found.union(*(_relations(value) for value in plan.values()))
+    if isinstance(plan, list):
+        return set().union(*(_relations(value) for value in plan))
+    return set()
+
+
+@pytest.mark.parametrize("name", list(READS))
+def test_a_day_s_reads_touch_only_the_days_they_need(warehouse_url, monkeypatch, name):
+    read, around = READS[name]
+    with psycopg.connect(warehouse_url.libpq) as conn:
+        for offset in range(-4, 5):
+            store.make_day_partitions(conn, DAY + timedelta(days=offset))
+        conn.commit()
+        monkeypatch.setattr(Recording, "statements", [])
+        real_read_arrow = findings.read_arrow  # the window is read over connections of its own
+        monkeypatch.setattr(findings, "read_arrow", lambda url, query, schema: (
+            Recording.statements.append((query, None)), real_read_arrow(url, query, schema))[1])  # fmt: skip
+        conn.cursor_factory = Recording
+        read(conn, warehouse_url)
+        conn.cursor_factory = psycopg.Cursor
+        literal = psycopg.ClientCursor(conn)
+        touched = set()
+        for query, params in Recording.statements:
+            text = query.as_string(conn) if isinstance(query, sql.Composable) else query
+            (plan,) = conn.execute("EXPLAIN (FORMAT JSON) " + literal.mogrify(text, params)).fetchone()[0:1]
+            touched |= {r for r in _relations(plan) if PARTITION.match(r)}
+    assert touched, f"{name}: no day partition read"
+    assert {PARTITION.match(r)["day"] for r in touched} <= _days(around), (name, sorted(touched))
