@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 
+from recon_assets.cli.archive import add_parsers as add_archive_parsers
 from recon_assets.cli.casework import add_parsers as add_casework_parsers
 from recon_assets.cli.doctor import add_parser as add_doctor_parser
 from recon_assets.cli.instance import cmd_dev
@@ -145,6 +146,7 @@ def parser() -> argparse.ArgumentParser:
     db.set_defaults(func=cmd_db)
 
     add_casework_parsers(sub, processors)
+    add_archive_parsers(sub, business_date)
     add_doctor_parser(sub)
 
     health = sub.add_parser("health", help="exit 0 when this container's Dagster role is healthy")

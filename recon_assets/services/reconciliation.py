@@ -22,7 +22,7 @@ from recon_assets.domain.rules import MatchingRules
 from recon_assets.domain.summary import summarise_day
 from recon_assets.processors.registry import LEDGER
 from recon_assets.stopwatch import Stopwatch
-from recon_assets.warehouse import findings, landing, matches, runs, store
+from recon_assets.warehouse import archive, findings, landing, matches, runs, store
 from recon_assets.warehouse.locks import lock_partition
 from recon_assets.warehouse.urls import DatabaseUrl
 
@@ -43,6 +43,13 @@ class DayIncomplete(RuntimeError):
 def incompleteness(conn: psycopg.Connection, processor: str, day: date) -> str | None:
     """Why the processor's day cannot be judged (its day or the ledger's not landed), in one line; None when
     it can."""
+    archived = archive.archived_among(conn, findings.window(day))
+    if archived:
+        return (
+            f"{processor} {day.isoformat()} is not reconciled: "
+            + ", ".join(d.isoformat() for d in archived)
+            + " archived (recon restore --date DAY brings a day back)"
+        )
     missing = landing.unlanded(conn, [(processor, day), (LEDGER.name, day)])
     if not missing:
         return None

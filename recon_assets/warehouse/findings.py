@@ -26,11 +26,19 @@ from recon_assets.warehouse.store import (
 )
 from recon_assets.warehouse.urls import DatabaseUrl
 
+WINDOW_DAYS = 1  # a day is reconciled on the records of the days either side of it too
+
+
+def window(day: date) -> list[date]:
+    """The days ``day`` is reconciled on, in order."""
+    return [day + timedelta(days=offset) for offset in range(-WINDOW_DAYS, WINDOW_DAYS + 1)]
+
 
 def load_window(conn: psycopg.Connection, url: DatabaseUrl, processor: str, day: date) -> tuple[pa.Table, pa.Table]:
     """The processor's records and the ledger's entries of day-1 .. day+1 (the settlement window), as Arrow,
     both read at once, each over a connection of its own (``read_arrow``)."""
-    bounds = (processor, day - timedelta(days=1), day + timedelta(days=1))
+    first, *_, last = window(day)
+    bounds = (processor, first, last)
     processor_records = (
         """SELECT processor_txn_id, kind, business_date, amount_minor, currency, status, order_reference
            FROM processor_transactions WHERE processor_name = %s AND business_date BETWEEN %s AND %s""",

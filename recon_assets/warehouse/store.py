@@ -70,7 +70,7 @@ def copy_table(conn: psycopg.Connection, table: str, rows: pa.Table) -> int:
     row. Nulls go as unquoted empty fields, text always quoted, which is how PostgreSQL's CSV tells them apart."""
     buffer = pa.BufferOutputStream()
     # one chunk per column: Arrow's writer turns a column's empty first chunk into NUL bytes (pyarrow 26)
-    pa_csv.write_csv(_utc_as_text(rows).combine_chunks(), buffer, pa_csv.WriteOptions(include_header=False))
+    pa_csv.write_csv(_as_csv_text(rows).combine_chunks(), buffer, pa_csv.WriteOptions(include_header=False))
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, rows.column_names))
     )
@@ -79,23 +79,29 @@ def copy_table(conn: psycopg.Connection, table: str, rows: pa.Table) -> int:
     return rows.num_rows
 
 
-def _utc_as_text(rows: pa.Table) -> pa.Table:
-    """Time-zone-aware timestamps as UTC text with its offset: Arrow writes them twenty times slower than
-    the same instants without a zone (Arrow keeps the instant in UTC, so dropping the zone keeps the value)."""
+def _as_csv_text(rows: pa.Table) -> pa.Table:
+    """Columns Arrow's CSV cannot write as PostgreSQL reads them, as text. Time-zone-aware timestamps as UTC
+    text with its offset: Arrow writes them twenty times slower than the same instants without a zone (Arrow
+    keeps the instant in UTC, so dropping the zone keeps the value). Bytes in bytea's hex form."""
     for index, column in enumerate(rows.columns):
         if pa.types.is_timestamp(column.type) and column.type.tz is not None:
             text = pc.binary_join_element_wise(column.cast(pa.timestamp(column.type.unit)).cast(pa.string()), "+00", "")
-            rows = rows.set_column(index, rows.field(index).name, text)
+        elif pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+            text = pa.array([None if b is None else "\\x" + b.hex() for b in column.to_pylist()], pa.string())
+        else:
+            continue
+        rows = rows.set_column(index, rows.field(index).name, text)
     return rows
 
 
-def read_arrow(url: DatabaseUrl, query: str, schema: pa.Schema) -> pa.Table:
-    """A query's rows as an Arrow table of ``schema`` (its columns in the query's order), read by ADBC's
+def read_arrow(url: DatabaseUrl, query: str, schema: pa.Schema | None = None) -> pa.Table:
+    """A query's rows as an Arrow table (of ``schema``, its columns in the query's order), read by ADBC's
     PostgreSQL driver over a connection of its own: binary COPY straight into columns, no Python object per
     row. It sees what is committed, not the caller's open transaction."""
     with adbc.connect(url.libpq) as conn, conn.cursor() as cur:
         cur.execute(query)
-        return cur.fetch_arrow_table().cast(schema)
+        rows = cur.fetch_arrow_table()
+        return rows if schema is None else rows.cast(schema)
 
 
 def audit(

@@ -1,0 +1,59 @@
+"""``recon archive --before D`` and ``recon restore --date D``: old days out of the hot database, and back."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+import uuid
+
+
+def _services():
+    import dagster as dg
+
+    from recon_assets.definitions import build_definitions
+    from recon_assets.warehouse.database import prepared_url
+
+    resources = dg.build_resources({"store": build_definitions().resources["report_store"]})
+    return prepared_url(), resources
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    from recon_assets.services.archive import ArchiveError, archive_before
+
+    url, resources = _services()
+    try:
+        with resources as built:
+            days = archive_before(url, built.store, args.before, args.actor, f"cli-{uuid.uuid4()}")
+    except ArchiveError as exc:
+        print(f"recon: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"recon: archived {len(days)} day(s) before {args.before}" +
+          (f": {days[0]} .. {days[-1]}" if days else ""))  # fmt: skip
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from recon_assets.services.archive import ArchiveError, restore_day
+
+    url, resources = _services()
+    try:
+        with resources as built:
+            restored = restore_day(url, built.store, args.date, args.actor, f"cli-{uuid.uuid4()}")
+    except ArchiveError as exc:
+        print(f"recon: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"recon: restored {args.date}: " + ", ".join(f"{table} {rows:,}" for table, rows in restored.items()))
+    return 0
+
+
+def add_parsers(sub, business_date) -> None:
+    archive = sub.add_parser("archive", help="copy each day before --before to Parquet in the report store, verify "
+                             "it, audit it, then drop the day's partitions")  # fmt: skip
+    archive.add_argument("--before", type=business_date, required=True, metavar="YYYY-MM-DD")
+    archive.add_argument("--actor", default=getpass.getuser(), help="who archives (audited); default: you")
+    archive.set_defaults(func=cmd_archive)
+    restore = sub.add_parser("restore", help="bring an archived day back into the database from its copies")
+    restore.add_argument("--date", type=business_date, required=True, metavar="YYYY-MM-DD")
+    restore.add_argument("--actor", default=getpass.getuser(), help="who restores (audited); default: you")
+    restore.set_defaults(func=cmd_restore)
