@@ -11,7 +11,9 @@ from recon_assets.processors.registry import PROCESSORS, SOURCES
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "recon_assets"
 SQL = re.compile(
-    r"\b(SELECT\s.+\sFROM|SELECT\s+\w+\s*\(|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|COPY\s+\w+)\b", re.I | re.S
+    r"\b(SELECT\s.+\sFROM|SELECT\s+\w+\s*\(|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM"
+    r"|COPY\s+[\w.{}\"]+\s*(\([^)]*\)\s*)?(FROM|TO)\s)\b",
+    re.I | re.S,
 )
 
 
