@@ -114,6 +114,9 @@ def refuse_moved_records(conn: psycopg.Connection, table: LandingTable, source: 
         sql.Literal(day - timedelta(days=NEIGHBOUR_DAYS)), sql.Literal(day - timedelta(days=1)),
         sql.Literal(day + timedelta(days=1)), sql.Literal(day + timedelta(days=NEIGHBOUR_DAYS)),
     )  # fmt: skip
+    # one hash join, each neighbour read once: probing a neighbour's index per id, the plan PostgreSQL picks for
+    # a day landed but not yet analysed, takes four times as long (8.6 s against 2.1 s, a million ids, 3 days)
+    conn.execute("SET LOCAL enable_nestloop = off")
     moved = conn.execute(
         sql.SQL("SELECT n.{}, n.business_date FROM {} d JOIN {} n ON {} WHERE {} AND ({}) LIMIT 1").format(
             sql.Identifier(table.id_column),
@@ -124,6 +127,7 @@ def refuse_moved_records(conn: psycopg.Connection, table: LandingTable, source: 
             neighbours,
         )
     ).fetchone()
+    conn.execute("RESET enable_nestloop")
     if moved is not None:
         record_id, other_day = moved
         raise AlreadyLanded(
@@ -154,14 +158,18 @@ def record_as_received(conn: psycopg.Connection, source: str, day: date, page_no
     return orjson.loads(zstandard.ZstdDecompressor().decompress(body))[list_key][page_index]
 
 
-def landed_record(conn: psycopg.Connection, table: LandingTable, record_id: str) -> tuple[str, date, Any] | None:
-    """(source, business_date, the record as received) of a landed record, or None."""
+def landed_record(
+    conn: psycopg.Connection, table: LandingTable, record_id: str, sources: Sequence[str] = ()
+) -> tuple[str, date, Any] | None:
+    """(source, business_date, the record as received) of a landed record, or None. A processor record is
+    looked for under each of ``sources``: its key leads with the processor, so each day's index is probed."""
     source = sql.SQL("processor_name" if table.per_processor else "'ledger'")
+    scope = sql.SQL("processor_name = ANY(%(sources)s) AND " if table.per_processor else "")
     found = conn.execute(
-        sql.SQL("SELECT {}, business_date, page_no, page_index, raw FROM {} WHERE {} = %s").format(
-            source, sql.Identifier(table.name), sql.Identifier(table.id_column)
+        sql.SQL("SELECT {}, business_date, page_no, page_index, raw FROM {} WHERE {}{} = %(id)s LIMIT 1").format(
+            source, sql.Identifier(table.name), scope, sql.Identifier(table.id_column)
         ),
-        (record_id,),
+        {"sources": list(sources), "id": record_id},
     ).fetchone()
     if found is None:
         return None
