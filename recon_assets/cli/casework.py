@@ -190,13 +190,14 @@ def cmd_record(args: argparse.Namespace) -> int:
     """Each record exactly as its source sent it, read back from the compressed page it came on."""
     import json
 
+    from recon_assets.processors.registry import PROCESSORS
     from recon_assets.warehouse.database import connect, prepared_url
     from recon_assets.warehouse.landing import LEDGER_TRANSACTIONS, PROCESSOR_TRANSACTIONS, landed_record
 
     missing = 0
     with connect(prepared_url()) as conn:
         for record_id in args.ids:
-            found = landed_record(conn, PROCESSOR_TRANSACTIONS, record_id) or landed_record(
+            found = landed_record(conn, PROCESSOR_TRANSACTIONS, record_id, list(PROCESSORS)) or landed_record(
                 conn, LEDGER_TRANSACTIONS, record_id
             )
             if found is None:
