@@ -4,12 +4,11 @@ record by id and kind, and gives the outcomes already written their record's kin
 tables' rows into partitions of their days, and back."""
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 
-from recon_assets.warehouse.database import MIGRATIONS, upgrade
+from recon_assets.warehouse.database import upgrade
+from recon_assets_tests.warehouse.migrating import downgrade
 
 OLD_COUNTS = {"missing_in_ledger": 4, "duplicate": 1, "suggested_match": 2, "fee_variance": 3}
 TYPES_0008 = (
@@ -17,18 +16,6 @@ TYPES_0008 = (
     "duplicate", "group_amount_mismatch", "suggested_match", "payout_not_in_bank", "unexplained_bank_credit",
     "payout_amount_mismatch", "payout_composition_mismatch", "paid_out_not_booked", "fee_variance",
 )  # fmt: skip
-
-
-def downgrade(url, target: str) -> None:
-    engine = create_engine(url.sqlalchemy)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, target)
-    finally:
-        engine.dispose()
 
 
 def run_rows(url, columns: str):
