@@ -171,7 +171,23 @@ def minor_column(values: Sequence, currencies: Sequence[str]) -> tuple[np.ndarra
         minor[rows[present & held]] = low[present & held]
         for i in rows[present & ~held].tolist():
             refused[i] = minor_value(values[i], currencies[i])[1]
+        for i in _read_as_zero(text, rows[present & held & (low == 0)]).tolist():
+            minor[i], reason = minor_value(values[i], currencies[i])
+            refused[i] = reason
     return minor, refused
+
+
+# A zero written as a decimal: Arrow reads a value with more than 38 decimals (``1E-39``) as 0 instead of
+# refusing it, so a 0 it returns is taken only from a text that is a zero
+_ZERO_TEXT = r"^\s*[+-]?0*\.?0*([eE][+-]?[0-9]+)?\s*$"
+
+
+def _read_as_zero(text: pa.Array, rows: np.ndarray) -> np.ndarray:
+    """Of ``rows`` (values Arrow converted to 0), those whose text is not a zero."""
+    if not len(rows):
+        return rows
+    zero = pc.match_substring_regex(text.take(rows), _ZERO_TEXT).to_numpy(zero_copy_only=False)
+    return rows[~zero.astype(bool)]
 
 
 def _exact_decimals(text: pa.Array, exp: int) -> pa.Array | None:

@@ -18,6 +18,12 @@ def test_a_column_is_converted_exactly_and_the_values_at_fault_are_named():
     assert "more decimals than USD allows" in refused[3] and "bigint" in refused[10]
 
 
+def test_a_value_beyond_38_decimals_is_refused_not_read_as_zero():  # Arrow's decimal cast truncates it to 0
+    minor, refused = minor_column(["6.89735393721735216391E-19", "0.000", "-0E+3", "1" + "0" * 3], ["JPY"] * 4)
+    assert minor.tolist() == [0, 0, 0, 1000]
+    assert list(refused) == [0] and "more decimals than JPY allows" in refused[0]
+
+
 amounts = st.one_of(
     st.none(),
     st.integers(0, 4).flatmap(lambda places: st.decimals(allow_nan=False, allow_infinity=False, places=places)),
