@@ -143,27 +143,32 @@ def _codes(*arrays: pa.Array) -> tuple[list[np.ndarray], list]:
 # times faster than Arrow's dictionary encoding of the strings; every key is then checked against the first
 # key of its code, so a hash collision can never join two different ids (the exact encoding is used instead).
 _HASHED_KEYS_FROM = 50_000
+_CHECKED_PER_SLICE = 500_000
 
 
 def _key_codes(*arrays: pa.Array) -> tuple[list[np.ndarray], int]:
     """Like ``_codes`` for join keys (ids), where only equality matters: the codes and how many there are
-    (the last, ``n - 1``, is a missing key's)."""
-    joined = pa.concat_arrays(arrays)
-    if len(joined) < _HASHED_KEYS_FROM:
+    (the last, ``n - 1``, is a missing key's). The arrays are hashed and checked one slice at a time, never
+    gathered into one copy."""
+    if sum(len(a) for a in arrays) < _HASHED_KEYS_FROM:
         codes, values = _codes(*arrays)
         return codes, len(values) + 1
-    hashes = pl.from_arrow(joined).hash().to_numpy()
-    valid = joined.is_valid().to_numpy(zero_copy_only=False)
+    hashes = np.concatenate([pl.from_arrow(a).hash().to_numpy() for a in arrays])
+    valid = np.concatenate([a.is_valid().to_numpy(zero_copy_only=False) for a in arrays])
     present, uniques = pd.factorize(hashes[valid])
+    del hashes
     missing = len(uniques)
-    codes = np.full(len(joined), missing, dtype=np.int64)
+    codes = np.full(len(valid), missing, dtype=np.int64)
     codes[valid] = present
     first = np.empty(missing + 1, dtype=np.int64)
     first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # the first row of each code
-    representative = joined.take(pa.array(first[codes]))
-    if not pc.all(pc.or_kleene(pc.equal(joined, representative), pc.invert(pc.is_valid(joined)))).as_py():
-        codes_exact, values = _codes(*arrays)  # a collision: two different ids with one hash
-        return codes_exact, len(values) + 1
+    keys = pa.chunked_array(arrays)
+    for start in range(0, len(codes), _CHECKED_PER_SLICE):
+        rows = keys.slice(start, _CHECKED_PER_SLICE)
+        representative = keys.take(pa.array(first[codes[start : start + len(rows)]]))
+        if not pc.all(pc.or_kleene(pc.equal(rows, representative), pc.invert(pc.is_valid(rows)))).as_py():
+            codes_exact, values = _codes(*arrays)  # a collision: two different ids with one hash
+            return codes_exact, len(values) + 1
     bounds = np.cumsum([0] + [len(a) for a in arrays])
     return [codes[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)], missing + 1
 

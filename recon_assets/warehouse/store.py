@@ -17,6 +17,10 @@ from psycopg import sql
 
 from recon_assets.warehouse.urls import DatabaseUrl
 
+# The most a batch read from the warehouse holds: a million-record day's window (about 200 MB a side) in one,
+# and a column's text well within Arrow's 2 GB per array
+READ_BATCH_BYTES = 1 << 30
+
 
 def where(partition: Mapping[str, Any], alias: str | None = None) -> sql.Composed:
     """``column = value AND ...`` for a partition's key columns (of the table called ``alias``)."""
@@ -97,11 +101,16 @@ def _as_csv_text(rows: pa.Table) -> pa.Table:
 def read_arrow(url: DatabaseUrl, query: str, schema: pa.Schema | None = None) -> pa.Table:
     """A query's rows as an Arrow table (of ``schema``, its columns in the query's order), read by ADBC's
     PostgreSQL driver over a connection of its own: binary COPY straight into columns, no Python object per
-    row. It sees what is committed, not the caller's open transaction."""
+    row. Rows come in batches of up to ``READ_BATCH_BYTES``, so a day's window is one batch and is never
+    copied to be gathered; each column is one chunk. It sees what is committed, not the caller's open
+    transaction."""
     with adbc.connect(url.libpq) as conn, conn.cursor() as cur:
+        cur.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(READ_BATCH_BYTES)})
         cur.execute(query)
         rows = cur.fetch_arrow_table()
-        return rows if schema is None else rows.cast(schema)
+    if schema is not None:
+        rows = rows.cast(schema)
+    return rows.combine_chunks()
 
 
 def audit(

@@ -181,6 +181,7 @@ def test_hashed_join_keys_group_exactly_as_the_strings_do_and_survive_a_collisio
 
     from recon_assets.domain import matching
 
+    monkeypatch.setattr(matching, "_CHECKED_PER_SLICE", 7_000)  # checked in slices, one across both arrays
     ids = pa.array([f"ch_{i}" for i in range(40_000)])
     refs = pa.array([f"ch_{i}" for i in range(0, 80_000, 2)] + ["ghost", "ghost", None])
     (p_hashed, l_hashed), n_hashed = matching._key_codes(ids, refs)
@@ -197,3 +198,17 @@ def test_hashed_join_keys_group_exactly_as_the_strings_do_and_survive_a_collisio
     monkeypatch.setattr(matching, "pl", EveryIdOneHash)
     (p_fallback, l_fallback), n_fallback = matching._key_codes(ids, refs)
     assert n_fallback == n_hashed and _same_partition(np.r_[p_fallback, l_fallback], np.r_[p_hashed, l_hashed])
+
+    import polars
+
+    class GhostHashesAsTheFirstId:  # one collision, in the last slice checked
+        @staticmethod
+        def from_arrow(array):
+            series = polars.from_arrow(array)
+            hashes = series.hash().to_numpy().copy()
+            hashes[(series == "ghost").fill_null(False).to_numpy()] = polars.Series(["ch_0"]).hash()[0]
+            return type("S", (), {"hash": lambda self: type("H", (), {"to_numpy": lambda _: hashes})()})()
+
+    monkeypatch.setattr(matching, "pl", GhostHashesAsTheFirstId)
+    (p_late, l_late), n_late = matching._key_codes(ids, refs)
+    assert n_late == n_hashed and _same_partition(np.r_[p_late, l_late], np.r_[p_hashed, l_hashed])
