@@ -25,6 +25,7 @@ from recon_assets.warehouse.embedded import ensure_embedded_server, stop_embedde
 from recon_assets.warehouse.resource import WarehouseResource
 from recon_assets.warehouse.urls import DatabaseUrl
 from recon_assets_tests.defs.graph import source_resources
+from recon_assets_tests.warehouse.migrating import downgrade
 
 SPECS = Path(__file__).resolve().parent / "fixtures" / "specs"  # the processors' published API descriptions
 
@@ -60,8 +61,12 @@ def fresh_database(server_url):
 
 @pytest.fixture
 def warehouse_url(fresh_database) -> DatabaseUrl:
-    """A fresh, migrated warehouse database."""
+    """A fresh, migrated warehouse database; with RECON_TEST_WAREHOUSE=converted, one taken back to the schema
+    before day partitions (0016) and converted again, as an existing warehouse is."""
     upgrade(fresh_database)
+    if os.environ.get("RECON_TEST_WAREHOUSE") == "converted":
+        downgrade(fresh_database, "0016")
+        upgrade(fresh_database)
     return fresh_database
 
 
