@@ -8,25 +8,28 @@ import sys
 import uuid
 
 
-def _services():
+def _carried_out(action):
+    """``action(url, store, run_id)`` on the warehouse and the report store; None once it has said why it failed."""
     import dagster as dg
 
     from recon_assets.definitions import build_definitions
+    from recon_assets.services.archive import ArchiveError
     from recon_assets.warehouse.database import prepared_url
 
     resources = dg.build_resources({"store": build_definitions().resources["report_store"]})
-    return prepared_url(), resources
+    try:
+        with resources as built:
+            return action(prepared_url(), built.store, f"cli-{uuid.uuid4()}")
+    except ArchiveError as exc:
+        print(f"recon: error: {exc}", file=sys.stderr)
+        return None
 
 
 def cmd_archive(args: argparse.Namespace) -> int:
-    from recon_assets.services.archive import ArchiveError, archive_before
+    from recon_assets.services.archive import archive_before
 
-    url, resources = _services()
-    try:
-        with resources as built:
-            days = archive_before(url, built.store, args.before, args.actor, f"cli-{uuid.uuid4()}")
-    except ArchiveError as exc:
-        print(f"recon: error: {exc}", file=sys.stderr)
+    days = _carried_out(lambda url, store, run_id: archive_before(url, store, args.before, args.actor, run_id))
+    if days is None:
         return 1
     print(f"recon: archived {len(days)} day(s) before {args.before}" +
           (f": {days[0]} .. {days[-1]}" if days else ""))  # fmt: skip
@@ -34,14 +37,10 @@ def cmd_archive(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from recon_assets.services.archive import ArchiveError, restore_day
+    from recon_assets.services.archive import restore_day
 
-    url, resources = _services()
-    try:
-        with resources as built:
-            restored = restore_day(url, built.store, args.date, args.actor, f"cli-{uuid.uuid4()}")
-    except ArchiveError as exc:
-        print(f"recon: error: {exc}", file=sys.stderr)
+    restored = _carried_out(lambda url, store, run_id: restore_day(url, store, args.date, args.actor, run_id))
+    if restored is None:
         return 1
     print(f"recon: restored {args.date}: " + ", ".join(f"{table} {rows:,}" for table, rows in restored.items()))
     return 0
