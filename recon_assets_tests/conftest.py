@@ -25,7 +25,7 @@ from recon_assets.warehouse.embedded import ensure_embedded_server, stop_embedde
 from recon_assets.warehouse.resource import WarehouseResource
 from recon_assets.warehouse.urls import DatabaseUrl
 from recon_assets_tests.defs.graph import source_resources
-from recon_assets_tests.warehouse.migrating import downgrade
+from recon_assets_tests.warehouse.migrating import convert_to_day_partitions
 
 SPECS = Path(__file__).resolve().parent / "fixtures" / "specs"  # the processors' published API descriptions
 
@@ -65,8 +65,7 @@ def warehouse_url(fresh_database) -> DatabaseUrl:
     before day partitions (0016) and converted again, as an existing warehouse is."""
     upgrade(fresh_database)
     if os.environ.get("RECON_TEST_WAREHOUSE") == "converted":
-        downgrade(fresh_database, "0016")
-        upgrade(fresh_database)
+        convert_to_day_partitions(fresh_database)
     return fresh_database
 
 
