@@ -14,7 +14,8 @@ warehouse: the day wrote <MB> MB of WAL and grew the database by <MB> MB (<MB> M
 day: <records per second> records/s end to end (<seconds> s for <N> processor + <M> ledger records; peak RSS <MB> MB)
 
 With ``--baseline-days``, the same day runs twice, each on a fresh warehouse: first one holding only that many
-earlier days, then one holding ``--history-days``; the last line compares them:
+earlier days, then one holding ``--history-days``; the last line compares them. Before each day the server is
+let settle (a checkpoint, autovacuum's workers done), so neither day pays for the loading of its history:
 
 history: <ratio>x the baseline (<s> s vs <s> s), <N> days landed, peak RSS <MB> MB
 """
@@ -170,6 +171,19 @@ def load_history(url: DatabaseUrl, processors: list[str], days: int, records: in
         list(loaders.map(load, HISTORY))
 
 
+def settle(url: DatabaseUrl, patience: float = 900.0) -> str:
+    """Let the server finish what loading left it (a checkpoint of the written pages, autovacuum's workers) so the
+    day is not measured against that work; says how long it took."""
+    started = time.perf_counter()
+    with psycopg.connect(url.libpq, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+        busy = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+        while conn.execute(busy).fetchone()[0] and time.perf_counter() - started < patience:
+            time.sleep(1)
+        conn.execute("CHECKPOINT")
+    return f"settled: checkpoint and autovacuum done in {time.perf_counter() - started:.1f} s"
+
+
 def machine_reference() -> str:
     """A fixed piece of pure Python work, timed: figures from two machines compare through it."""
     started = time.perf_counter()
@@ -251,6 +265,7 @@ def day_on(args, history_days: int, per_processor: int, url: str, sandbox: subpr
             load_history(warehouse, args.processors, history_days, per_processor)
             print(f"history: {history_days} earlier days of {per_processor:,} records a processor and as many "
                   f"ledger entries loaded in {time.perf_counter() - started:.1f} s")  # fmt: skip
+        print(settle(warehouse))
         return run_day(url, sandbox, warehouse, args.processors)
 
 
