@@ -25,6 +25,10 @@ from recon_assets.domain.findings import (
 from recon_assets.domain.records import Kind
 
 DEFAULT_GRACE_BUSINESS_DAYS = 2  # a paid payout may reach the bank this many business days after arrival
+# How long after a payment its payout item is looked for (the currency and amounts it settled at, the fee
+# withheld): a monthly payout schedule on top of two weeks' hold on new funds. A payment paid out later (a
+# manual payout held longer) counts in the day's cash position at its own currency, amount and fee.
+PAID_OUT_WITHIN_DAYS = 45
 BY_REFERENCE, BY_AMOUNT = "reference", "amount"  # how a payout was matched to its bank line
 
 

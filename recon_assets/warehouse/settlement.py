@@ -7,12 +7,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from recon_assets.domain.findings import MISSING_IN_LEDGER, PAYOUT_NOT_IN_BANK
 from recon_assets.domain.settlement import (
     HOLD,
     HOLD_RELEASE,
+    PAID_OUT_WITHIN_DAYS,
     Activity,
     BalanceHold,
     BankLine,
@@ -42,6 +44,12 @@ POSITION_TYPES = ("date", "text", "text", "int8", "int8", "int8", "int8", "int8"
 HOLD_COLUMNS = ("processor_name", "business_date", "hold_id", "kind", "amount_minor", "currency", "occurred_at",
                 "dagster_run_id")  # fmt: skip
 HOLD_TYPES = ("text", "date", "text", "text", "int8", "text", "timestamptz", "text")
+# a day's payments (t) with the payout item that settled each, where one arrived: from the day before the
+# payment's (an instant payout dated in UTC, ahead of a business day east of it) for PAID_OUT_WITHIN_DAYS, so
+# that only those days' items are read
+ITEM_OF_PAYMENT = sql.SQL("""LEFT JOIN payout_items i
+    ON i.processor_name = t.processor_name AND i.processor_txn_id = t.processor_txn_id
+       AND i.arrival_date BETWEEN %(day)s::date - 1 AND %(day)s::date + %(paid_out_within)s::integer""")
 
 
 def replace_payouts(
@@ -195,11 +203,12 @@ def charged_currencies(conn: psycopg.Connection, day: date) -> list[tuple[str, s
     """The (processor, currency) pairs the day's charges took their fees in: the charge's own currency, or
     the one it was converted into and settled in."""
     rows = conn.execute(
-        """SELECT DISTINCT t.processor_name, CASE WHEN i.exchange_rate IS NULL THEN t.currency ELSE i.currency END
-           FROM processor_transactions t
-           LEFT JOIN payout_items i ON i.processor_name = t.processor_name AND i.processor_txn_id = t.processor_txn_id
-           WHERE t.business_date = %s AND t.kind = 'charge' ORDER BY 1, 2""",
-        (day,),
+        sql.SQL(
+            """SELECT DISTINCT t.processor_name, CASE WHEN i.exchange_rate IS NULL THEN t.currency ELSE i.currency END
+               FROM processor_transactions t {item_of_payment}
+               WHERE t.business_date = %(day)s AND t.kind = 'charge' ORDER BY 1, 2"""
+        ).format(item_of_payment=ITEM_OF_PAYMENT),
+        {"day": day, "paid_out_within": PAID_OUT_WITHIN_DAYS},
     ).fetchall()
     return [(processor, currency.strip()) for processor, currency in rows]
 
@@ -225,23 +234,21 @@ def day_activity(conn: psycopg.Connection, day: date) -> list[Activity]:
     the payout item's where the processor reports it there (Stripe), else the payment's; a payment its
     processor converted counts in the currency it settled in, at the amounts its payout item gives."""
     rows = conn.execute(
-        """WITH settled AS (
+        sql.SQL("""WITH settled AS (
                SELECT t.processor_name, t.kind, t.currency AS presented_in, t.amount_minor AS presented_minor,
                       CASE WHEN i.exchange_rate IS NULL THEN t.currency ELSE i.currency END AS currency,
                       CASE WHEN i.exchange_rate IS NULL THEN t.amount_minor ELSE i.gross_minor END AS amount_minor,
                       CASE WHEN i.fee_minor IS NOT NULL THEN i.fee_minor ELSE coalesce(t.fee_minor, 0) END AS fee_minor
-               FROM processor_transactions t
-               LEFT JOIN payout_items i
-                 ON i.processor_name = t.processor_name AND i.processor_txn_id = t.processor_txn_id
-               WHERE t.business_date = %s AND t.status IN ('succeeded', 'refunded')
+               FROM processor_transactions t {item_of_payment}
+               WHERE t.business_date = %(day)s AND t.status IN ('succeeded', 'refunded')
                  AND t.kind IN ('charge', 'refund'))
            SELECT processor_name, currency, presented_in,
                   coalesce(sum(amount_minor) FILTER (WHERE kind = 'charge'), 0),
                   coalesce(sum(amount_minor) FILTER (WHERE kind = 'refund'), 0),
                   coalesce(sum(fee_minor), 0),
                   coalesce(sum(presented_minor) FILTER (WHERE kind = 'charge'), 0)
-           FROM settled GROUP BY processor_name, currency, presented_in""",
-        (day,),
+           FROM settled GROUP BY processor_name, currency, presented_in""").format(item_of_payment=ITEM_OF_PAYMENT),
+        {"day": day, "paid_out_within": PAID_OUT_WITHIN_DAYS},
     ).fetchall()
     return [Activity(p, c.strip(), pc.strip(), int(g), int(r), int(f), int(pg)) for p, c, pc, g, r, f, pg in rows]
 

@@ -15,6 +15,7 @@ from recon_assets.defs.ingestion.resources import SourceApiResource
 from recon_assets.processors.registry import PROCESSORS, SOURCES
 from recon_assets.sandbox.disputes import DISPUTE_PROCESSORS
 from recon_assets.sandbox.world import SandboxConfig, expected_findings, processor_movements, world
+from recon_assets.warehouse.database import pending_migrations
 from recon_assets_tests.defs.graph import LANDING, RECONCILING, materialize
 from recon_assets_tests.warehouse.migrating import convert_to_day_partitions
 
@@ -96,7 +97,7 @@ def test_a_day_reconciles_to_the_sandbox_ground_truth(resources, warehouse_url, 
     for day in ("2026-11-19", "2026-11-21"):
         assert materialize(resources, date.fromisoformat(day), LANDING).success
     if converted:  # the neighbours held in whole tables (the schema before 0017), then moved into partitions
-        assert convert_to_day_partitions(warehouse_url) == ["0018"]
+        assert convert_to_day_partitions(warehouse_url) and not pending_migrations(warehouse_url)
     selection = LANDING + RECONCILING
     assert materialize(resources, DAY, selection).success
     for p in PROCESSORS:

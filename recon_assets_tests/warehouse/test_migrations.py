@@ -1,7 +1,7 @@
 """Migrations convert a warehouse in place: 0009 makes the per-type count columns of the runs already written
 their ``finding_counts`` object, and its downgrade brings the columns back with the same figures; 0015 keys a
 record by id and kind, and gives the outcomes already written their record's kind; 0017 moves the day-keyed
-tables' rows into partitions of their days, and back."""
+tables' rows into partitions of their days, and back; 0019 does the same for payout items, by arrival date."""
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -86,8 +86,8 @@ def test_0015_keys_a_record_by_id_and_kind_and_gives_earlier_outcomes_their_kind
     ]  # fmt: skip
 
 
-DAY_TABLES = ("balance_holds", "cash_positions", "ledger_transactions", "processor_transactions", "source_pages",
-              "transaction_outcomes")  # fmt: skip
+DAY_TABLES = ("balance_holds", "cash_positions", "ledger_transactions", "payout_items", "processor_transactions",
+              "source_pages", "transaction_outcomes")  # fmt: skip
 LEDGER_ENTRY = """INSERT INTO ledger_transactions (ledger_id, business_date, processor_name, processor_reference,
     kind, amount_minor, currency, status, booked_at, raw) VALUES ('{id}', '{day}', 'stripe', 'ch_1', 'charge', 100,
     'USD', 'succeeded', '{day}T10:00:00Z', '{{}}')"""
@@ -135,3 +135,32 @@ def test_0017_moves_a_warehouse_s_rows_into_day_partitions_and_back(fresh_databa
     assert _execute(fresh_database, entries) == [("led_1", "2026-11-19"), ("led_2", "2026-11-22")]
     with pytest.raises(IntegrityError):  # the whole table's key is back: an id once across all days
         _execute(fresh_database, LEDGER_ENTRY.format(id="led_1", day="2026-11-25"))
+
+
+PAYOUT_ITEM = """INSERT INTO payout_items (processor_name, payout_id, item_id, arrival_date, processor_txn_id, kind,
+    gross_minor, fee_minor, net_minor, currency) VALUES ('stripe', '{payout}', '{item}', '{day}', 'ch_1', 'charge',
+    1000, 30, 970, 'USD')"""
+
+
+def test_0019_moves_payout_items_into_their_arrival_days_and_back(fresh_database):
+    upgrade(fresh_database, "0018")
+    _execute(fresh_database, "SELECT recon_day_partitions('2026-11-19')")  # a day held before the items
+    _execute(fresh_database, LEDGER_ENTRY.format(id="led_1", day="2026-11-19"))
+    _execute(fresh_database, PAYOUT_ITEM.format(payout="po_1", item="txn_1", day="2026-11-20"))
+    _execute(fresh_database, PAYOUT_ITEM.format(payout="po_2", item="txn_2", day="2026-11-23"))
+    items = "SELECT payout_id, item_id, arrival_date::text, net_minor FROM payout_items ORDER BY 1"
+    before = _execute(fresh_database, items)
+    upgrade(fresh_database)
+    assert _execute(fresh_database, items) == before
+    assert {child for parent, child in _partitions(fresh_database) if parent == "payout_items"} == {
+        "payout_items_20261119", "payout_items_20261120", "payout_items_20261123",
+    }  # fmt: skip
+    # every day held has every day table's partition: the days of the items got the others' too
+    assert {child for _, child in _partitions(fresh_database) if child.endswith("20261123")} == {
+        f"{table}_20261123" for table in DAY_TABLES
+    }
+    downgrade(fresh_database, "0018")
+    assert _execute(fresh_database, items) == before
+    assert "payout_items" not in {parent for parent, _ in _partitions(fresh_database)}
+    with pytest.raises(IntegrityError):  # a payout's item once, whatever its day
+        _execute(fresh_database, PAYOUT_ITEM.format(payout="po_1", item="txn_1", day="2026-11-24"))

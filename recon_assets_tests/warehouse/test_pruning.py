@@ -3,12 +3,14 @@ data-quality checks, the summary, the settlement and the reports send is planned
 on a warehouse holding nine days, and the partitions in its plan must be those of the days it needs."""
 
 import re
+from collections import defaultdict
 from datetime import date, timedelta
 
 import psycopg
 import pytest
 from psycopg import sql
 
+from recon_assets.domain.settlement import PAID_OUT_WITHIN_DAYS
 from recon_assets.warehouse import findings, landing, runs, settlement, store
 from recon_assets.warehouse.landing import LEDGER_TRANSACTIONS, PROCESSOR_TRANSACTIONS
 
@@ -26,11 +28,12 @@ class Recording(psycopg.Cursor):
         return super().execute(query, params, **kwargs)
 
 
-def _days(around: int) -> set[str]:
-    return {(DAY + timedelta(days=offset)).strftime("%Y%m%d") for offset in range(-around, around + 1)}
+def _days(first: int, last: int) -> set[str]:
+    return {(DAY + timedelta(days=offset)).strftime("%Y%m%d") for offset in range(first, last + 1)}
 
 
-READS = {  # what is read for DAY, and the days either side it may touch
+ITEMS_OF_PAYMENTS = (-1, PAID_OUT_WITHIN_DAYS)  # the payout items the day's payments may have been settled by
+READS = {  # what is read for DAY, the days either side it may touch, and (where other) the payout items' days
     "reconciliation window": (lambda conn, url: findings.load_window(conn, url, "stripe", DAY), 1),
     "landing: moved records": (lambda conn, url: landing.refuse_moved_records(
         conn, PROCESSOR_TRANSACTIONS, "stripe", DAY), landing.NEIGHBOUR_DAYS),
@@ -44,11 +47,12 @@ READS = {  # what is read for DAY, and the days either side it may touch
         landing.landed_preview(conn, PROCESSOR_TRANSACTIONS, "stripe", DAY, 5)), 0),
     "summary": (lambda conn, url: runs.day_counts(conn, "stripe", DAY), 0),
     "settlement": (lambda conn, url: (
-        settlement.day_activity(conn, DAY), settlement.fees_of_transactions(conn, "paypal", DAY),
-        settlement.held_on(conn, DAY)), 0),
+        settlement.items_arriving(conn, DAY), settlement.settled_days(conn, DAY),
+        settlement.fees_of_transactions(conn, "paypal", DAY), settlement.held_on(conn, DAY)), 0),
+    "cash position": (lambda conn, url: settlement.day_activity(conn, DAY), 0, ITEMS_OF_PAYMENTS),
     "reports": (lambda conn, url: (
         findings.report_rows(conn, "stripe", DAY), settlement.cash_positions_of(conn, DAY),
-        settlement.charged_currencies(conn, DAY)), 0),
+        settlement.charged_currencies(conn, DAY)), 0, ITEMS_OF_PAYMENTS),
 }  # fmt: skip
 
 
@@ -63,9 +67,10 @@ def _relations(plan) -> set[str]:
 
 @pytest.mark.parametrize("name", list(READS))
 def test_a_day_s_reads_touch_only_the_days_they_need(warehouse_url, monkeypatch, name):
-    read, around = READS[name]
+    read, around, *items = READS[name]
+    allowed = defaultdict(lambda: _days(-around, around), {"payout_items": _days(*items[0])} if items else {})
     with psycopg.connect(warehouse_url.libpq) as conn:
-        for offset in range(-4, 5):
+        for offset in (*range(-4, 5), PAID_OUT_WITHIN_DAYS + 1):  # the last a day no read of DAY's reaches
             store.make_day_partitions(conn, DAY + timedelta(days=offset))
         conn.commit()
         monkeypatch.setattr(Recording, "statements", [])
@@ -84,4 +89,5 @@ def test_a_day_s_reads_touch_only_the_days_they_need(warehouse_url, monkeypatch,
             (plan,) = conn.execute("EXPLAIN (FORMAT JSON) " + literal.mogrify(text, params)).fetchone()[0:1]
             touched |= {r for r in _relations(plan) if PARTITION.match(r)}
     assert touched, f"{name}: no day partition read"
-    assert {PARTITION.match(r)["day"] for r in touched} <= _days(around), (name, sorted(touched))
+    outside = {r for r in touched if PARTITION.match(r)["day"] not in allowed[PARTITION.match(r)["table"]]}
+    assert not outside, (name, sorted(outside))

@@ -16,6 +16,8 @@ Revision ID: 0017
 
 from alembic import op
 
+from recon_assets.warehouse.migrations.partitioning import fill_from_aside, move_aside
+
 revision = "0017"
 down_revision = "0016"
 
@@ -71,35 +73,15 @@ $$;
 """
 
 
-def _move(table: str, into_key: str, partitioned: str, indexes: dict[str, str]) -> None:
-    """Rename the table aside, make its replacement (``partitioned``: ``PARTITION BY ...`` or nothing) with
-    the same columns, checks, defaults and storage, keyed by ``into_key``."""
-    renames = "".join(f"ALTER INDEX {name} RENAME TO {name}_aside;" for name in indexes)
-    created = "".join(f"CREATE INDEX {name} ON {table} ({columns});" for name, columns in indexes.items())
-    op.execute(
-        f"""ALTER TABLE {table} RENAME TO {table}_aside;
-            ALTER TABLE {table}_aside RENAME CONSTRAINT {table}_pkey TO {table}_aside_pkey;
-            {renames}
-            CREATE TABLE {table} (LIKE {table}_aside INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)
-                {partitioned};
-            ALTER TABLE {table} ADD CONSTRAINT {table}_pkey PRIMARY KEY ({into_key});
-            {created}"""
-    )
-
-
-def _fill(table: str) -> None:
-    op.execute(f"INSERT INTO {table} SELECT * FROM {table}_aside; DROP TABLE {table}_aside;")  # noqa: S608  # nosec B608 - names from DAY_TABLES
-
-
 def upgrade() -> None:
     op.execute("DROP VIEW matched_transactions")
     for table, day, key, _, indexes in DAY_TABLES:
-        _move(table, key, f"PARTITION BY RANGE ({day})", indexes)
+        move_aside(table, key, f"PARTITION BY RANGE ({day})", indexes)
     op.execute(DAY_PARTITIONS_FUNCTION)
     days = " UNION ".join(f"SELECT DISTINCT {day} FROM {table}_aside" for table, day, *_ in DAY_TABLES)  # noqa: S608  # nosec B608 - names from DAY_TABLES
     op.execute(f"SELECT recon_day_partitions(day) FROM ({days}) AS held(day)")  # noqa: S608  # nosec B608 - names from DAY_TABLES
     for table, *_ in DAY_TABLES:
-        _fill(table)
+        fill_from_aside(table)
     op.execute(MATCHED_VIEW)
 
 
@@ -108,7 +90,7 @@ def downgrade() -> None:
     it) would stop the downgrade at the whole key: the day to remove is then the user's choice."""
     op.execute("DROP VIEW matched_transactions")
     for table, _, _, whole_key, indexes in DAY_TABLES:
-        _move(table, whole_key, "", indexes)
-        _fill(table)
+        move_aside(table, whole_key, "", indexes)
+        fill_from_aside(table)
     op.execute("DROP FUNCTION recon_day_partitions(date); DROP FUNCTION recon_day_tables();")
     op.execute(MATCHED_VIEW)
