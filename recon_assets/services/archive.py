@@ -101,12 +101,12 @@ def restore_day(url: DatabaseUrl, files: FileStore, day: date, actor: str, run_i
                 raise ArchiveError(f"{day} {table}: {copy['uri']} is not the copy archived (its SHA-256 differs); "
                                    "nothing restored")  # fmt: skip
             tables[table] = _plain(pq.read_table(io.BytesIO(body)))
-        store.make_day_partitions(conn, day)
         with conn.transaction():
             lock_partition(conn, "archive", day)
+            archive.forget_archived(conn, day)  # (rolled back with the rest if a copy does not load)
+            store.make_day_partitions(conn, day)
             for table, rows in tables.items():
                 store.copy_table(conn, table, rows)
-            archive.forget_archived(conn, day)
             restored = {table: rows.num_rows for table, rows in tables.items()}
             store.audit(conn, actor, "day_restored", "warehouse", day.isoformat(),
                         {"run_id": run_id, "rows": restored})  # fmt: skip

@@ -43,13 +43,8 @@ class DayIncomplete(RuntimeError):
 def incompleteness(conn: psycopg.Connection, processor: str, day: date) -> str | None:
     """Why the processor's day cannot be judged (its day or the ledger's not landed), in one line; None when
     it can."""
-    archived = archive.archived_among(conn, findings.window(day))
-    if archived:
-        return (
-            f"{processor} {day.isoformat()} is not reconciled: "
-            + ", ".join(d.isoformat() for d in archived)
-            + " archived (recon restore --date DAY brings a day back)"
-        )
+    if archived := archive.archived_reason(conn, findings.window(day)):
+        return f"{processor} {day.isoformat()} is not reconciled: {archived}"
     missing = landing.unlanded(conn, [(processor, day), (LEDGER.name, day)])
     if not missing:
         return None

@@ -26,7 +26,7 @@ from recon_assets.domain.settlement import (
 )
 from recon_assets.processors.registry import PROCESSORS
 from recon_assets.settings import whole_number
-from recon_assets.warehouse import findings, settlement
+from recon_assets.warehouse import archive, findings, settlement
 from recon_assets.warehouse.locks import lock_partition
 
 
@@ -103,6 +103,7 @@ def settle(
 ) -> SettledDay:
     """Settle ``day``: read its windows, match, write the matches and bring its settlement findings in line."""
     window = windows(grace_business_days)
+    archive.refuse_archived(conn, [day], f"{day.isoformat()} is not settled")  # its payout items left with it
     with conn.transaction():
         lock_partition(conn, "payout_matches", "settlement", day)
         first, last = day - timedelta(days=window.lookback), day + timedelta(days=window.span)

@@ -52,11 +52,29 @@ def archived_copies(conn: psycopg.Connection, day: date) -> dict[str, Any] | Non
     return None if row is None else row[0]
 
 
+class DayArchived(RuntimeError):
+    """A day asked of the warehouse has left it: what would be computed from it would be computed from nothing."""
+
+
 def archived_among(conn: psycopg.Connection, days: Sequence[date]) -> list[date]:
     rows = conn.execute(
         "SELECT business_date FROM archived_days WHERE business_date = ANY(%s) ORDER BY 1", (list(days),)
     ).fetchall()
     return [day for (day,) in rows]
+
+
+def archived_reason(conn: psycopg.Connection, days: Sequence[date]) -> str | None:
+    """Which of ``days`` are archived, with how to bring one back, in words; None when none is."""
+    archived = archived_among(conn, days)
+    if not archived:
+        return None
+    return ", ".join(d.isoformat() for d in archived) + " archived (recon restore --date DAY brings a day back)"
+
+
+def refuse_archived(conn: psycopg.Connection, days: Sequence[date], refused: str) -> None:
+    """Raise ``DayArchived`` (``refused``: what is not done, then why) when one of ``days`` is archived."""
+    if reason := archived_reason(conn, days):
+        raise DayArchived(f"{refused}: {reason}")
 
 
 def drop_archived_day(conn: psycopg.Connection, day: date, copies: Mapping[str, Any], run_id: str) -> int:

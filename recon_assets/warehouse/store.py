@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from psycopg import sql
 
+from recon_assets.warehouse.archive import refuse_archived
 from recon_assets.warehouse.urls import DatabaseUrl
 
 # The most a batch read from the warehouse holds: a million-record day's window (about 200 MB a side) in one,
@@ -32,8 +33,10 @@ def where(partition: Mapping[str, Any], alias: str | None = None) -> sql.Compose
 
 def make_day_partitions(conn: psycopg.Connection, day: date) -> None:
     """Create the day's partition of every day-partitioned table that lacks it (migration 0017), committed on
-    its own before the caller's writes when the connection is idle; a no-op once they exist."""
+    its own before the caller's writes when the connection is idle; a no-op once they exist. An archived day
+    is refused (``DayArchived``): it comes back whole with ``recon restore``, not a table at a time."""
     with conn.transaction():
+        refuse_archived(conn, [day], f"nothing written to {day.isoformat()}")
         conn.execute("SELECT recon_day_partitions(%s)", (day,))
 
 

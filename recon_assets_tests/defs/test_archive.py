@@ -1,7 +1,7 @@
 """Old days leave the hot database and come back (issue 29): a reconciled day archived from the CLI leaves its
 partitions as verified Parquet copies, keeps its findings, summary and audit, refuses to be reconciled while
-away, and once restored holds the same rows and reconciles to the same findings; the launchpad jobs do the
-same work."""
+away (nor landed, settled or given a cash position), and once restored holds the same rows and reconciles to
+the same findings; the launchpad jobs do the same work."""
 
 from datetime import date, timedelta
 from pathlib import Path
@@ -16,6 +16,7 @@ from recon_assets.warehouse.database import prepared_url
 from recon_assets_tests.defs.graph import materialize
 
 DAY = date(2026, 11, 20)
+AWAY = f"{DAY} archived (recon restore --date DAY brings a day back)"  # why a day away is not touched
 STRIPE_DAY = [
     asset_keys.landed("ledger"),
     *(key("stripe") for key in (asset_keys.landed, asset_keys.discrepancies, asset_keys.reconciliation_summary)),
@@ -40,6 +41,12 @@ def rows(url, query, *params):
 def day_partitions(url, day: date) -> list[str]:
     return [name for (name,) in rows(url, "SELECT relname::text FROM pg_class WHERE relname LIKE %s ORDER BY 1",
                                      f"%\\_{day:%Y%m%d}")]  # fmt: skip
+
+
+def step_failure(result) -> str:
+    """The one step failure of a run, as the UI shows it (one line: ``dagster...Failure: <why>``)."""
+    (failure,) = [event for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
+    return failure.event_specific_data.error.message.strip()
 
 
 @pytest.fixture
@@ -85,6 +92,10 @@ def test_an_archived_day_comes_back_and_reconciles_to_the_same_findings(resource
     (evaluation,) = result.get_asset_check_evaluations()
     assert not evaluation.passed and "archived (recon restore" in evaluation.description
     assert rows(warehouse_url, FINDINGS, DAY) == findings
+    # nor landed again a table at a time: it comes back whole, by its restore
+    result = materialize(resources, DAY, [asset_keys.landed("stripe")], raise_on_error=False)
+    assert step_failure(result).endswith(f"Failure: nothing written to {DAY}: {AWAY}")
+    assert day_partitions(warehouse_url, DAY) == []
 
     code, out = recon("restore", "--date", DAY.isoformat(), "--actor", "bob")
     assert code == 0 and f"restored {DAY}: " in out, out
@@ -122,5 +133,27 @@ def test_the_launchpad_jobs_archive_and_restore(resources, warehouse_url):
     failed = defs.resolve_job_def("archive_days").execute_in_process(
         run_config=bad, resources=job_resources, raise_on_error=False
     )
-    (failure,) = [event for event in failed.all_events if event.event_type_value == "STEP_FAILURE"]
-    assert "before: not a date: 'yesterday'" in failure.event_specific_data.error.message
+    assert "before: not a date: 'yesterday'" in step_failure(failed)
+
+
+def test_a_day_s_payout_items_leave_with_it_and_its_cash_waits_for_its_return(resources, warehouse_url, recon):
+    payouts = [asset_keys.payouts("stripe"), asset_keys.payout_items("stripe")]
+    assert materialize(resources, DAY, payouts).success
+    items = "SELECT * FROM payout_items WHERE arrival_date = %s ORDER BY payout_id, item_id"
+    landed, paid = rows(warehouse_url, items, DAY), rows(warehouse_url, "SELECT * FROM payouts ORDER BY 2")
+    assert landed and paid
+    assert recon("archive", "--before", (DAY + timedelta(days=1)).isoformat())[0] == 0
+    assert rows(warehouse_url, items, DAY) == []
+    assert rows(warehouse_url, "SELECT * FROM payouts ORDER BY 2") == paid  # a payout's row stays: its id's key
+
+    # away, the day is neither settled nor given a cash position from nothing: each says why, in one line
+    for keys, refused in (([asset_keys.PAYOUT_MATCHES], f"{DAY} is not settled"),
+                          ([asset_keys.CASH_POSITION], f"no cash position for {DAY}"),
+                          (payouts, f"nothing written to {DAY}")):  # fmt: skip
+        result = materialize(resources, DAY, keys, raise_on_error=False)
+        assert step_failure(result).endswith(f"Failure: {refused}: {AWAY}")
+    assert day_partitions(warehouse_url, DAY) == []
+
+    assert recon("restore", "--date", DAY.isoformat())[0] == 0
+    assert rows(warehouse_url, items, DAY) == landed
+    assert materialize(resources, DAY, [asset_keys.PAYOUT_MATCHES, asset_keys.CASH_POSITION]).success

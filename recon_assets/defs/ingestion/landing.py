@@ -13,6 +13,7 @@ from recon_assets.processors.base import SourceClient, day_bounds
 from recon_assets.processors.http import ApiError
 from recon_assets.services.landing import land_day as land
 from recon_assets.stopwatch import Stopwatch
+from recon_assets.warehouse.archive import DayArchived
 from recon_assets.warehouse.landing import AlreadyLanded, LandingTable
 from recon_assets.warehouse.resource import WarehouseResource
 
@@ -31,7 +32,7 @@ def land_day(
     try:
         with warehouse.connection() as conn:
             landed = land(conn, client, table, day, context.run.run_id, stopwatch)
-    except (ApiError, AlreadyLanded) as exc:  # one line: the source, the endpoint or record, why
+    except (ApiError, AlreadyLanded, DayArchived) as exc:  # one line: the source, the endpoint or record, why
         raise dg.Failure(description=str(exc)) from None
     for record_id, reason, _, _ in landed.quarantine:
         context.log.warning(f"quarantined {source} record {record_id}: {reason}")

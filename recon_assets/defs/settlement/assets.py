@@ -1,8 +1,9 @@
 """The cash side, day by day: each processor's payouts and what they settled, the bank's statement lines,
 how each payout met the bank (with the settlement findings and their checks), and the cash position."""
 
+import contextlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -32,7 +33,7 @@ from recon_assets.processors.http import ApiError
 from recon_assets.processors.registry import PROCESSORS, SourceSpec
 from recon_assets.services.settlement import settle, windows
 from recon_assets.services.statements import QUARANTINED, TakenIn, take_in_new
-from recon_assets.warehouse import bank, settlement
+from recon_assets.warehouse import archive, bank, settlement
 from recon_assets.warehouse.resource import WarehouseResource
 
 WINDOWS = windows()  # the configured grace's: what a day's settlement reads
@@ -40,6 +41,15 @@ PAYOUTS_WINDOW = days_around(-WINDOWS.lookback, 0)  # the payouts (and items) a 
 LINES_WINDOW = days_around(-WINDOWS.lookback, WINDOWS.span)  # the bank lines it reads
 PARTITIONS_PER_RUN = 31  # a backfill fetches a month of payouts or statements per run
 DAYS_CHANGED = "other_days_changed"  # booking days whose lines a run replaced, beyond its own partitions
+
+
+@contextlib.contextmanager
+def day_archived_fails_in_one_line() -> Iterator[None]:
+    """A day that has left the warehouse fails its run with the one line saying so (no retry brings it back)."""
+    try:
+        yield
+    except archive.DayArchived as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
 
 
 def take_in_delivered(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
@@ -185,7 +195,7 @@ def build_payout_assets(spec: SourceSpec) -> dg.AssetsDefinition:
                 held = client.holds(day)
             except ApiError as exc:  # one line: the source, the endpoint, why
                 raise dg.Failure(description=str(exc)) from None
-            with warehouse.connection() as conn:
+            with warehouse.connection() as conn, day_archived_fails_in_one_line():
                 settlement.replace_payouts(conn, spec.name, day, arriving, settled, context.run.run_id, held)
             return arriving, settled
 
@@ -248,7 +258,7 @@ def payout_matches(
 ):
     day = partition_day(context)
     rates = reconciliation_settings.rates()
-    with warehouse.connection() as conn:
+    with warehouse.connection() as conn, day_archived_fails_in_one_line():
         settled = settle(
             conn, day, context.run.run_id, datetime.now(UTC).date(), rates=rates,
             schedule=settlement_settings.schedule(), grace_business_days=settlement_settings.grace_business_days,
@@ -293,7 +303,8 @@ def payout_matches(
 )
 def cash_position(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     day = partition_day(context)
-    with warehouse.connection() as conn, conn.transaction():
+    with warehouse.connection() as conn, day_archived_fails_in_one_line(), conn.transaction():
+        archive.refuse_archived(conn, [day], f"no cash position for {day.isoformat()}")
         arriving = settlement.payouts_between(conn, day, day)
         matched = settlement.matched_payouts(conn, day)
         in_transit = settlement.in_transit_payouts(conn, day)
