@@ -25,7 +25,7 @@ from recon_assets.domain.settlement import (
     PayoutMatch,
 )
 from recon_assets.warehouse.locks import lock_partition
-from recon_assets.warehouse.store import copy_rows, delete_partition, make_day_partitions
+from recon_assets.warehouse.store import bulk_joins, copy_rows, delete_partition, make_day_partitions
 
 PAYOUT_COLUMNS = ("processor_name", "payout_id", "arrival_date", "amount_minor", "currency", "expected_in_bank",
                   "trace_id", "itemised", "dagster_run_id")  # fmt: skip
@@ -46,7 +46,7 @@ HOLD_COLUMNS = ("processor_name", "business_date", "hold_id", "kind", "amount_mi
 HOLD_TYPES = ("text", "date", "text", "text", "int8", "text", "timestamptz", "text")
 # a day's payments (t) with the payout item that settled each, where one arrived: from the day before the
 # payment's (an instant payout dated in UTC, ahead of a business day east of it) for PAID_OUT_WITHIN_DAYS, so
-# that only those days' items are read
+# that only those days' items are read, in one bulk join (``bulk_joins``)
 ITEM_OF_PAYMENT = sql.SQL("""LEFT JOIN payout_items i
     ON i.processor_name = t.processor_name AND i.processor_txn_id = t.processor_txn_id
        AND i.arrival_date BETWEEN %(day)s::date - 1 AND %(day)s::date + %(paid_out_within)s::integer""")
@@ -202,14 +202,16 @@ def fees_of_transactions(conn: psycopg.Connection, processor: str, day: date) ->
 def charged_currencies(conn: psycopg.Connection, day: date) -> list[tuple[str, str]]:
     """The (processor, currency) pairs the day's charges took their fees in: the charge's own currency, or
     the one it was converted into and settled in."""
-    rows = conn.execute(
-        sql.SQL(
-            """SELECT DISTINCT t.processor_name, CASE WHEN i.exchange_rate IS NULL THEN t.currency ELSE i.currency END
-               FROM processor_transactions t {item_of_payment}
-               WHERE t.business_date = %(day)s AND t.kind = 'charge' ORDER BY 1, 2"""
-        ).format(item_of_payment=ITEM_OF_PAYMENT),
-        {"day": day, "paid_out_within": PAID_OUT_WITHIN_DAYS},
-    ).fetchall()
+    with bulk_joins(conn):
+        rows = conn.execute(
+            sql.SQL(
+                """SELECT DISTINCT t.processor_name,
+                          CASE WHEN i.exchange_rate IS NULL THEN t.currency ELSE i.currency END
+                   FROM processor_transactions t {item_of_payment}
+                   WHERE t.business_date = %(day)s AND t.kind = 'charge' ORDER BY 1, 2"""
+            ).format(item_of_payment=ITEM_OF_PAYMENT),
+            {"day": day, "paid_out_within": PAID_OUT_WITHIN_DAYS},
+        ).fetchall()
     return [(processor, currency.strip()) for processor, currency in rows]
 
 
@@ -233,8 +235,9 @@ def day_activity(conn: psycopg.Connection, day: date) -> list[Activity]:
     withdrawal and fee share the dispute's payout item) that went through. A fee is
     the payout item's where the processor reports it there (Stripe), else the payment's; a payment its
     processor converted counts in the currency it settled in, at the amounts its payout item gives."""
-    rows = conn.execute(
-        sql.SQL("""WITH settled AS (
+    with bulk_joins(conn):
+        rows = conn.execute(
+            sql.SQL("""WITH settled AS (
                SELECT t.processor_name, t.kind, t.currency AS presented_in, t.amount_minor AS presented_minor,
                       CASE WHEN i.exchange_rate IS NULL THEN t.currency ELSE i.currency END AS currency,
                       CASE WHEN i.exchange_rate IS NULL THEN t.amount_minor ELSE i.gross_minor END AS amount_minor,
@@ -248,8 +251,8 @@ def day_activity(conn: psycopg.Connection, day: date) -> list[Activity]:
                   coalesce(sum(fee_minor), 0),
                   coalesce(sum(presented_minor) FILTER (WHERE kind = 'charge'), 0)
            FROM settled GROUP BY processor_name, currency, presented_in""").format(item_of_payment=ITEM_OF_PAYMENT),
-        {"day": day, "paid_out_within": PAID_OUT_WITHIN_DAYS},
-    ).fetchall()
+            {"day": day, "paid_out_within": PAID_OUT_WITHIN_DAYS},
+        ).fetchall()
     return [Activity(p, c.strip(), pc.strip(), int(g), int(r), int(f), int(pg)) for p, c, pc, g, r, f, pg in rows]
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -29,6 +30,18 @@ def where(partition: Mapping[str, Any], alias: str | None = None) -> sql.Compose
         sql.SQL("{} = {}").format(sql.Identifier(*filter(None, (alias, k))), sql.Literal(v))
         for k, v in partition.items()
     )
+
+
+@contextlib.contextmanager
+def bulk_joins(conn: psycopg.Connection) -> Iterator[None]:
+    """Statements joining a day's rows to other days' run as hash or merge joins, each side read once, never
+    row by row: a partition just written is not analysed yet, and the row-by-row plan PostgreSQL may then
+    pick reads the other side once per row (a 20,000-payment day's cash position took 44 s, not 0.1 s)."""
+    conn.execute("SET LOCAL enable_nestloop = off")
+    try:
+        yield
+    finally:
+        conn.execute("RESET enable_nestloop")
 
 
 def make_day_partitions(conn: psycopg.Connection, day: date) -> None:
