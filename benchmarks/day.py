@@ -5,10 +5,12 @@ python benchmarks/day.py --transactions 1000000 [--processors stripe paypal squa
 
 The sandbox serves the day from its own process over loopback (no latency); the day's assets are then
 materialised in this process as Dagster materialises them, one stage after the other, into a fresh
-warehouse database: each processor's records and the ledger's entries landed, read back, matched, the
-findings written, the summary and the reports. Generating the sandbox's day is reported, not counted.
-Each stage's line ends with the CPU seconds this process, the sandbox and the warehouse server (when it
-runs on this machine) used in it: on two cores, which of them the stage waits for. The last line:
+warehouse database: each processor's records and the ledger's entries landed, a payout of the day's payments
+written as the payout landing writes one (an item per payment), the records read back, matched, the findings
+written, the cash position (which reads the payments' payout items), the summary and the reports.
+Generating the sandbox's day is reported, not counted. Each stage's line ends with the CPU seconds this
+process, the sandbox and the warehouse server (when it runs on this machine) used in it: on two cores, which
+of them the stage waits for. The last line:
 
 warehouse: the day wrote <MB> MB of WAL and grew the database by <MB> MB (<MB> MB in all)
 day: <records per second> records/s end to end (<seconds> s for <N> processor + <M> ledger records; peak RSS <MB> MB)
@@ -33,9 +35,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from functools import partial
 
 import dagster as dg
 import psutil
@@ -47,8 +50,10 @@ from recon_assets import asset_keys
 from recon_assets.definitions import build_definitions
 from recon_assets.defs.ingestion.resources import SourceApiResource
 from recon_assets.defs.reporting.resources import ReportStore
+from recon_assets.domain.settlement import Payout, PayoutItem
 from recon_assets.processors.registry import SOURCES
 from recon_assets.sandbox.world import SandboxConfig
+from recon_assets.warehouse import settlement
 from recon_assets.warehouse.database import upgrade
 from recon_assets.warehouse.embedded import ensure_embedded_server
 from recon_assets.warehouse.resource import WarehouseResource
@@ -133,8 +138,9 @@ def fresh_warehouse(server: str | None, keep: bool) -> Iterator[DatabaseUrl]:
 
 
 # Earlier days as the warehouse would hold them after a backfill: each processor's records with ids shaped like
-# the sandbox's Stripe ids (random, so the day's own land among them, as a real day's do) and the ledger's
-# entries booking them, with its day-prefixed ids; both in key order, as a bulk load writes them.
+# the sandbox's Stripe ids (random, so the day's own land among them, as a real day's do), the ledger's
+# entries booking them, with its day-prefixed ids, and the payout items settling them, a payout a day; each in
+# key order, as a bulk load writes them.
 HISTORY_ID = "'ch_' || substr(%(b62)s, 1 + i %% 62, 1) || left(md5(d || '/' || i), 23)"
 HISTORY = {
     "processor_transactions": f"""
@@ -150,12 +156,19 @@ HISTORY = {
             %(day)s::date - d, %(processor)s, {HISTORY_ID}, 'charge', 100 + i %% 100000, 'USD', 'succeeded',
             (%(day)s::date - d) + make_interval(secs => i %% 86400), i / 1000, i %% 1000, 'history'
         FROM generate_series(1, %(days)s) AS d, generate_series(1, %(records)s) AS i ORDER BY 1""",
+    "payout_items": f"""
+        INSERT INTO payout_items (processor_name, payout_id, item_id, arrival_date, processor_txn_id, kind,
+            gross_minor, fee_minor, net_minor, currency, occurred_at, dagster_run_id)
+        SELECT %(processor)s, 'po_' || to_char(%(day)s::date - d, 'YYYYMMDD'), 'txn_' || left(md5(d || '#' || i), 24),
+            %(day)s::date - d, {HISTORY_ID}, 'charge', 100 + i %% 100000, 30 + i %% 7, 70 + i %% 100000 - i %% 7, 'USD',
+            (%(day)s::date - d) + make_interval(secs => i %% 86400), 'history'
+        FROM generate_series(1, %(days)s) AS d, generate_series(1, %(records)s) AS i ORDER BY 2, 3""",
 }
 
 
 def load_history(url: DatabaseUrl, processors: list[str], days: int, records: int) -> None:
-    """``days`` days before the benchmark's of ``records`` records a processor, in both landing tables (one
-    connection each, at once), then vacuumed and analysed as an older warehouse would be."""
+    """``days`` days before the benchmark's of ``records`` records a processor, in both landing tables and the
+    payout items (one connection each, at once), then vacuumed and analysed as an older warehouse would be."""
 
     shape = {"day": DAY, "days": days, "records": records, "b62": string.digits + string.ascii_letters}
 
@@ -202,44 +215,70 @@ def warehouse_written(warehouse: DatabaseUrl) -> tuple[int, int]:
     return int(wal), int(size)
 
 
+def pay_out(warehouse: DatabaseUrl, processor: str) -> tuple[float, int, dict]:
+    """The day's payout of the processor's landed payments (one payout, an item per payment), written as its
+    payout landing writes one; timed, the items made beforehand (the landing's fetch is the sandbox's)."""
+    with psycopg.connect(warehouse.libpq) as conn:
+        payments = conn.execute(
+            """SELECT processor_txn_id, kind, amount_minor, occurred_at FROM processor_transactions
+               WHERE processor_name = %s AND business_date = %s AND status IN ('succeeded', 'refunded')""",
+            (processor, DAY),
+        ).fetchall()
+        payout_id = f"po_{DAY:%Y%m%d}"
+        items = [PayoutItem(payout_id, txn, amount - amount // 30, kind, amount, amount // 30, f"txn_{n}", at)
+                 for n, (txn, kind, amount, at) in enumerate(payments)]  # fmt: skip
+        payout = Payout(processor, payout_id, sum(i.net_minor for i in items), "USD", DAY, True, itemised=True)
+        began = time.perf_counter()
+        settlement.replace_payouts(conn, processor, DAY, [payout], items, "benchmark")
+        seconds = time.perf_counter() - began
+    return seconds, len(items), {}
+
+
 def run_day(sandbox_url: str, sandbox: subprocess.Popen, warehouse: DatabaseUrl, processors: list[str]) -> float:
     """The day's stages, one after the other, a line each and the day's line; returns the day's seconds."""
+    definitions = build_definitions()
+    all_assets = [a for a in definitions.assets if isinstance(a, dg.AssetsDefinition)]
     with tempfile.TemporaryDirectory() as reports:
         resources = {
-            **build_definitions().resources,
+            **definitions.resources,
             **{spec.resource_key: SourceApiResource(source=spec.name, base_url=sandbox_url)
                for spec in SOURCES.values()},
             "warehouse": WarehouseResource(database_url=warehouse.libpq),
             "report_store": ReportStore(s3=S3Resource(), local_dir=reports),
         }  # fmt: skip
-        stages = [(f"land {p}", [asset_keys.raw_transactions(p)]) for p in processors]
-        stages += [("land ledger", [asset_keys.LEDGER_TRANSACTIONS])]
-        stages += [(f"reconcile {p}", [asset_keys.discrepancies(p)]) for p in processors]
-        stages += [("summarise", [asset_keys.reconciliation_summary(p) for p in processors])]
-        stages += [("report", [asset_keys.reconciliation_report(p) for p in processors])]
-        definitions = build_definitions()
-        all_assets = [a for a in definitions.assets if isinstance(a, dg.AssetsDefinition)]
         total, counts = 0.0, {}
         written_before = warehouse_written(warehouse)
         meter = CpuMeter(sandbox, warehouse)
         cpu_before = meter.read()
         with dg.instance_for_test() as instance:
-            for name, keys in stages:
-                began = time.perf_counter()
-                result = dg.materialize(all_assets, partition_key=DAY.isoformat(), selection=keys,
-                                        resources=resources, instance=instance)  # fmt: skip
-                seconds = time.perf_counter() - began
+
+            def materialise(*keys: dg.AssetKey) -> Callable[[], tuple[float, int, dict]]:
+                def stage() -> tuple[float, int, dict]:
+                    began = time.perf_counter()
+                    result = dg.materialize(all_assets, partition_key=DAY.isoformat(), selection=list(keys),
+                                            resources=resources, instance=instance)  # fmt: skip
+                    seconds = time.perf_counter() - began
+                    metadata = [e.materialization.metadata for e in result.get_asset_materialization_events()]
+                    rows = sum(int(m["row_count"].value) for m in metadata if "row_count" in m)
+                    parts = {k: v.value for m in metadata for k, v in m.items() if k.startswith("seconds_")}
+                    return seconds, rows, parts
+
+                return stage
+
+            stages = [(f"land {p}", materialise(asset_keys.raw_transactions(p))) for p in processors]
+            stages += [("land ledger", materialise(asset_keys.LEDGER_TRANSACTIONS))]
+            stages += [(f"pay out {p}", partial(pay_out, warehouse, p)) for p in processors]
+            stages += [(f"reconcile {p}", materialise(asset_keys.discrepancies(p))) for p in processors]
+            stages += [("cash position", materialise(asset_keys.CASH_POSITION))]
+            stages += [("summarise", materialise(*(asset_keys.reconciliation_summary(p) for p in processors)))]
+            stages += [("report", materialise(*(asset_keys.reconciliation_report(p) for p in processors)))]
+            for name, stage in stages:
+                seconds, rows, parts = stage()
                 total += seconds
                 cpu_after = meter.read()
                 cpu = ", ".join(f"{k} {cpu_after[k] - cpu_before[k]:.1f}" for k in cpu_after)
                 cpu_before = cpu_after
-                metadata = {
-                    e.asset_key.to_user_string(): e.materialization.metadata
-                    for e in result.get_asset_materialization_events()
-                }
-                rows = sum(int(m["row_count"].value) for m in metadata.values() if "row_count" in m)
                 counts[name] = rows
-                parts = {k: v.value for m in metadata.values() for k, v in m.items() if k.startswith("seconds_")}
                 detail = ", ".join(f"{k.removeprefix('seconds_')} {v:.1f} s" for k, v in parts.items())
                 rate = f"{rows / seconds:,.0f} records/s" if rows else "-"
                 print(f"{name:>18}: {seconds:6.1f} s  {rate:>20}  peak RSS {peak_rss_mb():,.0f} MB"
