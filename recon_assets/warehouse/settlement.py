@@ -46,10 +46,20 @@ HOLD_COLUMNS = ("processor_name", "business_date", "hold_id", "kind", "amount_mi
 HOLD_TYPES = ("text", "date", "text", "text", "int8", "text", "timestamptz", "text")
 # a day's payments (t) with the payout item that settled each, where one arrived: from the day before the
 # payment's (an instant payout dated in UTC, ahead of a business day east of it) for PAID_OUT_WITHIN_DAYS, so
-# that only those days' items are read, in one bulk join (``bulk_joins``)
+# that only those days' items are read
 ITEM_OF_PAYMENT = sql.SQL("""LEFT JOIN payout_items i
     ON i.processor_name = t.processor_name AND i.processor_txn_id = t.processor_txn_id
        AND i.arrival_date BETWEEN %(day)s::date - 1 AND %(day)s::date + %(paid_out_within)s::integer""")
+
+
+def _payments_with_items(conn: psycopg.Connection, query: str, day: date) -> list[tuple]:
+    """Rows of ``query``, which reads the day's payments (``t``, of ``%(day)s``) joined ``{item_of_payment}``,
+    in one bulk join (``bulk_joins``)."""
+    with bulk_joins(conn):
+        return conn.execute(
+            sql.SQL(query).format(item_of_payment=ITEM_OF_PAYMENT),
+            {"day": day, "paid_out_within": PAID_OUT_WITHIN_DAYS},
+        ).fetchall()
 
 
 def replace_payouts(
@@ -202,16 +212,13 @@ def fees_of_transactions(conn: psycopg.Connection, processor: str, day: date) ->
 def charged_currencies(conn: psycopg.Connection, day: date) -> list[tuple[str, str]]:
     """The (processor, currency) pairs the day's charges took their fees in: the charge's own currency, or
     the one it was converted into and settled in."""
-    with bulk_joins(conn):
-        rows = conn.execute(
-            sql.SQL(
-                """SELECT DISTINCT t.processor_name,
-                          CASE WHEN i.exchange_rate IS NULL THEN t.currency ELSE i.currency END
-                   FROM processor_transactions t {item_of_payment}
-                   WHERE t.business_date = %(day)s AND t.kind = 'charge' ORDER BY 1, 2"""
-            ).format(item_of_payment=ITEM_OF_PAYMENT),
-            {"day": day, "paid_out_within": PAID_OUT_WITHIN_DAYS},
-        ).fetchall()
+    rows = _payments_with_items(
+        conn,
+        """SELECT DISTINCT t.processor_name, CASE WHEN i.exchange_rate IS NULL THEN t.currency ELSE i.currency END
+           FROM processor_transactions t {item_of_payment}
+           WHERE t.business_date = %(day)s AND t.kind = 'charge' ORDER BY 1, 2""",
+        day,
+    )
     return [(processor, currency.strip()) for processor, currency in rows]
 
 
@@ -235,9 +242,9 @@ def day_activity(conn: psycopg.Connection, day: date) -> list[Activity]:
     withdrawal and fee share the dispute's payout item) that went through. A fee is
     the payout item's where the processor reports it there (Stripe), else the payment's; a payment its
     processor converted counts in the currency it settled in, at the amounts its payout item gives."""
-    with bulk_joins(conn):
-        rows = conn.execute(
-            sql.SQL("""WITH settled AS (
+    rows = _payments_with_items(
+        conn,
+        """WITH settled AS (
                SELECT t.processor_name, t.kind, t.currency AS presented_in, t.amount_minor AS presented_minor,
                       CASE WHEN i.exchange_rate IS NULL THEN t.currency ELSE i.currency END AS currency,
                       CASE WHEN i.exchange_rate IS NULL THEN t.amount_minor ELSE i.gross_minor END AS amount_minor,
@@ -250,9 +257,9 @@ def day_activity(conn: psycopg.Connection, day: date) -> list[Activity]:
                   coalesce(sum(amount_minor) FILTER (WHERE kind = 'refund'), 0),
                   coalesce(sum(fee_minor), 0),
                   coalesce(sum(presented_minor) FILTER (WHERE kind = 'charge'), 0)
-           FROM settled GROUP BY processor_name, currency, presented_in""").format(item_of_payment=ITEM_OF_PAYMENT),
-            {"day": day, "paid_out_within": PAID_OUT_WITHIN_DAYS},
-        ).fetchall()
+           FROM settled GROUP BY processor_name, currency, presented_in""",
+        day,
+    )
     return [Activity(p, c.strip(), pc.strip(), int(g), int(r), int(f), int(pg)) for p, c, pc, g, r, f, pg in rows]
 
 
